@@ -77,9 +77,7 @@ class Violation:
     @property
     def pointer(self) -> str:
         """RFC 6901 JSON pointer to the offending value (``""`` is the whole document)."""
-        return "".join(
-            "/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.path
-        )
+        return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.path)
 
     @property
     def param(self) -> str:
@@ -166,7 +164,7 @@ class TaggedUnion:
 
     def violations(self, instance: Any) -> list[Violation]:
         if not isinstance(instance, Mapping):
-            return [Violation((), f"{_short(instance)} is not of type \"object\"", "type")]
+            return [Violation((), f'{_short(instance)} is not of type "object"', "type")]
         branch = self._branch_for(instance)
         if branch is None:
             known = ", ".join(sorted(self.branches))
@@ -218,7 +216,10 @@ def _explain(error: Any, root_schema: Any) -> list[Violation]:
     return [Violation(path, str(error.message), keyword, str(missing) if missing else None)]
 
 
-_UNION_KINDS = (jsonschema_rs.ValidationErrorKind.OneOfNotValid, jsonschema_rs.ValidationErrorKind.AnyOf)
+_UNION_KINDS = (
+    jsonschema_rs.ValidationErrorKind.OneOfNotValid,
+    jsonschema_rs.ValidationErrorKind.AnyOf,
+)
 
 
 def _best_branch(
@@ -277,9 +278,7 @@ def _explain_tag(
     if tag is None or not allowed:
         return None
     choices = ", ".join(allowed)
-    return Violation(
-        (*union_path, tag), f'"{tag}" must be one of: {choices}', "enum", None
-    )
+    return Violation((*union_path, tag), f'"{tag}" must be one of: {choices}', "enum", None)
 
 
 def _lookup(document: Any, parts: Sequence[Any]) -> Any:

@@ -118,7 +118,9 @@ class SpecSet:
         return seen
 
     def methods_for(self, path: str) -> list[str]:
-        return sorted({method.upper() for route_path, method in self._by_route if route_path == path})
+        return sorted(
+            {method.upper() for route_path, method in self._by_route if route_path == path}
+        )
 
     @property
     def paths(self) -> list[str]:

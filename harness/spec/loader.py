@@ -58,9 +58,11 @@ def load_documents(specs_dir: Path | None = None, *, overlays: bool = True) -> l
     spec_paths = sorted(upstream_dir.glob("*.json"))
     if not spec_paths:
         raise SpecLoadError(f"{upstream_dir}: no *.json spec documents found")
-    overlay_paths = sorted(
-        [*(folder / "overlays").glob("*.yaml"), *(folder / "overlays").glob("*.json")]
-    ) if overlays else []
+    overlay_paths = (
+        sorted([*(folder / "overlays").glob("*.yaml"), *(folder / "overlays").glob("*.json")])
+        if overlays
+        else []
+    )
     parsed_overlays = [read_overlay(path) for path in overlay_paths]
     for overlay, path in zip(parsed_overlays, overlay_paths, strict=True):
         if overlay.extends is not None and _resolve(path, overlay.extends) not in spec_paths:

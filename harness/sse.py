@@ -1,0 +1,97 @@
+"""Server-sent events: one encoder and one decoder, shared by the mock and the checks.
+
+Written by hand because the wire is tiny and fixed (WHATWG "event stream" format), and
+the libraries that parse SSE (httpx-sse, sseclient) are bound to an HTTP response object,
+while the harness must also read a transcript saved to a file or a cassette.
+The real API frames chat chunks as ``data: {json}\\n\\n`` ending with ``data: [DONE]\\n\\n``,
+and Responses events as ``event: <type>\\ndata: {json}\\n\\n``; JSON is compact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+DONE = "[DONE]"
+
+
+@dataclass(frozen=True)
+class ServerSentEvent:
+    """One dispatched event: its ``event:`` name (``None`` when absent) and joined ``data:``."""
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+
+    def json(self) -> Any:
+        """The data parsed as JSON (raises ``ValueError`` if it is not JSON)."""
+        return json.loads(self.data)
+
+
+def dump_json(payload: Any) -> str:
+    """Compact JSON as the real API writes it, non-ASCII kept as UTF-8.
+
+    A lone surrogate (which clients and fuzzers do send) cannot be UTF-8 encoded, so such
+    payloads fall back to ASCII escapes, which are still valid JSON.
+    """
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
+    return text
+
+
+def encode_event(data: str, event: str | None = None) -> bytes:
+    """Frame one event; multi-line data becomes several ``data:`` lines."""
+    lines = [f"event: {event}"] if event is not None else []
+    lines.extend(f"data: {line}" for line in data.split("\n"))
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def encode_json_event(payload: Any, event: str | None = None) -> bytes:
+    return encode_event(dump_json(payload), event)
+
+
+def encode_done() -> bytes:
+    return encode_event(DONE)
+
+
+def decode_stream(stream: str | bytes | Iterable[str]) -> list[ServerSentEvent]:
+    """Parse a whole transcript (text, bytes, or an iterable of lines)."""
+    if isinstance(stream, bytes):
+        stream = stream.decode("utf-8")
+    lines = stream.splitlines() if isinstance(stream, str) else stream
+    return list(iter_events(lines))
+
+
+def iter_events(lines: Iterable[str]) -> Iterator[ServerSentEvent]:
+    """Yield events from lines (without their line endings), per the WHATWG algorithm."""
+    data: list[str] = []
+    event: str | None = None
+    event_id: str | None = None
+    retry: int | None = None
+    for raw in lines:
+        line = raw.rstrip("\r\n")
+        if not line:
+            if data or event is not None:
+                yield ServerSentEvent("\n".join(data), event, event_id, retry)
+            data, event, retry = [], None, None
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "data":
+            data.append(value)
+        elif name == "event":
+            event = value
+        elif name == "id":
+            event_id = value
+        elif name == "retry" and value.isdigit():
+            retry = int(value)
+    if data or event is not None:
+        yield ServerSentEvent("\n".join(data), event, event_id, retry)
