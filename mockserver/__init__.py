@@ -1,0 +1,8 @@
+"""An emulator of the AIML API (OpenAI-compatible) built on the ``harness`` contract library."""
+
+from __future__ import annotations
+
+from mockserver.app import create_app
+from mockserver.config import MockConfig
+
+__all__ = ["MockConfig", "create_app"]

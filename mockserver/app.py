@@ -1,0 +1,42 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+
+from harness.spec import load_specs
+from mockserver.admin import admin
+from mockserver.api import api
+from mockserver.config import MockConfig
+from mockserver.engine.ids import new_id
+from mockserver.engine.tokens import encoding
+from mockserver.errors import install_error_handlers
+from mockserver.state import EXTENSION_KEY, MockState
+
+
+def create_app(config: MockConfig | None = None) -> Flask:
+    """Build a fresh mock app: specs loaded and every validator compiled up front.
+
+    >>> app = create_app(MockConfig(api_key="test-key"))
+    >>> app.test_client().get("/_mock/health").status_code
+    200
+    """
+    config = config or MockConfig()
+    app = Flask("mockserver")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.config["DEBUG"] = config.debug
+    specs = load_specs(config.specs_dir)
+    # Compile validators and load the tokenizer now, so no request pays for them.
+    specs.compile_all()
+    encoding()
+    app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs)
+    app.register_blueprint(api)
+    app.register_blueprint(admin)
+    install_error_handlers(app)
+
+    @app.after_request
+    def _request_id(response: Response) -> Response:
+        response.headers.setdefault("x-request-id", new_id("req_", 32))
+        return response
+
+    return app

@@ -1,0 +1,33 @@
+"""Bearer-key check for the API routes (the admin routes under /_mock/ need none)."""
+
+from __future__ import annotations
+
+from flask import request
+
+from mockserver.errors import ErrorReply
+
+_MISSING = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization "
+    "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+)
+
+
+def check_bearer(expected_key: str | None) -> ErrorReply | None:
+    """``None`` when the request may pass, else the 401 to answer with."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.strip().partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        return ErrorReply(401, _MISSING)
+    if expected_key is not None and key != expected_key:
+        return ErrorReply(
+            401,
+            f"Incorrect API key provided: {_mask(key)}. Use the key the mock was started with.",
+            code="invalid_api_key",
+        )
+    return None
+
+
+def _mask(key: str) -> str:
+    # Never echo a whole key back: it may be a real secret sent to the wrong place.
+    return key[:3] + "*" * 4 + key[-2:] if len(key) > 8 else "*" * len(key)

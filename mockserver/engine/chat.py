@@ -1,0 +1,186 @@
+"""Plan a chat completion from a validated ``POST /v1/chat/completions`` body."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mockserver.engine.ids import chat_completion_id
+from mockserver.engine.plan import ChatPlan
+from mockserver.engine.reply import (
+    TOOL_CHOICE_AUTO,
+    TOOL_CHOICE_FUNCTION,
+    TOOL_CHOICE_NONE,
+    FunctionTool,
+    ReplyRequest,
+    plan_reply,
+    seeded_rng,
+)
+from mockserver.engine.tokens import count_message_tokens, count_tool_tokens
+
+# The snapshot the API names in its answers (the API docs' example answers gpt-4 with it).
+MODEL_SNAPSHOTS = {"gpt-4": "gpt-4-0613"}
+# The real API caps n at 128; the spec sets no maximum, so a larger n is served as 128
+# rather than refused (the mock never refuses a request the spec accepts).
+MAX_CHOICES = 128
+MAX_TOP_LOGPROBS = 20
+# Fields that shape how the answer is delivered or cut, not what it says: the same
+# conversation with or without them gives the same text (so a stream reassembles to the
+# plain reply, and a token limit truncates that same text).
+_DELIVERY_FIELDS = frozenset(
+    {
+        "stream", "stream_options", "max_tokens", "max_completion_tokens", "stop", "n",
+        "logprobs", "top_logprobs", "user", "metadata", "store", "service_tier", "provider",
+    }
+)
+
+
+def content_key(body: Mapping[str, Any], delivery_fields: frozenset[str] = _DELIVERY_FIELDS) -> bytes:
+    """Canonical bytes of what decides the content: the body without its delivery fields."""
+    relevant = {key: value for key, value in body.items() if key not in delivery_fields}
+    # ensure_ascii keeps lone surrogates (which fuzzers send) encodable.
+    return json.dumps(relevant, sort_keys=True, ensure_ascii=True, default=str).encode()
+
+
+def snapshot_name(model: str) -> str:
+    return MODEL_SNAPSHOTS.get(model, model)
+
+
+def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None = None) -> ChatPlan:
+    """Plan every choice of a chat completion. ``reply_override`` comes from a stub."""
+    messages = body.get("messages") or []
+    request = reply_request_from_chat(body, reply_override)
+    key = content_key(body)
+    choices = tuple(
+        plan_reply(request, seeded_rng(key, index)) for index in range(_choice_count(body))
+    )
+    prompt_tokens = count_message_tokens(messages) + count_tool_tokens(body.get("tools") or [])
+    return ChatPlan(
+        id=chat_completion_id(),
+        created=int(time.time()),
+        model=snapshot_name(str(body.get("model", ""))),
+        choices=choices,
+        prompt_tokens=prompt_tokens,
+    )
+
+
+def reply_request_from_chat(
+    body: Mapping[str, Any], reply_override: Mapping[str, Any] | None = None
+) -> ReplyRequest:
+    messages = [m for m in body.get("messages") or [] if isinstance(m, Mapping)]
+    tools = _function_tools(body.get("tools"))
+    mode, forced = _tool_choice(body.get("tool_choice"), bool(tools))
+    last = messages[-1] if messages else {}
+    schema, json_object = _response_format(body.get("response_format"))
+    override = reply_override or {}
+    fixed_call = override.get("tool_call")
+    return ReplyRequest(
+        user_text=_last_text(messages, "user"),
+        tool_result=message_text(last.get("content")) if last.get("role") == "tool" else None,
+        tools=tools,
+        tool_choice=mode,
+        forced_function=forced,
+        parallel_tool_calls=body.get("parallel_tool_calls") is not False,
+        output_schema=schema,
+        json_object=json_object,
+        limit=token_limit(body.get("max_completion_tokens"), body.get("max_tokens")),
+        stop=_stop_sequences(body.get("stop")),
+        top_logprobs=_top_logprobs(body),
+        fixed_text=override.get("text"),
+        fixed_tool_call=(
+            (str(fixed_call["name"]), fixed_call.get("arguments", {}))
+            if isinstance(fixed_call, Mapping)
+            else None
+        ),
+    )
+
+
+def message_text(content: Any) -> str:
+    """The text of a message's content: a string, or the text of its parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(part.get("text", "")) for part in content if isinstance(part, Mapping)
+        )
+    return ""
+
+
+def token_limit(*candidates: Any) -> int | None:
+    """The first usable token limit; the spec types some as `number`, so 7.5 means 7."""
+    for value in candidates:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 1:
+            return int(value)
+    return None
+
+
+def _choice_count(body: Mapping[str, Any]) -> int:
+    n = body.get("n")
+    if isinstance(n, int) and not isinstance(n, bool) and n >= 1:
+        return min(n, MAX_CHOICES)
+    return 1
+
+
+def _last_text(messages: Sequence[Mapping[str, Any]], role: str) -> str:
+    for message in reversed(messages):
+        if message.get("role") == role:
+            return message_text(message.get("content"))
+    return ""
+
+
+def _function_tools(tools: Any) -> tuple[FunctionTool, ...]:
+    found = []
+    for tool in tools if isinstance(tools, list) else []:
+        function = tool.get("function") if isinstance(tool, Mapping) else None
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            parameters = function.get("parameters")
+            found.append(
+                FunctionTool(
+                    name=function["name"],
+                    description=str(function.get("description") or ""),
+                    parameters=parameters if isinstance(parameters, Mapping) else None,
+                )
+            )
+    return tuple(found)
+
+
+def _tool_choice(choice: Any, has_tools: bool) -> tuple[str, str | None]:
+    if not has_tools:
+        return TOOL_CHOICE_NONE, None
+    if isinstance(choice, str):
+        return choice, None
+    if isinstance(choice, Mapping):
+        function = choice.get("function")
+        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+            return TOOL_CHOICE_FUNCTION, function["name"]
+    return TOOL_CHOICE_AUTO, None
+
+
+def _response_format(value: Any) -> tuple[Mapping[str, Any] | None, bool]:
+    """``response_format`` is not in the published spec, but SDK users send it (open body)."""
+    if not isinstance(value, Mapping):
+        return None, False
+    if value.get("type") == "json_schema":
+        spec = value.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, Mapping) else None
+        return (schema if isinstance(schema, Mapping) else {"type": "object"}), False
+    return None, value.get("type") == "json_object"
+
+
+def _stop_sequences(stop: Any) -> tuple[str, ...]:
+    if isinstance(stop, str):
+        return (stop,)
+    if isinstance(stop, list):
+        return tuple(item for item in stop if isinstance(item, str) and item)
+    return ()
+
+
+def _top_logprobs(body: Mapping[str, Any]) -> int | None:
+    if body.get("logprobs") is not True:
+        return None
+    top = body.get("top_logprobs")
+    if isinstance(top, int | float) and not isinstance(top, bool):
+        return max(0, min(int(top), MAX_TOP_LOGPROBS))
+    return 0

@@ -1,0 +1,94 @@
+"""The reply plan: plain data that both the JSON and the SSE renderers read.
+
+Planning decides everything (text pieces, tool calls, finish reasons, token counts, ids);
+rendering only formats. That is why a streamed reply and a non-streamed one for the same
+request can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from mockserver.engine.tokens import Piece
+
+FINISH_STOP = "stop"
+FINISH_LENGTH = "length"
+FINISH_TOOL_CALLS = "tool_calls"
+
+
+@dataclass(frozen=True)
+class TopLogprob:
+    token: str
+    logprob: float
+
+    @property
+    def bytes(self) -> list[int]:
+        return list(self.token.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """The log probability of one piece and the alternatives the model weighed."""
+
+    token: str
+    logprob: float
+    top: tuple[TopLogprob, ...] = ()
+
+    @property
+    def bytes(self) -> list[int]:
+        return list(self.token.encode("utf-8"))
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One function call: ``arguments`` is the JSON text exactly as sent on the wire."""
+
+    call_id: str
+    name: str
+    arguments: str
+    argument_pieces: tuple[Piece, ...] = ()
+    item_id: str = ""  # Responses API output item id (fc_...)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One generated answer: text pieces or tool calls, and why it ended."""
+
+    pieces: tuple[Piece, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str = FINISH_STOP
+    logprobs: tuple[TokenLogprob, ...] | None = None
+    completion_tokens: int = 0
+    is_json: bool = False
+
+    @property
+    def text(self) -> str:
+        return "".join(piece.text for piece in self.pieces)
+
+    @property
+    def content(self) -> str | None:
+        """The message content: ``None`` for a pure tool-call reply, as the real API sends."""
+        if self.tool_calls and not self.pieces:
+            return None
+        return self.text
+
+
+@dataclass(frozen=True)
+class ChatPlan:
+    """A whole chat completion: one :class:`Reply` per choice."""
+
+    id: str
+    created: int
+    model: str
+    choices: tuple[Reply, ...]
+    prompt_tokens: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(choice.completion_tokens for choice in self.choices)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens

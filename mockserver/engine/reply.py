@@ -1,0 +1,208 @@
+"""Plan one answer from what the request asks for: text, JSON, or tool calls.
+
+Both APIs describe the same choices in different words (chat ``tools``/``tool_choice``/
+``max_tokens``/``response_format``, Responses ``tools``/``max_output_tokens``/``text.format``);
+their planners translate to a :class:`ReplyRequest` and this module decides.
+
+Tool choice ``auto`` calls the tools whose name words appear in the last user message
+(``get_weather`` for "what's the weather in Paris?"), all of them when parallel calls are
+allowed, and answers with text otherwise, or when the last turn is a tool result.
+``required`` always calls (the best-matching tool, else the first); a named function is
+called as named.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.engine.ids import tool_call_id
+from mockserver.engine.instances import generate_instance
+from mockserver.engine.plan import (
+    FINISH_LENGTH,
+    FINISH_STOP,
+    FINISH_TOOL_CALLS,
+    Reply,
+    TokenLogprob,
+    ToolCall,
+    TopLogprob,
+)
+from mockserver.engine.text import compose_reply
+from mockserver.engine.tokens import Piece, count_tokens, split_pieces, truncate_pieces
+
+TOOL_CHOICE_NONE = "none"
+TOOL_CHOICE_AUTO = "auto"
+TOOL_CHOICE_REQUIRED = "required"
+TOOL_CHOICE_FUNCTION = "function"
+
+# Alternatives offered in top_logprobs; frequent cl100k tokens so they look natural.
+_ALTERNATIVES = (" the", " a", ".", ",", " and", " to", " of", " is", " I", " you", "!", " it")
+_NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_TEXT_WORD = re.compile(r"[a-z0-9]+")
+_GENERIC_NAME_PARTS = frozenset({"get", "set", "fetch", "do", "run", "call", "the", "for", "by"})
+
+
+@dataclass(frozen=True)
+class FunctionTool:
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ReplyRequest:
+    """What one answer must be, in API-neutral terms."""
+
+    user_text: str = ""
+    tool_result: str | None = None
+    tools: tuple[FunctionTool, ...] = ()
+    tool_choice: str = TOOL_CHOICE_AUTO
+    forced_function: str | None = None
+    parallel_tool_calls: bool = True
+    output_schema: Mapping[str, Any] | None = None
+    json_object: bool = False
+    limit: int | None = None
+    stop: tuple[str, ...] = ()
+    top_logprobs: int | None = None
+    fixed_text: str | None = None
+    fixed_tool_call: tuple[str, Any] | None = None
+    pretty_arguments: bool = True
+
+
+def seeded_rng(key: bytes, variant: int = 0) -> random.Random:
+    """A generator seeded by the request's content key and a variant number."""
+    import hashlib
+
+    digest = hashlib.sha256(key + b"#" + str(variant).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def plan_reply(request: ReplyRequest, rng: random.Random) -> Reply:
+    """Decide one answer. Deterministic for a given request and generator state."""
+    calls = _planned_calls(request, rng)
+    if calls:
+        return _tool_call_reply(calls, request)
+    text, is_json = _reply_text(request, rng)
+    cut_at = _first_stop(text, request.stop)
+    if cut_at is not None:
+        text = text[:cut_at]
+    pieces, truncated = truncate_pieces(split_pieces(text), request.limit)
+    logprobs = _logprobs(pieces, request.top_logprobs, rng) if request.top_logprobs is not None else None
+    return Reply(
+        pieces=tuple(pieces),
+        finish_reason=FINISH_LENGTH if truncated else FINISH_STOP,
+        logprobs=logprobs,
+        completion_tokens=sum(piece.tokens for piece in pieces),
+        is_json=is_json,
+    )
+
+
+def _reply_text(request: ReplyRequest, rng: random.Random) -> tuple[str, bool]:
+    if request.fixed_text is not None:
+        return request.fixed_text, False
+    if request.output_schema is not None:
+        instance = generate_instance(request.output_schema, rng)
+        return json.dumps(instance, ensure_ascii=False), True
+    if request.json_object:
+        answer = compose_reply(rng, request.user_text, request.tool_result)
+        return json.dumps({"response": answer}, ensure_ascii=False), True
+    return compose_reply(rng, request.user_text, request.tool_result), False
+
+
+def _first_stop(text: str, stops: Sequence[str]) -> int | None:
+    positions = [text.find(stop) for stop in stops if stop]
+    found = [position for position in positions if position >= 0]
+    return min(found) if found else None
+
+
+def _planned_calls(request: ReplyRequest, rng: random.Random) -> list[tuple[str, Any]]:
+    """The (function name, arguments) pairs to call, in order; empty for a text answer."""
+    if request.fixed_tool_call is not None:
+        return [request.fixed_tool_call]
+    if request.fixed_text is not None or not request.tools:
+        return []
+    if request.tool_choice == TOOL_CHOICE_NONE:
+        return []
+    if request.tool_choice == TOOL_CHOICE_FUNCTION:
+        chosen = [tool for tool in request.tools if tool.name == request.forced_function][:1]
+    else:
+        if request.tool_choice == TOOL_CHOICE_AUTO and request.tool_result is not None:
+            return []
+        chosen = _mentioned_tools(request.tools, request.user_text)
+        if not chosen and request.tool_choice == TOOL_CHOICE_REQUIRED:
+            chosen = [request.tools[0]]
+        if not request.parallel_tool_calls:
+            chosen = chosen[:1]
+    return [(tool.name, _arguments_for(tool, rng)) for tool in chosen]
+
+
+def _mentioned_tools(tools: Sequence[FunctionTool], user_text: str) -> list[FunctionTool]:
+    words = {_stem(word) for word in _TEXT_WORD.findall(user_text[:4000].lower())}
+    mentioned = []
+    for tool in tools:
+        parts = {_stem(part.lower()) for part in _NAME_PART.findall(tool.name)}
+        parts -= _GENERIC_NAME_PARTS
+        if parts & words:
+            mentioned.append(tool)
+    return mentioned
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def _arguments_for(tool: FunctionTool, rng: random.Random) -> Any:
+    schema = tool.parameters if tool.parameters is not None else {"type": "object"}
+    return generate_instance(schema, rng)
+
+
+def _tool_call_reply(calls: list[tuple[str, Any]], request: ReplyRequest) -> Reply:
+    budget = request.limit
+    planned: list[ToolCall] = []
+    truncated = False
+    used = 0
+    for name, arguments in calls:
+        indent = 2 if request.pretty_arguments else None
+        text = arguments if isinstance(arguments, str) else json.dumps(
+            arguments, indent=indent, ensure_ascii=False
+        )
+        pieces = split_pieces(text)
+        remaining = None if budget is None else budget - used
+        kept, truncated = truncate_pieces(pieces, remaining)
+        used += sum(piece.tokens for piece in kept) + count_tokens(name)
+        planned.append(
+            ToolCall(
+                call_id=tool_call_id(),
+                name=name,
+                arguments="".join(piece.text for piece in kept),
+                argument_pieces=tuple(kept),
+            )
+        )
+        if truncated:
+            break
+    return Reply(
+        tool_calls=tuple(planned),
+        finish_reason=FINISH_LENGTH if truncated else FINISH_TOOL_CALLS,
+        completion_tokens=used,
+    )
+
+
+def _logprobs(pieces: Sequence[Piece], top: int, rng: random.Random) -> tuple[TokenLogprob, ...]:
+    # A separate generator, so asking for logprobs never changes the text itself.
+    local = random.Random(rng.random())
+    entries = []
+    for piece in pieces:
+        logprob = -round(local.uniform(0.0, 0.6), 6)
+        alternatives = [token for token in _ALTERNATIVES if token != piece.text]
+        local.shuffle(alternatives)
+        top_entries = [TopLogprob(piece.text, logprob)]
+        floor = logprob
+        for token in alternatives[: max(top - 1, 0)]:
+            floor = round(floor - local.uniform(0.5, 3.0), 6)
+            top_entries.append(TopLogprob(token, floor))
+        entries.append(TokenLogprob(piece.text, logprob, tuple(top_entries[:top])))
+    return tuple(entries)

@@ -1,0 +1,95 @@
+"""Deterministic, plausible reply text.
+
+The mock is not a language model; it writes short, readable English that refers to the
+user's words, so a developer can tell replies apart and tests can rely on them. All choices
+come from the ``random.Random`` passed in, which the planner seeds from the request.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+_GREETING = re.compile(r"^\W*(hi|hello|hey|hiya|greetings|good (morning|afternoon|evening))\b", re.I)
+_WORD = re.compile(r"[A-Za-z][a-z]{3,20}")
+_STOPWORDS = frozenset(
+    """about above after again against also because been before being below between both
+    could does doing down during each from further have having here into just more most
+    other over please same should some such than that their them then there these they this
+    those through under until very what when where which while with would your yours tell
+    explain give know like want need make show write""".split()
+)
+
+GREETINGS = (
+    "Hello! How can I assist you today?",
+    "Hi there! How can I help you today?",
+    "Hello! What can I do for you today?",
+)
+AFTER_TOOL = (
+    "Thanks, I have the result. {summary}",
+    "Here is what the tool returned: {summary}",
+    "Based on the tool output, {summary}",
+)
+OPENERS = (
+    "Sure! Here is a short answer.",
+    "Good question.",
+    "Here's what I can tell you.",
+    "Certainly.",
+    "Let me explain.",
+)
+SENTENCES = (
+    "{Topic} is usually discussed in terms of {a} and {b}.",
+    "A practical approach to {topic} is to start with {a}, then look at {b}.",
+    "In most cases, {a} matters more than {b} when it comes to {topic}.",
+    "It helps to keep {a} simple and to measure {b} carefully.",
+    "Many teams find that {topic} improves once {a} and {b} are clear.",
+    "A common mistake is to ignore {a} until {b} becomes a problem.",
+    "If you are new to {topic}, focus on {a} first.",
+)
+NOUNS = (
+    "clarity", "structure", "performance", "reliability", "cost", "context", "testing",
+    "design", "data quality", "feedback", "timing", "scope", "security", "simplicity",
+)
+CLOSERS = (
+    "Let me know if you would like more detail.",
+    "I hope this helps!",
+    "Would you like an example?",
+    "",
+)
+
+
+def compose_reply(rng: random.Random, user_text: str, after_tool: str | None = None) -> str:
+    """A reply to ``user_text``; ``after_tool`` is the last tool result, when one was sent."""
+    if after_tool is not None:
+        summary = _summarize(after_tool)
+        return rng.choice(AFTER_TOOL).format(summary=summary)
+    if _GREETING.match(user_text):
+        return rng.choice(GREETINGS)
+    topic = _topic(user_text)
+    sentences = [rng.choice(OPENERS)]
+    for template in rng.sample(SENTENCES, rng.randint(1, 3)):
+        first, second = rng.sample(NOUNS, 2)
+        sentences.append(
+            template.format(topic=topic, Topic=topic[:1].upper() + topic[1:], a=first, b=second)
+        )
+    closer = rng.choice(CLOSERS)
+    if closer:
+        sentences.append(closer)
+    return " ".join(sentences)
+
+
+def _topic(text: str) -> str:
+    words = [word.lower() for word in _WORD.findall(text[:2000])]
+    salient = [word for word in words if word not in _STOPWORDS]
+    if not salient:
+        return "this topic"
+    # The longest salient words name the subject best; keep their order of appearance.
+    chosen = sorted(sorted(set(salient), key=len, reverse=True)[:2], key=salient.index)
+    return " ".join(chosen)
+
+
+def _summarize(tool_output: str) -> str:
+    text = " ".join(tool_output.split())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"the result is {text}." if text else "the tool returned nothing."

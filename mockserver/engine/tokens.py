@@ -1,0 +1,152 @@
+"""Token counting and token-aligned splitting with gpt-4's real tokenizer (cl100k_base).
+
+``bpe-openai`` ships the cl100k_base ranks inside the wheel, so nothing is downloaded at
+run time (``tiktoken`` would fetch them on first use, which fails offline).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import bpe_openai
+
+ENCODING_NAME = "cl100k_base"
+
+# OpenAI's published way of counting chat prompts for gpt-4 ("How to count tokens with
+# tiktoken", OpenAI cookbook): every message costs 3 tokens of framing, a `name` one more,
+# and every reply is primed with 3 tokens.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING_TOKENS = 3
+# The same cookbook's constants for function definitions (gpt-4 / gpt-4o family).
+_FUNC_INIT, _PROP_INIT, _PROP_KEY, _ENUM_INIT, _ENUM_ITEM, _FUNC_END = 7, 3, 3, -3, 3, 12
+
+
+@lru_cache(maxsize=1)
+def encoding() -> Any:
+    """The cl100k_base encoding, loaded once per process."""
+    return bpe_openai.get_encoding(ENCODING_NAME)
+
+
+def encode(text: str) -> list[int]:
+    # Special-token text ("<|endoftext|>") in user input is counted as plain text, as the
+    # API does for user content, instead of raising.
+    tokens: list[int] = encoding().encode_ordinary(text)
+    return tokens
+
+
+def count_tokens(text: str) -> int:
+    return len(encode(text)) if text else 0
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A token-aligned piece of text: one stream delta, ``tokens`` tokens long."""
+
+    text: str
+    tokens: int = 1
+
+
+def split_pieces(text: str) -> list[Piece]:
+    """Split text into token-aligned pieces that are each valid text.
+
+    A token can end inside a multi-byte character; such tokens are joined with the next
+    ones until the bytes decode, so every piece is a whole string (a stream delta).
+    """
+    pieces: list[Piece] = []
+    pending = b""
+    count = 0
+    enc = encoding()
+    for token in encode(text):
+        pending += enc.decode_single_token_bytes(token)
+        count += 1
+        try:
+            pieces.append(Piece(pending.decode("utf-8"), count))
+        except UnicodeDecodeError:
+            continue
+        pending, count = b"", 0
+    if pending:
+        pieces.append(Piece(pending.decode("utf-8", errors="replace"), count))
+    return pieces
+
+
+def truncate_pieces(pieces: Sequence[Piece], limit: int | None) -> tuple[list[Piece], bool]:
+    """At most ``limit`` tokens of pieces; the flag says whether anything was cut.
+
+    A piece can hold several tokens (see :func:`split_pieces`); the cut never splits one.
+    """
+    if limit is None:
+        return list(pieces), False
+    kept: list[Piece] = []
+    used = 0
+    for piece in pieces:
+        if used + piece.tokens > limit:
+            return kept, True
+        kept.append(piece)
+        used += piece.tokens
+    return kept, False
+
+
+def count_message_tokens(messages: Iterable[Any]) -> int:
+    """Prompt tokens of chat messages, counted the way OpenAI counts them for gpt-4."""
+    total = 0
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        if not isinstance(message, Mapping):
+            continue
+        for key, value in message.items():
+            total += count_tokens(_content_text(value))
+            if key == "name":
+                total += TOKENS_PER_NAME
+    return total + REPLY_PRIMING_TOKENS
+
+
+def count_tool_tokens(tools: Iterable[Any]) -> int:
+    """Tokens the function definitions add to the prompt (OpenAI cookbook formula)."""
+    functions = [tool.get("function") for tool in tools if isinstance(tool, Mapping)]
+    functions = [function for function in functions if isinstance(function, Mapping)]
+    if not functions:
+        return 0
+    total = 0
+    for function in functions:
+        total += _FUNC_INIT
+        description = str(function.get("description") or "").removesuffix(".")
+        total += count_tokens(f"{function.get('name', '')}:{description}")
+        parameters = function.get("parameters")
+        properties = parameters.get("properties") if isinstance(parameters, Mapping) else None
+        if isinstance(properties, Mapping) and properties:
+            total += _PROP_INIT
+            for key, prop in properties.items():
+                total += _PROP_KEY
+                prop = prop if isinstance(prop, Mapping) else {}
+                enum = prop.get("enum")
+                if isinstance(enum, list):
+                    total += _ENUM_INIT
+                    for item in enum:
+                        total += _ENUM_ITEM + count_tokens(str(item))
+                prop_description = str(prop.get("description") or "").removesuffix(".")
+                total += count_tokens(f"{key}:{prop.get('type', '')}:{prop_description}")
+    return total + _FUNC_END
+
+
+def _content_text(value: Any) -> str:
+    """The text a message field contributes: strings as they are, parts by their text."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        texts = []
+        for part in value:
+            if isinstance(part, Mapping):
+                texts.append(_content_text(part.get("text") or part.get("refusal") or ""))
+            else:
+                texts.append(_content_text(part))
+        return "".join(texts)
+    if isinstance(value, Mapping):
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,143 @@
+"""Render a :class:`ChatPlan` as the real wire: one JSON body, or ``chat.completion.chunk``s.
+
+Shapes follow the recorded gpt-4-0613 wire (SPEC-NOTES 3.1, 3.2): ``refusal: null`` and
+``annotations: []`` in messages; in streams a first chunk carrying the role, one chunk per
+token-aligned piece, a last chunk with an empty delta and the finish reason, and with
+``stream_options.include_usage`` a ``usage: null`` on every chunk plus a final usage chunk
+whose ``choices`` is empty.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mockserver.engine.plan import ChatPlan, Reply, TokenLogprob
+
+SERVICE_TIER = "default"
+
+
+def usage_body(plan: ChatPlan) -> dict[str, Any]:
+    return {
+        "prompt_tokens": plan.prompt_tokens,
+        "completion_tokens": plan.completion_tokens,
+        "total_tokens": plan.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
+
+
+def completion_body(plan: ChatPlan) -> dict[str, Any]:
+    """The ``chat.completion`` object."""
+    return {
+        "id": plan.id,
+        "object": "chat.completion",
+        "created": plan.created,
+        "model": plan.model,
+        "choices": [_choice(index, reply) for index, reply in enumerate(plan.choices)],
+        "usage": usage_body(plan),
+        "service_tier": SERVICE_TIER,
+        "system_fingerprint": None,
+    }
+
+
+def _choice(index: int, reply: Reply) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": reply.content,
+        "refusal": None,
+        "annotations": [],
+    }
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in reply.tool_calls
+        ]
+    logprobs = (
+        {"content": [_logprob(entry) for entry in reply.logprobs], "refusal": None}
+        if reply.logprobs is not None
+        else None
+    )
+    return {
+        "index": index,
+        "message": message,
+        "logprobs": logprobs,
+        "finish_reason": reply.finish_reason,
+    }
+
+
+def _logprob(entry: TokenLogprob) -> dict[str, Any]:
+    return {
+        "token": entry.token,
+        "logprob": entry.logprob,
+        "bytes": entry.bytes,
+        "top_logprobs": [
+            {"token": top.token, "logprob": top.logprob, "bytes": top.bytes} for top in entry.top
+        ],
+    }
+
+
+def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[dict[str, Any]]:
+    """Every ``chat.completion.chunk`` of the stream, in order (without ``[DONE]``)."""
+    base: dict[str, Any] = {
+        "id": plan.id,
+        "object": "chat.completion.chunk",
+        "created": plan.created,
+        "model": plan.model,
+        "service_tier": SERVICE_TIER,
+        "system_fingerprint": None,
+    }
+    if include_usage:
+        base["usage"] = None
+
+    def chunk(index: int, delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        choice = {
+            "index": index,
+            "delta": delta,
+            "logprobs": extra.get("logprobs"),
+            "finish_reason": extra.get("finish_reason"),
+        }
+        return {**base, "choices": [choice]}
+
+    for index, reply in enumerate(plan.choices):
+        if reply.tool_calls:
+            yield from _tool_call_chunks(index, reply, chunk)
+        else:
+            yield chunk(index, {"role": "assistant", "content": "", "refusal": None})
+            logprobs = reply.logprobs or ()
+            for position, piece in enumerate(reply.pieces):
+                entry = logprobs[position] if position < len(logprobs) else None
+                piece_logprobs = (
+                    {"content": [_logprob(entry)], "refusal": None} if entry is not None else None
+                )
+                yield chunk(index, {"content": piece.text}, logprobs=piece_logprobs)
+        yield chunk(index, {}, finish_reason=reply.finish_reason)
+    if include_usage:
+        yield {**base, "choices": [], "usage": usage_body(plan)}
+
+
+def _tool_call_chunks(index: int, reply: Reply, chunk: Any) -> Iterator[dict[str, Any]]:
+    for position, call in enumerate(reply.tool_calls):
+        opening = {
+            "index": position,
+            "id": call.call_id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        if position == 0:
+            delta = {"role": "assistant", "content": None, "tool_calls": [opening], "refusal": None}
+        else:
+            delta = {"tool_calls": [opening]}
+        yield chunk(index, delta)
+        for piece in call.argument_pieces:
+            argument_delta = {"index": position, "function": {"arguments": piece.text}}
+            yield chunk(index, {"tool_calls": [argument_delta]})
