@@ -31,13 +31,26 @@ MAX_TOP_LOGPROBS = 20
 # plain reply, and a token limit truncates that same text).
 _DELIVERY_FIELDS = frozenset(
     {
-        "stream", "stream_options", "max_tokens", "max_completion_tokens", "stop", "n",
-        "logprobs", "top_logprobs", "user", "metadata", "store", "service_tier", "provider",
+        "stream",
+        "stream_options",
+        "max_tokens",
+        "max_completion_tokens",
+        "stop",
+        "n",
+        "logprobs",
+        "top_logprobs",
+        "user",
+        "metadata",
+        "store",
+        "service_tier",
+        "provider",
     }
 )
 
 
-def content_key(body: Mapping[str, Any], delivery_fields: frozenset[str] = _DELIVERY_FIELDS) -> bytes:
+def content_key(
+    body: Mapping[str, Any], delivery_fields: frozenset[str] = _DELIVERY_FIELDS
+) -> bytes:
     """Canonical bytes of what decides the content: the body without its delivery fields."""
     relevant = {key: value for key, value in body.items() if key not in delivery_fields}
     # ensure_ascii keeps lone surrogates (which fuzzers send) encodable.
@@ -102,9 +115,7 @@ def message_text(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(
-            str(part.get("text", "")) for part in content if isinstance(part, Mapping)
-        )
+        return "".join(str(part.get("text", "")) for part in content if isinstance(part, Mapping))
     return ""
 
 

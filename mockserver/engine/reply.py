@@ -91,7 +91,9 @@ def plan_reply(request: ReplyRequest, rng: random.Random) -> Reply:
     if cut_at is not None:
         text = text[:cut_at]
     pieces, truncated = truncate_pieces(split_pieces(text), request.limit)
-    logprobs = _logprobs(pieces, request.top_logprobs, rng) if request.top_logprobs is not None else None
+    logprobs = (
+        _logprobs(pieces, request.top_logprobs, rng) if request.top_logprobs is not None else None
+    )
     return Reply(
         pieces=tuple(pieces),
         finish_reason=FINISH_LENGTH if truncated else FINISH_STOP,
@@ -167,8 +169,10 @@ def _tool_call_reply(calls: list[tuple[str, Any]], request: ReplyRequest) -> Rep
     used = 0
     for name, arguments in calls:
         indent = 2 if request.pretty_arguments else None
-        text = arguments if isinstance(arguments, str) else json.dumps(
-            arguments, indent=indent, ensure_ascii=False
+        text = (
+            arguments
+            if isinstance(arguments, str)
+            else json.dumps(arguments, indent=indent, ensure_ascii=False)
         )
         pieces = split_pieces(text)
         remaining = None if budget is None else budget - used

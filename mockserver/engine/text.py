@@ -10,14 +10,81 @@ from __future__ import annotations
 import random
 import re
 
-_GREETING = re.compile(r"^\W*(hi|hello|hey|hiya|greetings|good (morning|afternoon|evening))\b", re.I)
+_GREETING = re.compile(
+    r"^\W*(hi|hello|hey|hiya|greetings|good (morning|afternoon|evening))\b", re.I
+)
 _WORD = re.compile(r"[A-Za-z][a-z]{3,20}")
 _STOPWORDS = frozenset(
-    """about above after again against also because been before being below between both
-    could does doing down during each from further have having here into just more most
-    other over please same should some such than that their them then there these they this
-    those through under until very what when where which while with would your yours tell
-    explain give know like want need make show write""".split()
+    [
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "also",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "could",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "from",
+        "further",
+        "have",
+        "having",
+        "here",
+        "into",
+        "just",
+        "more",
+        "most",
+        "other",
+        "over",
+        "please",
+        "same",
+        "should",
+        "some",
+        "such",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "under",
+        "until",
+        "very",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "with",
+        "would",
+        "your",
+        "yours",
+        "tell",
+        "explain",
+        "give",
+        "know",
+        "like",
+        "want",
+        "need",
+        "make",
+        "show",
+        "write",
+    ]
 )
 
 GREETINGS = (
@@ -47,8 +114,20 @@ SENTENCES = (
     "If you are new to {topic}, focus on {a} first.",
 )
 NOUNS = (
-    "clarity", "structure", "performance", "reliability", "cost", "context", "testing",
-    "design", "data quality", "feedback", "timing", "scope", "security", "simplicity",
+    "clarity",
+    "structure",
+    "performance",
+    "reliability",
+    "cost",
+    "context",
+    "testing",
+    "design",
+    "data quality",
+    "feedback",
+    "timing",
+    "scope",
+    "security",
+    "simplicity",
 )
 CLOSERS = (
     "Let me know if you would like more detail.",

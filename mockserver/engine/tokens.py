@@ -107,8 +107,11 @@ def count_message_tokens(messages: Iterable[Any]) -> int:
 
 def count_tool_tokens(tools: Iterable[Any]) -> int:
     """Tokens the function definitions add to the prompt (OpenAI cookbook formula)."""
-    functions = [tool.get("function") for tool in tools if isinstance(tool, Mapping)]
-    functions = [function for function in functions if isinstance(function, Mapping)]
+    functions: list[Mapping[str, Any]] = []
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, Mapping) else None
+        if isinstance(function, Mapping):
+            functions.append(function)
     if not functions:
         return 0
     total = 0

@@ -1,0 +1,72 @@
+"""``harness serve``: run the mock under a production WSGI server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+DEFAULT_WORKERS = 2
+# Threads per worker: each open stream holds one, so enough of them keep long streams
+# from starving plain requests.
+DEFAULT_THREADS = 16
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers",
+    default=DEFAULT_WORKERS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes.",
+)
+@click.option(
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Threads per worker (each open stream uses one).",
+)
+@click.option(
+    "--specs",
+    "specs_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A specs folder (published documents + overlays); default: the shipped specs.",
+)
+@click.option("--api-key", help="Accept only this bearer key (default: any non-empty key).")
+@click.option("--debug", is_flag=True, help="Flask's development server, with reloader off.")
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    specs_dir: Path | None,
+    api_key: str | None,
+    debug: bool,
+) -> None:
+    """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
+    # Lazy: the harness reaches into the mock only where a server is started.
+    from harness.errors import HarnessError
+    from mockserver import MockConfig, create_app
+    from mockserver.serving import run_gunicorn
+
+    config = MockConfig(specs_dir=specs_dir, api_key=api_key, debug=debug)
+    try:
+        app = create_app(config)
+    except HarnessError as exc:
+        raise click.ClickException(str(exc)) from exc
+    base_url = f"http://{_url_host(host)}:{port}/v1"
+    models = ", ".join(app.extensions["mockserver"].specs.models)
+    click.echo(f"Mock AIML API serving {models} at {base_url}  (Ctrl-C to stop)", err=True)
+    if debug:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        return
+    run_gunicorn(app, host=host, port=port, workers=workers, threads=threads)
+
+
+def _url_host(host: str) -> str:
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
