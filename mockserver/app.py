@@ -8,6 +8,7 @@ from harness.spec import load_specs
 from mockserver.admin import admin
 from mockserver.api import api
 from mockserver.config import MockConfig
+from mockserver.db import Database, temporary_state_path
 from mockserver.engine.ids import new_id
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
@@ -29,7 +30,10 @@ def create_app(config: MockConfig | None = None) -> Flask:
     # Compile validators and load the tokenizer now, so no request pays for them.
     specs.compile_all()
     encoding()
-    app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs)
+    # Every table the app's state needs; each store module contributes its own DDL.
+    tables: list[str] = []
+    db = Database(config.state_path or temporary_state_path(), schema=tables)
+    app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs, db=db)
     app.register_blueprint(api)
     app.register_blueprint(admin)
     install_error_handlers(app)

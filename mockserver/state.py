@@ -8,6 +8,7 @@ from flask import current_app
 
 from harness.spec import SpecSet
 from mockserver.config import MockConfig
+from mockserver.db import Database
 
 EXTENSION_KEY = "mockserver"
 
@@ -16,6 +17,7 @@ EXTENSION_KEY = "mockserver"
 class MockState:
     config: MockConfig
     specs: SpecSet
+    db: Database
 
 
 def current_state() -> MockState:

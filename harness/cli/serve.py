@@ -36,6 +36,12 @@ DEFAULT_THREADS = 16
     help="A specs folder (published documents + overlays); default: the shipped specs.",
 )
 @click.option("--api-key", help="Accept only this bearer key (default: any non-empty key).")
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="SQLite file for stored responses, stubs and the journal (default: a temp file).",
+)
 @click.option("--debug", is_flag=True, help="Flask's development server, with reloader off.")
 def serve(
     host: str,
@@ -44,6 +50,7 @@ def serve(
     threads: int,
     specs_dir: Path | None,
     api_key: str | None,
+    state_path: Path | None,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
@@ -52,7 +59,7 @@ def serve(
     from mockserver import MockConfig, create_app
     from mockserver.serving import run_gunicorn
 
-    config = MockConfig(specs_dir=specs_dir, api_key=api_key, debug=debug)
+    config = MockConfig(specs_dir=specs_dir, api_key=api_key, state_path=state_path, debug=debug)
     try:
         app = create_app(config)
     except HarnessError as exc:

@@ -1,0 +1,79 @@
+"""The SQLite file that every server worker shares (stored responses, stubs, journal).
+
+State that requests share cannot live in a process: with ``--workers 2`` each request may
+land on either worker. SQLite in WAL mode lets all workers read while one writes. Each
+thread of each process opens its own connection, lazily, so a connection is never carried
+across gunicorn's fork or shared between threads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+# Seconds a writer waits for another worker's write to finish before giving up.
+BUSY_TIMEOUT_S = 10.0
+
+
+class Database:
+    """A SQLite file plus the DDL its users need, applied on first connection."""
+
+    def __init__(self, path: Path, schema: Sequence[str] = ()) -> None:
+        self.path = Path(path)
+        self._schema = tuple(schema)
+        self._local = threading.local()
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (new after a fork, since the pid is part of the key)."""
+        pid = os.getpid()
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None or getattr(self._local, "pid", None) != pid:
+            connection = self._open()
+            self._local.connection = connection
+            self._local.pid = pid
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken at once (``BEGIN IMMEDIATE``) so writers queue cleanly."""
+        connection = self.connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (see `transaction`).
+        connection = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        for statement in self._schema:
+            connection.execute(statement)
+        return connection
+
+
+def temporary_state_path() -> Path:
+    """A fresh state file for this run, removed when the process that made it exits."""
+    folder = Path(tempfile.mkdtemp(prefix="harness-state-"))
+    owner = os.getpid()
+
+    def _cleanup() -> None:
+        # Forked workers run atexit handlers too; only the creator removes the folder.
+        if os.getpid() == owner:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(_cleanup)
+    return folder / "state.sqlite3"
