@@ -7,8 +7,8 @@ import json
 import httpx
 import requests
 
-from harness.sse import decode_stream
 from harness.spec import Operation
+from harness.sse import decode_stream
 from harness.validate import validate_response, validate_stream
 from tests.fixtures.servers import API_KEY, RunningServer
 

@@ -49,7 +49,8 @@ def test_serve_from_an_installed_wheel_in_another_directory(
         [
             sys.executable,
             "-c",
-            "import harness, harness.spec as s; print(harness.__file__); print(s.default_specs_dir())",
+            "import harness, harness.spec as s;"
+            "print(harness.__file__); print(s.default_specs_dir())",
         ],
         cwd=elsewhere,
         env=env,
