@@ -10,11 +10,13 @@ and Responses events as ``event: <type>\\ndata: {json}\\n\\n``; JSON is compact.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 DONE = "[DONE]"
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ def decode_stream(stream: str | bytes | Iterable[str]) -> list[ServerSentEvent]:
     """Parse a whole transcript (text, bytes, or an iterable of lines)."""
     if isinstance(stream, bytes):
         stream = stream.decode("utf-8")
-    lines = stream.splitlines() if isinstance(stream, str) else stream
+    # Only CR, LF and CRLF end a line in SSE; str.splitlines would also split on U+2028,
+    # U+0085 and friends, which JSON written with ensure_ascii=False may carry raw.
+    lines = _LINE_BREAK.split(stream) if isinstance(stream, str) else stream
     return list(iter_events(lines))
 
 

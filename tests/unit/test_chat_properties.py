@@ -1,0 +1,92 @@
+"""Property tests: any chat request the spec accepts gets a reply the spec accepts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.spec import Operation, SpecSet
+from harness.validate import validate_request, validate_response, validate_stream
+from mockserver import MockConfig, create_app
+from mockserver.engine.chat import plan_chat
+from mockserver.engine.tokens import count_tokens, split_pieces, truncate_pieces
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+
+
+@pytest.fixture(scope="module")
+def app_client() -> FlaskClient:
+    return create_app(MockConfig()).test_client()
+
+
+def chat_bodies(specs: SpecSet) -> st.SearchStrategy[Any]:
+    document = next(doc for doc in specs.documents if doc.name == "gpt-4")
+    schema = schemathesis.openapi.from_dict(document.effective)
+    return schema["/v1/chat/completions"]["POST"].as_strategy().map(lambda case: case.body)
+
+
+def test_generated_requests_get_spec_valid_replies(
+    specs: SpecSet, chat_operation: Operation, app_client: FlaskClient
+) -> None:
+    @PROPERTY_SETTINGS
+    @given(body=chat_bodies(specs), stream=st.booleans(), include_usage=st.booleans())
+    def check(body: Any, stream: bool, include_usage: bool) -> None:
+        assert validate_request(chat_operation, body) == []  # the generator's promise
+        if isinstance(body.get("n"), int):
+            body["n"] = min(body["n"], 3)  # keep each example small; n is covered elsewhere
+        body["stream"] = stream
+        if stream and include_usage:
+            body["stream_options"] = {"include_usage": True}
+        response = app_client.post(
+            "/v1/chat/completions", json=body, headers={"Authorization": "Bearer k"}
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        if stream:
+            assert validate_stream(chat_operation, response.get_data()) == []
+        else:
+            assert validate_response(chat_operation, response.get_json()) == []
+
+    check()
+
+
+@PROPERTY_SETTINGS
+@given(text=st.text(max_size=300), limit=st.integers(min_value=1, max_value=60))
+def test_truncation_never_exceeds_the_limit(text: str, limit: int) -> None:
+    pieces = split_pieces(text)
+    kept, cut = truncate_pieces(pieces, limit)
+    kept_text = "".join(piece.text for piece in kept)
+    assert sum(piece.tokens for piece in kept) <= limit
+    assert count_tokens(kept_text) <= limit
+    assert cut == (len(kept) < len(pieces))
+    if "\ufffd" not in "".join(p.text for p in pieces):
+        assert text.startswith(kept_text)
+
+
+@PROPERTY_SETTINGS
+@given(
+    content=st.text(min_size=1, max_size=200),
+    limit=st.integers(min_value=1, max_value=40),
+    n=st.integers(min_value=1, max_value=3),
+    field=st.sampled_from(["max_tokens", "max_completion_tokens"]),
+)
+def test_planned_replies_respect_the_token_limit(
+    content: str, limit: int, n: int, field: str
+) -> None:
+    body = {"model": "gpt-4", "messages": [{"role": "user", "content": content}], "n": n}
+    plan = plan_chat({**body, field: limit})
+    unlimited = plan_chat(body)
+    for reply, full in zip(plan.choices, unlimited.choices, strict=True):
+        assert reply.completion_tokens <= limit
+        assert count_tokens(reply.text) <= limit
+        assert full.text.startswith(reply.text)
+        expected = "length" if full.completion_tokens > limit else "stop"
+        assert reply.finish_reason == expected
