@@ -85,7 +85,9 @@ GOOD_RESPONSES = [
 
 
 def responses_wire(events: list[tuple[str, dict[str, Any]]], numbers: list[int]) -> bytes:
-    return b"".join(typed(kind, n, **fields) for (kind, fields), n in zip(events, numbers))
+    return b"".join(
+        typed(kind, n, **fields) for (kind, fields), n in zip(events, numbers, strict=True)
+    )
 
 
 def test_good_responses_stream(responses_operation: Operation) -> None:
