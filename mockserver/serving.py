@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+# A WSGI application: the Flask app, or any callable(environ, start_response).
+WSGIApp = Callable[..., Any]
 
 
 class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
-    def __init__(self, app: Flask, options: dict[str, Any]) -> None:
+    def __init__(self, app: WSGIApp, options: dict[str, Any]) -> None:
         self._app = app
         self._options = options
         super().__init__()
@@ -18,11 +21,11 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
         for key, value in self._options.items():
             self.cfg.set(key, value)
 
-    def load(self) -> Flask:
+    def load(self) -> WSGIApp:
         return self._app
 
 
-def run_gunicorn(app: Flask, *, host: str, port: int, workers: int, threads: int) -> None:
+def run_gunicorn(app: WSGIApp, *, host: str, port: int, workers: int, threads: int) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM stop it cleanly)."""
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {

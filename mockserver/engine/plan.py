@@ -1,16 +1,18 @@
 """The reply plan: plain data that both the JSON and the SSE renderers read.
 
-Planning decides everything (text pieces, tool calls, finish reasons, token counts, ids);
-rendering only formats. That is why a streamed reply and a non-streamed one for the same
-request can never disagree.
+Planning decides everything (text, tool calls, finish reasons, token counts, ids); rendering
+only formats. Splitting text into stream deltas is deferred until a renderer asks for it,
+since a plain JSON reply never needs it. That is why a streamed reply and a non-streamed one
+for the same request can never disagree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from mockserver.engine.tokens import Piece
+from mockserver.engine.tokens import Piece, split_pieces
 
 FINISH_STOP = "stop"
 FINISH_LENGTH = "length"
@@ -47,29 +49,34 @@ class ToolCall:
     call_id: str
     name: str
     arguments: str
-    argument_pieces: tuple[Piece, ...] = ()
     item_id: str = ""  # Responses API output item id (fc_...)
+
+    @cached_property
+    def argument_pieces(self) -> tuple[Piece, ...]:
+        """The arguments as stream deltas (split only when a stream needs them)."""
+        return tuple(split_pieces(self.arguments))
 
 
 @dataclass(frozen=True)
 class Reply:
     """One generated answer: text pieces or tool calls, and why it ended."""
 
-    pieces: tuple[Piece, ...] = ()
+    text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     finish_reason: str = FINISH_STOP
     logprobs: tuple[TokenLogprob, ...] | None = None
     completion_tokens: int = 0
     is_json: bool = False
 
-    @property
-    def text(self) -> str:
-        return "".join(piece.text for piece in self.pieces)
+    @cached_property
+    def pieces(self) -> tuple[Piece, ...]:
+        """The text as token-aligned stream deltas (split only when a stream needs them)."""
+        return tuple(split_pieces(self.text))
 
     @property
     def content(self) -> str | None:
         """The message content: ``None`` for a pure tool-call reply, as the real API sends."""
-        if self.tool_calls and not self.pieces:
+        if self.tool_calls and not self.text:
             return None
         return self.text
 

@@ -13,11 +13,12 @@ called as named.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mockserver.engine.ids import tool_call_id
@@ -32,7 +33,7 @@ from mockserver.engine.plan import (
     TopLogprob,
 )
 from mockserver.engine.text import compose_reply
-from mockserver.engine.tokens import Piece, count_tokens, split_pieces, truncate_pieces
+from mockserver.engine.tokens import Piece, count_tokens, limit_text
 
 TOOL_CHOICE_NONE = "none"
 TOOL_CHOICE_AUTO = "auto"
@@ -75,8 +76,6 @@ class ReplyRequest:
 
 def seeded_rng(key: bytes, variant: int = 0) -> random.Random:
     """A generator seeded by the request's content key and a variant number."""
-    import hashlib
-
     digest = hashlib.sha256(key + b"#" + str(variant).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
 
@@ -90,17 +89,16 @@ def plan_reply(request: ReplyRequest, rng: random.Random) -> Reply:
     cut_at = _first_stop(text, request.stop)
     if cut_at is not None:
         text = text[:cut_at]
-    pieces, truncated = truncate_pieces(split_pieces(text), request.limit)
-    logprobs = (
-        _logprobs(pieces, request.top_logprobs, rng) if request.top_logprobs is not None else None
-    )
-    return Reply(
-        pieces=tuple(pieces),
+    text, used, truncated = limit_text(text, request.limit)
+    reply = Reply(
+        text=text,
         finish_reason=FINISH_LENGTH if truncated else FINISH_STOP,
-        logprobs=logprobs,
-        completion_tokens=sum(piece.tokens for piece in pieces),
+        completion_tokens=used,
         is_json=is_json,
     )
+    if request.top_logprobs is None:
+        return reply
+    return replace(reply, logprobs=_logprobs(reply.pieces, request.top_logprobs, rng))
 
 
 def _reply_text(request: ReplyRequest, rng: random.Random) -> tuple[str, bool]:
@@ -174,18 +172,10 @@ def _tool_call_reply(calls: list[tuple[str, Any]], request: ReplyRequest) -> Rep
             if isinstance(arguments, str)
             else json.dumps(arguments, indent=indent, ensure_ascii=False)
         )
-        pieces = split_pieces(text)
         remaining = None if budget is None else budget - used
-        kept, truncated = truncate_pieces(pieces, remaining)
-        used += sum(piece.tokens for piece in kept) + count_tokens(name)
-        planned.append(
-            ToolCall(
-                call_id=tool_call_id(),
-                name=name,
-                arguments="".join(piece.text for piece in kept),
-                argument_pieces=tuple(kept),
-            )
-        )
+        kept, kept_tokens, truncated = limit_text(text, remaining)
+        used += kept_tokens + count_tokens(name)
+        planned.append(ToolCall(call_id=tool_call_id(), name=name, arguments=kept))
         if truncated:
             break
     return Reply(

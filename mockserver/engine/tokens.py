@@ -40,7 +40,19 @@ def encode(text: str) -> list[int]:
 
 
 def count_tokens(text: str) -> int:
-    return len(encode(text)) if text else 0
+    if not text:
+        return 0
+    # Roles, names and repeated prompts recur on every request of a load test; short
+    # texts are worth remembering, long ones would only fill memory.
+    return _count_short(text) if len(text) <= _SHORT_TEXT else len(encode(text))
+
+
+_SHORT_TEXT = 256
+
+
+@lru_cache(maxsize=4096)
+def _count_short(text: str) -> int:
+    return len(encode(text))
 
 
 @dataclass(frozen=True)
@@ -51,18 +63,18 @@ class Piece:
     tokens: int = 1
 
 
-def split_pieces(text: str) -> list[Piece]:
+def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
     """Split text into token-aligned pieces that are each valid text.
 
     A token can end inside a multi-byte character; such tokens are joined with the next
     ones until the bytes decode, so every piece is a whole string (a stream delta).
+    ``tokens`` may pass the text's encoding when the caller already has it.
     """
     pieces: list[Piece] = []
     pending = b""
     count = 0
-    enc = encoding()
-    for token in encode(text):
-        pending += enc.decode_single_token_bytes(token)
+    for token_bytes in encoding().decode_tokens_bytes(encode(text) if tokens is None else tokens):
+        pending += token_bytes
         count += 1
         try:
             pieces.append(Piece(pending.decode("utf-8"), count))
@@ -89,6 +101,15 @@ def truncate_pieces(pieces: Sequence[Piece], limit: int | None) -> tuple[list[Pi
         kept.append(piece)
         used += piece.tokens
     return kept, False
+
+
+def limit_text(text: str, limit: int | None) -> tuple[str, int, bool]:
+    """At most ``limit`` tokens of ``text``: (kept text, its token count, whether it was cut)."""
+    tokens = encode(text) if text else []
+    if limit is None or len(tokens) <= limit:
+        return text, len(tokens), False
+    kept, _ = truncate_pieces(split_pieces(text, tokens), limit)
+    return "".join(piece.text for piece in kept), sum(piece.tokens for piece in kept), True
 
 
 def count_message_tokens(messages: Iterable[Any]) -> int:
