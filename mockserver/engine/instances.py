@@ -20,6 +20,22 @@ How it works
 
 Output is a pure function of the schema and the rng state: no global ``random``, no clock, no
 iteration over sets (``PYTHONHASHSEED`` would change the order between processes).
+
+Keywords
+--------
+Generated directly: ``type`` (single, list, or inferred from the other keywords), ``properties``,
+``required``, ``additionalProperties``, ``patternProperties``, ``propertyNames`` (pattern),
+``minProperties``/``maxProperties``, ``dependentRequired`` (and array-valued ``dependencies``),
+``enum``, ``const``, ``items``/``prefixItems``/``additionalItems``, ``minItems``/``maxItems``,
+``uniqueItems``, ``contains``, ``minLength``/``maxLength``, ``pattern``, ``format`` (date-time,
+date, time, email, uri, uuid, ipv4, ipv6, hostname, duration, ...), ``minimum``/``maximum``/
+``exclusiveMinimum``/``exclusiveMaximum`` (draft-4 boolean and draft-6+ numeric forms),
+``multipleOf``, ``allOf``, ``anyOf``, ``oneOf`` (exactly one branch, verified), ``not`` (a
+variant violating one of its keywords, else redraw), ``if``/``then``/``else``, local ``$ref``
+(JSON pointers, ``#``, ``$anchor``; recursion is bounded), ``nullable``, ``default``/``examples``/
+``example``, boolean schemas.  Anything else (``dependentSchemas``, ``unevaluated*``,
+``minContains``, ...) is only honoured through the final validate-and-redraw loop.  Remote
+``$ref`` and draft-03 schemas are rejected.  Patterns use Python ``re`` syntax.
 """
 
 from __future__ import annotations
@@ -47,6 +63,8 @@ from rstr.xeger import Xeger
 __all__ = ["UnsatisfiableSchemaError", "generate_instance"]
 
 Schema: TypeAlias = Mapping[str, Any] | bool
+# The $ref targets expanded on the way to the current subschema (JSON pointers).
+_Trail: TypeAlias = tuple[str, ...]
 
 # Whole-value attempts: a failed final validation is retried with fresh rng draws.
 _MAX_ATTEMPTS: Final = 12
@@ -54,12 +72,13 @@ _MAX_ATTEMPTS: Final = 12
 _LOCAL_ATTEMPTS: Final = 6
 # Attempts per anyOf/oneOf branch before moving on to the next branch.
 _BRANCH_ATTEMPTS: Final = 2
-# After this many nested $ref expansions, stop adding optional content (recursive schemas).
+# Once one $ref target has been entered this many times on the current path (a recursive
+# schema), stop adding optional properties and array items so the recursion ends.
 _SOFT_REF_DEPTH: Final = 2
-# Beyond this many nested $ref expansions the schema demands infinite nesting: give up.
-_HARD_REF_DEPTH: Final = 24
+# Entering the same $ref target more often than this means the schema demands infinite nesting.
+_HARD_REF_DEPTH: Final = 12
 # Upper bound on generator steps per call, so pathological schemas fail fast instead of hanging.
-_STEP_BUDGET: Final = 200_000
+_STEP_BUDGET: Final = 50_000
 # How far beyond its minimum a regex repeat (`*`, `+`, `{2,}`) may go: keeps strings short.
 _REPEAT_SPAN: Final = 6
 # Internal key of merged schemas: schemas that must hold too but could not be merged in.
@@ -407,6 +426,11 @@ def _pointer(parts: Sequence[Any] | Iterator[Any]) -> str:
     return "/".join(chain(["#"], escaped))
 
 
+def _shorten(path: str, limit: int = 80) -> str:
+    """A long JSON pointer with its middle elided, for error messages."""
+    return path if len(path) <= limit else f"{path[: limit // 2]}...{path[-limit // 2 :]}"
+
+
 def _child(path: str, *parts: str | int) -> str:
     """JSON pointer `path` extended by the (unescaped) `parts`."""
     return path + "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
@@ -552,12 +576,57 @@ def _singular(hint: str | None) -> str | None:
     return hint
 
 
+def _recursion(trail: _Trail) -> int:
+    """How often the most repeated $ref target occurs on the trail (0: not recursive).
+
+    Only a *repeated* target counts, so schemas that use `$ref` for every nested model (as
+    pydantic does) are not mistaken for recursive ones."""
+    return max((trail.count(target) for target in dict.fromkeys(trail)), default=0)
+
+
 def _has_ref(schema: Any) -> bool:
     if isinstance(schema, Mapping):
         return "$ref" in schema or any(_has_ref(v) for v in schema.values())
     if isinstance(schema, list):
         return any(_has_ref(v) for v in schema)
     return False
+
+
+_ALL_TYPES: Final = ("string", "integer", "number", "boolean", "object", "array", "null")
+# keyword -> (type it applies to, keyword that expresses its violation, offset to the bound)
+_NEGATED_BOUNDS: Final[Mapping[str, tuple[str, str, int]]] = {
+    "minimum": ("number", "exclusiveMaximum", 0),
+    "exclusiveMinimum": ("number", "maximum", 0),
+    "maximum": ("number", "exclusiveMinimum", 0),
+    "exclusiveMaximum": ("number", "minimum", 0),
+    "minLength": ("string", "maxLength", -1),
+    "maxLength": ("string", "minLength", 1),
+    "minItems": ("array", "maxItems", -1),
+    "maxItems": ("array", "minItems", 1),
+    "minProperties": ("object", "maxProperties", -1),
+    "maxProperties": ("object", "minProperties", 1),
+}
+
+
+def _negate_keyword(key: str, value: Any) -> list[Mapping[str, Any]]:
+    """Schemas whose instances violate the single keyword `key: value` (empty if unknown)."""
+    if key == "type":
+        kinds = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        others = [t for t in _ALL_TYPES if t not in kinds]
+        if "number" in kinds:
+            others = [t for t in others if t != "integer"]
+        return [{"type": others}] if others and kinds else []
+    if key in _NEGATED_BOUNDS and _as_number(value) is not None:
+        kind, opposite, offset = _NEGATED_BOUNDS[key]
+        bound = value + offset
+        return [{"type": kind, opposite: bound}] if bound >= 0 or kind == "number" else []
+    if key == "required" and isinstance(value, list):
+        return [
+            {"type": "object", "properties": {name: False}}
+            for name in value
+            if isinstance(name, str)
+        ]
+    return []
 
 
 def _validatable(schema: Any) -> Any:
@@ -593,9 +662,12 @@ def _within(value: float, lo: float | None, lo_x: bool, hi: float | None, hi_x: 
 
 
 def _describe_bounds(lo: float | None, lo_x: bool, hi: float | None, hi_x: bool) -> str:
-    low = f"{'exclusiveMinimum' if lo_x else 'minimum'} {lo}"
-    high = f"{'exclusiveMaximum' if hi_x else 'maximum'} {hi}"
-    return f"{low} and {high}"
+    parts = []
+    if lo is not None:
+        parts.append(f"{'exclusiveMinimum' if lo_x else 'minimum'} {lo}")
+    if hi is not None:
+        parts.append(f"{'exclusiveMaximum' if hi_x else 'maximum'} {hi}")
+    return " and ".join(parts) or "no bounds"
 
 
 # --------------------------------------------------------------------------------------------
@@ -723,32 +795,32 @@ class _Generator:
 
     # -- combinators ------------------------------------------------------------------------
 
-    def flatten(self, schema: Any, path: str, depth: int) -> tuple[Mapping[str, Any], int]:
-        """Fold `$ref` and `allOf` into one schema; returns it with the new $ref depth."""
+    def flatten(self, schema: Any, path: str, trail: _Trail) -> tuple[Mapping[str, Any], _Trail]:
+        """Fold `$ref` and `allOf` into one schema; also returns the trail of $refs followed."""
         self.tick()
         if schema is True:
-            return {}, depth
+            return {}, trail
         if schema is False:
             raise UnsatisfiableSchemaError(f"at {path!r}: schema is false (nothing is valid)")
         if not isinstance(schema, Mapping):
             raise UnsatisfiableSchemaError(f"at {path!r}: not a schema: {schema!r}")
         if "$ref" not in schema and "allOf" not in schema:
-            return schema, depth
+            return schema, trail
         result: Mapping[str, Any] = {k: v for k, v in schema.items() if k not in ("$ref", "allOf")}
-        deepest = depth
+        deepest = trail
         if "$ref" in schema:
-            if depth + 1 > _HARD_REF_DEPTH:
-                raise UnsatisfiableSchemaError(
-                    f"at {path!r}: $ref {schema['$ref']!r} nests deeper than {_HARD_REF_DEPTH}"
-                    " levels (does the schema require infinite recursion?)"
-                )
             target, target_path = self.resolve(schema["$ref"], path)
-            flat, deepest = self.flatten(target, target_path, depth + 1)
+            if trail.count(target_path) >= _HARD_REF_DEPTH:
+                raise UnsatisfiableSchemaError(
+                    f"at {_shorten(path)!r}: $ref {schema['$ref']!r} recurses more than"
+                    f" {_HARD_REF_DEPTH} times (does the schema require infinite nesting?)"
+                )
+            flat, deepest = self.flatten(target, target_path, (*trail, target_path))
             result = self.merge(flat, result, path) if self.siblings_of_ref_apply else flat
         subschemas = schema.get("allOf", [])
         for index, sub in enumerate(subschemas if isinstance(subschemas, list) else []):
-            flat, sub_depth = self.flatten(sub, _child(path, "allOf", index), depth)
-            deepest = max(deepest, sub_depth)
+            flat, sub_trail = self.flatten(sub, _child(path, "allOf", index), trail)
+            deepest = max(deepest, sub_trail, key=_recursion)
             result = self.merge(result, flat, path)
         return result, deepest
 
@@ -873,7 +945,7 @@ class _Generator:
 
     # -- generation ---------------------------------------------------------------------------
 
-    def generate(self, schema: Any, path: str, depth: int, hint: str | None) -> Any:
+    def generate(self, schema: Any, path: str, trail: _Trail, hint: str | None) -> Any:
         self.tick()
         if schema is True:
             schema = {}
@@ -885,24 +957,50 @@ class _Generator:
         if example is not None:
             return example[0]
         if "$ref" in schema or "allOf" in schema:
-            merged, depth = self.flatten(schema, path, depth)
-            return self.generate(merged, path, depth, hint)
-        checks = "not" in schema or _RESIDUAL in schema
+            merged, trail = self.flatten(schema, path, trail)
+            return self.generate(merged, path, trail, hint)
+        if "not" not in schema and _RESIDUAL not in schema:
+            return self._generate_branching(schema, path, trail, hint)
+        # `not` and residual constraints are checked after generation (and the value redrawn);
+        # for `not`, variants that violate one of its keywords are tried first, since a plain
+        # redraw rarely escapes e.g. `"not": {"minimum": 0}`.
+        variants: list[tuple[Mapping[str, Any], int]] = []
+        for negation in self._negations(schema.get("not")):
+            try:
+                variants.append((self.merge(schema, negation, path), _BRANCH_ATTEMPTS))
+            except UnsatisfiableSchemaError:
+                continue
+        variants.append((schema, _LOCAL_ATTEMPTS))
         failure: Exception | None = None
-        for _ in range(_LOCAL_ATTEMPTS if checks else 1):
-            value = self._generate_branching(schema, path, depth, hint)
-            if "not" in schema and self.is_valid(schema["not"], value):
-                failure = _Retry(f"at {path!r}: value {value!r} matches the 'not' schema")
-                continue
-            broken = next(
-                (r for r in schema.get(_RESIDUAL, ()) if not self.is_valid(r, value)), None
-            )
-            if broken is not None:
-                failure = _Retry(f"at {path!r}: value {value!r} fails the constraint {broken!r}")
-                continue
-            return value
+        for variant, attempts in variants:
+            for _ in range(attempts):
+                try:
+                    value = self._generate_branching(variant, path, trail, hint)
+                except (_Retry, UnsatisfiableSchemaError) as exc:
+                    failure = exc
+                    break
+                if "not" in schema and self.is_valid(schema["not"], value):
+                    failure = _Retry(f"at {path!r}: value {value!r} matches the 'not' schema")
+                    continue
+                broken = next(
+                    (r for r in schema.get(_RESIDUAL, ()) if not self.is_valid(r, value)), None
+                )
+                if broken is not None:
+                    failure = _Retry(
+                        f"at {path!r}: value {value!r} fails the constraint {broken!r}"
+                    )
+                    continue
+                return value
         assert failure is not None
         raise failure
+
+    def _negations(self, negated: Any) -> list[Mapping[str, Any]]:
+        """Schemas each violating one keyword of `negated` (so matching `not`), in rng order."""
+        if not isinstance(negated, Mapping):
+            return []
+        out = [n for key, value in negated.items() for n in _negate_keyword(key, value)]
+        self.rng.shuffle(out)
+        return out
 
     def _example(self, schema: Mapping[str, Any]) -> tuple[Any] | None:
         """Sometimes reuse an author-supplied example or default: they read naturally."""
@@ -912,6 +1010,9 @@ class _Generator:
         for key in ("example", "default"):
             if key in schema:
                 candidates.append(schema[key])
+        # null / {} / [] (typical defaults, e.g. pydantic's Optional fields) say nothing:
+        # generating a real value reads better.
+        candidates = [c for c in candidates if c not in (None, {}, [])]
         if not candidates or self.rng.random() >= 0.5:
             return None
         value = self.rng.choice(candidates)
@@ -920,19 +1021,19 @@ class _Generator:
         return None
 
     def _generate_branching(
-        self, schema: Mapping[str, Any], path: str, depth: int, hint: str | None
+        self, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
     ) -> Any:
         for key in ("anyOf", "oneOf"):
             if isinstance(schema.get(key), list):
-                return self._generate_choice(schema, key, path, depth, hint)
+                return self._generate_choice(schema, key, path, trail, hint)
         if "if" in schema:
-            return self._generate_conditional(schema, path, depth, hint)
-        return self._generate_typed(schema, path, depth, hint)
+            return self._generate_conditional(schema, path, trail, hint)
+        return self._generate_typed(schema, path, trail, hint)
 
-    def _branch_order(self, branches: list[Any], depth: int) -> list[int]:
+    def _branch_order(self, branches: list[Any], trail: _Trail) -> list[int]:
         order = list(range(len(branches)))
         self.rng.shuffle(order)
-        minimal = depth >= _SOFT_REF_DEPTH
+        minimal = _recursion(trail) >= _SOFT_REF_DEPTH
 
         def key(index: int) -> tuple[bool, bool]:
             branch = branches[index]
@@ -942,7 +1043,7 @@ class _Generator:
         return sorted(order, key=key)  # stable: keeps the rng order within each group
 
     def _generate_choice(
-        self, schema: Mapping[str, Any], key: str, path: str, depth: int, hint: str | None
+        self, schema: Mapping[str, Any], key: str, path: str, trail: _Trail, hint: str | None
     ) -> Any:
         branches: list[Any] = schema[key]
         if not branches:
@@ -950,18 +1051,18 @@ class _Generator:
         base = {k: v for k, v in schema.items() if k != key}
         errors: list[str] = []
         only_unsat = True
-        for index in self._branch_order(branches, depth):
+        for index in self._branch_order(branches, trail):
             branch = branches[index]
             branch_path = _child(path, key, index)
             try:
-                flat, branch_depth = self.flatten(branch, branch_path, depth)
+                flat, branch_trail = self.flatten(branch, branch_path, trail)
                 candidate = self.merge(base, flat, branch_path)
             except UnsatisfiableSchemaError as exc:
                 errors.append(str(exc))
                 continue
             for _ in range(_BRANCH_ATTEMPTS):
                 try:
-                    value = self.generate(candidate, branch_path, branch_depth, hint)
+                    value = self.generate(candidate, branch_path, branch_trail, hint)
                 except UnsatisfiableSchemaError as exc:
                     errors.append(str(exc))
                     break
@@ -985,7 +1086,7 @@ class _Generator:
         raise _Retry(summary)
 
     def _generate_conditional(
-        self, schema: Mapping[str, Any], path: str, depth: int, hint: str | None
+        self, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
     ) -> Any:
         condition = schema["if"]
         rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
@@ -998,8 +1099,8 @@ class _Generator:
         failure: Exception = _Retry(f"at {path!r}: neither if/then nor else could be satisfied")
         for option in options:
             try:
-                flat, option_depth = self.flatten(option, path, depth)
-                value = self.generate(self.merge(rest, flat, path), path, option_depth, hint)
+                flat, option_trail = self.flatten(option, path, trail)
+                value = self.generate(self.merge(rest, flat, path), path, option_trail, hint)
             except (_Retry, UnsatisfiableSchemaError) as exc:
                 failure = exc
                 continue
@@ -1008,19 +1109,19 @@ class _Generator:
         raise failure
 
     def _generate_typed(
-        self, schema: Mapping[str, Any], path: str, depth: int, hint: str | None
+        self, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
     ) -> Any:
         if "const" in schema:
             return copy.deepcopy(schema["const"])
         if "enum" in schema:
             return self._generate_enum(schema, path)
-        kinds = self._candidate_types(schema, depth)
+        kinds = self._candidate_types(schema, trail)
         if not kinds:
             raise UnsatisfiableSchemaError(f"at {path!r}: no usable type (keyword 'type')")
         failures: list[Exception] = []
         for kind in kinds:
             try:
-                return self._generate_of_type(kind, schema, path, depth, hint)
+                return self._generate_of_type(kind, schema, path, trail, hint)
             except (_Retry, UnsatisfiableSchemaError) as exc:
                 failures.append(exc)
         if len(failures) == 1:
@@ -1032,7 +1133,7 @@ class _Generator:
             raise UnsatisfiableSchemaError(summary)
         raise _Retry(summary)
 
-    def _candidate_types(self, schema: Mapping[str, Any], depth: int) -> list[str]:
+    def _candidate_types(self, schema: Mapping[str, Any], trail: _Trail) -> list[str]:
         kinds = _types_of(schema)
         if kinds is None:
             kinds = []
@@ -1056,7 +1157,7 @@ class _Generator:
         non_null = [k for k in kinds if k != "null"]
         if len(non_null) > 1:
             self.rng.shuffle(non_null)
-        if depth >= _SOFT_REF_DEPTH:
+        if _recursion(trail) >= _SOFT_REF_DEPTH:
             # Deep in a recursive schema: scalars first so that the recursion ends.
             non_null.sort(key=lambda k: k in ("object", "array"))
         # OpenAPI `nullable` becomes a "null" type: allowed, but a real value reads better.
@@ -1079,7 +1180,7 @@ class _Generator:
         )
 
     def _generate_of_type(
-        self, kind: str, schema: Mapping[str, Any], path: str, depth: int, hint: str | None
+        self, kind: str, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
     ) -> Any:
         if kind == "null":
             return None
@@ -1092,9 +1193,9 @@ class _Generator:
         if kind == "string":
             return self._generate_string(schema, path, hint)
         if kind == "array":
-            return self._generate_array(schema, path, depth, hint)
+            return self._generate_array(schema, path, trail, hint)
         if kind == "object":
-            return self._generate_object(schema, path, depth, hint)
+            return self._generate_object(schema, path, trail, hint)
         raise UnsatisfiableSchemaError(f"at {path!r}: unknown type {kind!r} (keyword 'type')")
 
     # -- numbers ------------------------------------------------------------------------------
@@ -1130,12 +1231,24 @@ class _Generator:
         a, b = _pick_range(lo, hi, (p_lo, p_hi))
         if step is not None and step > 0:
             return self._search_multiples(step, step, (lo, lo_x, hi, hi_x), (a, b), path)
+        if a == b and not _within(a, lo, lo_x, hi, hi_x):
+            # The plausible window shrank onto an exclusive bound: widen it inside the bounds.
+            span = p_hi - p_lo
+            a, b = (
+                (lo, hi)
+                if lo is not None and hi is not None
+                else ((lo, lo + span) if lo is not None else (b - span, b))
+            )
         candidates: list[float] = []
         for _ in range(3):
             drawn = round(self.rng.uniform(a, b), digits)
             candidates.append(int(drawn) if digits == 0 else drawn)
         candidates += [self.rng.uniform(a, b) for _ in range(3)]
         candidates += [a / 2 + b / 2, a, b]
+        if lo is not None:
+            candidates.append(math.nextafter(lo, math.inf))
+        if hi is not None:
+            candidates.append(math.nextafter(hi, -math.inf))
         for value in candidates:
             if math.isfinite(value) and _within(value, lo, lo_x, hi, hi_x):
                 return value
@@ -1247,7 +1360,7 @@ class _Generator:
     # -- arrays -------------------------------------------------------------------------------
 
     def _generate_array(
-        self, schema: Mapping[str, Any], path: str, depth: int, hint: str | None
+        self, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
     ) -> list[Any]:
         items = schema.get("items", True)
         if isinstance(schema.get("prefixItems"), list):
@@ -1269,7 +1382,7 @@ class _Generator:
                 f"at {path!r}: minItems {low} cannot be met (at most {high} items allowed by"
                 " maxItems/items)"
             )
-        if depth >= _SOFT_REF_DEPTH:
+        if _recursion(trail) >= _SOFT_REF_DEPTH:
             length = low
         elif prefix:
             length = max(low, len(prefix))
@@ -1287,7 +1400,7 @@ class _Generator:
                 sub, sub_path = prefix[index], _child(path, "prefixItems", index)
             else:
                 sub, sub_path = rest, _child(path, rest_key)
-            value = self._array_item(sub, sub_path, depth, item_hint, unique, seen)
+            value = self._array_item(sub, sub_path, trail, item_hint, unique, seen)
             if value is None:
                 if index < low:
                     raise _Retry(f"at {path!r}: cannot generate {low} items (keyword 'minItems')")
@@ -1295,15 +1408,15 @@ class _Generator:
             result.append(value[0])
         contains = schema.get("contains")
         if contains is not None and not any(self.is_valid(contains, v) for v in result):
-            self._add_contained(contains, rest, len(prefix), result, path, depth, item_hint, high)
+            self._add_contained(contains, rest, len(prefix), result, path, trail, item_hint, high)
         return result
 
     def _array_item(
-        self, sub: Any, path: str, depth: int, hint: str | None, unique: bool, seen: set[Any]
+        self, sub: Any, path: str, trail: _Trail, hint: str | None, unique: bool, seen: set[Any]
     ) -> tuple[Any] | None:
         for _ in range(_LOCAL_ATTEMPTS if unique else 1):
             try:
-                value = self.generate(sub, path, depth, hint)
+                value = self.generate(sub, path, trail, hint)
             except (_Retry, UnsatisfiableSchemaError):
                 return None
             if unique:
@@ -1321,11 +1434,11 @@ class _Generator:
         prefix_len: int,
         result: list[Any],
         path: str,
-        depth: int,
+        trail: _Trail,
         hint: str | None,
         high: int | None,
     ) -> None:
-        value = self.generate(_combine(rest, contains), _child(path, "contains"), depth, hint)
+        value = self.generate(_combine(rest, contains), _child(path, "contains"), trail, hint)
         if high is None or len(result) < high:
             result.insert(self.rng.randint(prefix_len, len(result)), value)
         elif len(result) > prefix_len:
@@ -1334,7 +1447,7 @@ class _Generator:
     # -- objects ------------------------------------------------------------------------------
 
     def _generate_object(
-        self, schema: Mapping[str, Any], path: str, depth: int, hint: str | None
+        self, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
     ) -> dict[str, Any]:
         props: Mapping[str, Any] = schema.get("properties") or {}
         patterns: Mapping[str, Any] = schema.get("patternProperties") or {}
@@ -1348,7 +1461,7 @@ class _Generator:
             raise UnsatisfiableSchemaError(
                 f"at {path!r}: {len(required)} required properties exceed maxProperties {high}"
             )
-        minimal = depth >= _SOFT_REF_DEPTH
+        minimal = _recursion(trail) >= _SOFT_REF_DEPTH
         must = set(required)
         optional = [k for k in props if k not in must and props[k] is not False]
         chosen = {k for k in optional if not minimal and self.rng.random() < 0.5}
@@ -1379,7 +1492,7 @@ class _Generator:
                     " (keywords 'required' / 'additionalProperties')"
                 )
             try:
-                result[key] = self.generate(sub, sub_path, depth, key)
+                result[key] = self.generate(sub, sub_path, trail, key)
             except (_Retry, UnsatisfiableSchemaError):
                 if key in must or len(keys) - 1 < low:
                     raise
@@ -1585,7 +1698,9 @@ def _hinted_string(rng: random.Random, hint: str) -> str | None:
         return rng.choice(_CITIES)
     if has("location", "place", "destination", "origin", "where", "region", "area"):
         return rng.choice(_LOCATIONS)
-    if has("address", "street"):
+    if has("street"):
+        return rng.choice(_STREETS)
+    if has("address"):
         return f"{rng.choice(_STREETS)}, {rng.choice(_CITIES)}"
     if has("country"):
         return rng.choice(_COUNTRIES)
@@ -1681,7 +1796,7 @@ def generate_instance(schema: Mapping[str, Any] | bool, rng: random.Random) -> A
     # attempts are bounded so an unsatisfiable schema ends in a clear error, not a hang.
     for _ in range(_MAX_ATTEMPTS):
         try:
-            value = generator.generate(compiled.root, "#", 0, None)
+            value = generator.generate(compiled.root, "#", (), None)
         except _BudgetExceeded:
             raise UnsatisfiableSchemaError(
                 f"schema too complex: gave up after {_STEP_BUDGET} generation steps"
