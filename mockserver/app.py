@@ -13,6 +13,7 @@ from mockserver.engine.ids import new_id
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
 from mockserver.state import EXTENSION_KEY, MockState
+from mockserver.store import TABLES as RESPONSE_TABLES
 
 
 def create_app(config: MockConfig | None = None) -> Flask:
@@ -31,7 +32,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     specs.compile_all()
     encoding()
     # Every table the app's state needs; each store module contributes its own DDL.
-    tables: list[str] = []
+    tables: list[str] = [*RESPONSE_TABLES]
     db = Database(config.state_path or temporary_state_path(), schema=tables)
     app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs, db=db)
     app.register_blueprint(api)

@@ -19,6 +19,6 @@ def _require_bearer() -> None:
 
 
 # Views register themselves on `api` when imported.
-from mockserver.api import chat, models  # noqa: E402
+from mockserver.api import chat, models, responses  # noqa: E402
 
-__all__ = ["api", "chat", "models"]
+__all__ = ["api", "chat", "models", "responses"]

@@ -1,0 +1,405 @@
+"""Plan a Response from a validated ``POST /v1/responses`` body.
+
+A Responses request is a chat request in other words: input items are messages, flat
+function tools are chat's nested ones, ``text.format`` is ``response_format`` and
+``max_output_tokens`` is ``max_completion_tokens``. This module translates the body (and the
+stored turns ``previous_response_id`` continues) into those words once, then reuses the chat
+planner's request builder, the reply planner and the token counter, so both APIs answer the
+same conversation alike. The plan is complete (ids, output items, status, usage, the
+settings a Response echoes); rendering to JSON or to stream events only formats it.
+
+Input items the mock's model cannot read (``item_reference``, the hosted ``mcp_*`` items,
+``input_file`` parts) are accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, TypeGuard
+
+from mockserver.engine.chat import (
+    content_key,
+    message_text,
+    reply_request_from_chat,
+    snapshot_name,
+)
+from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.plan import FINISH_LENGTH, Reply, ToolCall
+from mockserver.engine.reply import ReplyRequest, plan_reply, seeded_rng
+from mockserver.engine.tokens import (
+    Piece,
+    count_message_tokens,
+    count_tool_tokens,
+    split_pieces,
+)
+
+STATUS_COMPLETED = "completed"
+STATUS_INCOMPLETE = "incomplete"
+INCOMPLETE_MAX_OUTPUT_TOKENS = "max_output_tokens"
+# Defaults the real API echoes when the request leaves a setting out.
+DEFAULT_TEMPERATURE = 1.0
+DEFAULT_TOP_P = 1.0
+DEFAULT_TRUNCATION = "disabled"
+DEFAULT_TOOL_CHOICE = "auto"
+DEFAULT_TEXT: Mapping[str, Any] = {"format": {"type": "text"}}
+# Fields that shape how the answer is delivered, kept or cut, not what it says (see
+# engine.chat): a stream reassembles to the plain reply, a token limit cuts that same text.
+# `previous_response_id` is here because the key holds the conversation it stands for.
+_DELIVERY_FIELDS = frozenset(
+    {
+        "stream",
+        "stream_options",
+        "max_output_tokens",
+        "store",
+        "metadata",
+        "user",
+        "service_tier",
+        "background",
+        "include",
+        "truncation",
+        "previous_response_id",
+    }
+)
+# Hex ids as long as the real ones (resp_/msg_/fc_ + 48 hex digits).
+_ID_BYTES = 24
+
+Message = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class MessageOutput:
+    """An assistant ``message`` output item with one ``output_text`` part."""
+
+    id: str
+    status: str
+    text: str
+
+    @cached_property
+    def pieces(self) -> tuple[Piece, ...]:
+        """The text as stream deltas (split only when a stream needs them)."""
+        return tuple(split_pieces(self.text))
+
+
+@dataclass(frozen=True)
+class FunctionCallOutput:
+    """A ``function_call`` output item (``call.item_id`` is its ``fc_`` id)."""
+
+    call: ToolCall
+    status: str
+
+    @property
+    def id(self) -> str:
+        return self.call.item_id
+
+
+OutputItem = MessageOutput | FunctionCallOutput
+
+
+@dataclass(frozen=True)
+class EchoedSettings:
+    """The request settings a Response object repeats, with the API's defaults filled in."""
+
+    instructions: str | None = None
+    max_output_tokens: int | None = None
+    parallel_tool_calls: bool = True
+    previous_response_id: str | None = None
+    store: bool = False
+    temperature: float = DEFAULT_TEMPERATURE
+    text: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_TEXT))
+    tool_choice: Any = DEFAULT_TOOL_CHOICE
+    tools: tuple[Mapping[str, Any], ...] = ()
+    top_p: float = DEFAULT_TOP_P
+    truncation: str = DEFAULT_TRUNCATION
+    user: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ResponsesPlan:
+    """Everything one Response says; both renderers read only this."""
+
+    id: str
+    created_at: int
+    model: str
+    output: tuple[OutputItem, ...]
+    input_tokens: int
+    output_tokens: int
+    settings: EchoedSettings
+    # The turns a later `previous_response_id` continues: the earlier turns, this input and
+    # this output, as role/content messages (instructions are not carried over, as the
+    # API documents for `instructions`).
+    conversation: tuple[Message, ...]
+    incomplete_reason: str | None = None
+
+    @property
+    def status(self) -> str:
+        return STATUS_INCOMPLETE if self.incomplete_reason else STATUS_COMPLETED
+
+    @property
+    def output_text(self) -> str:
+        """The text of every message item, joined (what the SDK's ``output_text`` computes)."""
+        return "".join(item.text for item in self.output if isinstance(item, MessageOutput))
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+def plan_response(
+    body: Mapping[str, Any],
+    history: Sequence[Message] = (),
+    reply_override: Mapping[str, Any] | None = None,
+) -> ResponsesPlan:
+    """Plan the Response to ``body``; ``history`` is the stored conversation it continues.
+
+    ``reply_override`` is a scripted reply (``{"text": ...}`` or ``{"tool_call": ...}``),
+    as for :func:`mockserver.engine.chat.plan_chat`.
+    """
+    conversation = [*history, *input_messages(body.get("input"))]
+    chat_body = chat_equivalent(body, conversation)
+    request = reply_request_from_chat(chat_body, reply_override)
+    # The key holds the whole conversation instead of the id that stands for part of it, so
+    # a chained request answers like the same conversation sent inline.
+    key = content_key({**body, "input": conversation}, _DELIVERY_FIELDS)
+    reply = _plan_reply(request, key)
+    output = _output_items(reply)
+    # Instructions are read as a developer message placed before the conversation.
+    instructions = _instructions(body)
+    prompt = [{"role": "developer", "content": instructions}] if instructions else []
+    input_tokens = count_message_tokens([*prompt, *conversation])
+    truncated = reply.finish_reason == FINISH_LENGTH
+    return ResponsesPlan(
+        id=_new_id("resp_"),
+        created_at=int(time.time()),
+        model=snapshot_name(str(body.get("model", ""))),
+        output=output,
+        input_tokens=input_tokens + count_tool_tokens(chat_body["tools"]),
+        output_tokens=reply.completion_tokens,
+        settings=echoed_settings(body),
+        conversation=(*conversation, *output_messages(output)),
+        incomplete_reason=INCOMPLETE_MAX_OUTPUT_TOKENS if truncated else None,
+    )
+
+
+def input_messages(value: Any) -> list[Message]:
+    """The ``input`` of a request as role/content messages (a string is one user message)."""
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if not isinstance(value, list):
+        return []
+    messages = (_item_message(item) for item in value if isinstance(item, Mapping))
+    return [message for message in messages if message is not None]
+
+
+def output_messages(output: Sequence[OutputItem]) -> list[Message]:
+    """Output items as the messages a later turn sees (the same mapping as replayed items)."""
+    messages: list[Message] = []
+    for item in output:
+        if isinstance(item, MessageOutput):
+            messages.append({"role": "assistant", "content": item.text})
+        else:
+            messages.append(_call_message(item.call.name, item.call.arguments))
+    return messages
+
+
+def chat_equivalent(body: Mapping[str, Any], conversation: Sequence[Message]) -> dict[str, Any]:
+    """The chat completions body that asks for the same answer as a Responses body."""
+    tools = [_chat_tool(tool) for tool in _function_tools(body)]
+    chat: dict[str, Any] = {
+        "messages": list(conversation),
+        "tools": tools,
+        "tool_choice": _chat_tool_choice(body.get("tool_choice")),
+        "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
+        "max_completion_tokens": body.get("max_output_tokens"),
+    }
+    response_format = _response_format(body.get("text"))
+    if response_format is not None:
+        chat["response_format"] = response_format
+    return chat
+
+
+def echoed_settings(body: Mapping[str, Any]) -> EchoedSettings:
+    """What the Response repeats of the request, as the real API fills it in."""
+    max_output = body.get("max_output_tokens")
+    previous = body.get("previous_response_id")
+    user = body.get("user")
+    metadata = body.get("metadata")
+    truncation = body.get("truncation")
+    return EchoedSettings(
+        instructions=_instructions(body),
+        max_output_tokens=int(max_output) if _is_number(max_output) else None,
+        parallel_tool_calls=body.get("parallel_tool_calls") is not False,
+        previous_response_id=previous if isinstance(previous, str) else None,
+        store=body.get("store") is True,
+        temperature=_number_or(body.get("temperature"), DEFAULT_TEMPERATURE),
+        text=_echoed_text(body.get("text")),
+        tool_choice=_echoed_tool_choice(body.get("tool_choice")),
+        tools=tuple(_echoed_tool(tool) for tool in body.get("tools") or [] if _is_map(tool)),
+        top_p=_number_or(body.get("top_p"), DEFAULT_TOP_P),
+        truncation=truncation if isinstance(truncation, str) else DEFAULT_TRUNCATION,
+        user=user if isinstance(user, str) else None,
+        metadata=metadata if isinstance(metadata, Mapping) else {},
+    )
+
+
+# --------------------------------------------------------------------------- input items
+
+
+def _item_message(item: Mapping[str, Any]) -> Message | None:
+    kind = item.get("type")
+    if kind == "function_call":
+        return _call_message(str(item.get("name", "")), str(item.get("arguments", "")))
+    if kind == "function_call_output":
+        return {"role": "tool", "content": message_text(item.get("output"))}
+    role = item.get("role")
+    if kind in (None, "message") and isinstance(role, str):
+        return {"role": role, "content": message_text(item.get("content"))}
+    return None
+
+
+def _call_message(name: str, arguments: str) -> Message:
+    # A call the model made: its name and arguments are what it said (and what counts).
+    return {"role": "assistant", "name": name, "content": arguments}
+
+
+def _instructions(body: Mapping[str, Any]) -> str | None:
+    instructions = body.get("instructions")
+    return instructions if isinstance(instructions, str) else None
+
+
+# --------------------------------------------------------------------------- tools, format
+
+
+def _function_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    tools = body.get("tools")
+    return [
+        tool
+        for tool in (tools if isinstance(tools, list) else [])
+        if _is_map(tool) and tool.get("type") == "function" and isinstance(tool.get("name"), str)
+    ]
+
+
+def _chat_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    function = {key: tool[key] for key in ("name", "description", "parameters") if key in tool}
+    return {"type": "function", "function": function}
+
+
+def _chat_tool_choice(choice: Any) -> Any:
+    # {type: function, name} is chat's {type: function, function: {name}}; the hosted tool
+    # kinds (web search, mcp, ...) are not emulated and leave the choice to the model.
+    if _is_map(choice) and choice.get("type") == "function":
+        return {"type": "function", "function": {"name": choice.get("name")}}
+    return choice if isinstance(choice, str) else DEFAULT_TOOL_CHOICE
+
+
+def _response_format(text: Any) -> dict[str, Any] | None:
+    fmt = text.get("format") if _is_map(text) else None
+    if not _is_map(fmt):
+        return None
+    if fmt.get("type") == "json_schema":
+        return {"type": "json_schema", "json_schema": {"schema": fmt.get("schema")}}
+    if fmt.get("type") == "json_object":
+        return {"type": "json_object"}
+    return None
+
+
+def _echoed_text(text: Any) -> Mapping[str, Any]:
+    if not _is_map(text) or not _is_map(text.get("format")):
+        return dict(DEFAULT_TEXT)
+    fmt = dict(text["format"])
+    if fmt.get("type") == "json_schema":
+        # The real API fills in the optional fields (recorded wire: description null).
+        fmt.setdefault("description", None)
+        fmt.setdefault("strict", False)
+    return {**text, "format": fmt}
+
+
+def _echoed_tool_choice(choice: Any) -> Any:
+    return choice if isinstance(choice, str) or _is_map(choice) else DEFAULT_TOOL_CHOICE
+
+
+def _echoed_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
+    if tool.get("type") != "function":
+        return tool
+    return {
+        "type": "function",
+        "description": tool.get("description"),
+        "name": tool.get("name"),
+        "parameters": tool.get("parameters"),
+        "strict": tool.get("strict"),
+    }
+
+
+# --------------------------------------------------------------------------- the reply
+
+
+def _plan_reply(request: ReplyRequest, key: bytes) -> Reply:
+    try:
+        return plan_reply(request, seeded_rng(key))
+    except UnsatisfiableSchemaError:
+        # The spec accepts any object as `parameters` or `text.format.schema`, and a request
+        # the spec accepts is never refused; where no value can satisfy the schema (or it is
+        # not a JSON Schema at all), answer with a plain JSON object instead.
+        return plan_reply(_with_usable_schemas(request), seeded_rng(key))
+
+
+def _with_usable_schemas(request: ReplyRequest) -> ReplyRequest:
+    tools = tuple(
+        tool
+        if tool.parameters is None or _is_satisfiable(tool.parameters)
+        else dataclasses.replace(tool, parameters=None)
+        for tool in request.tools
+    )
+    schema = request.output_schema
+    if schema is not None and not _is_satisfiable(schema):
+        schema = {"type": "object"}
+    return dataclasses.replace(request, tools=tools, output_schema=schema)
+
+
+def _is_satisfiable(schema: Mapping[str, Any]) -> bool:
+    try:
+        generate_instance(schema, random.Random(0))
+    except UnsatisfiableSchemaError:
+        return False
+    return True
+
+
+def _output_items(reply: Reply) -> tuple[OutputItem, ...]:
+    """The reply as output items; when the token limit cut it, the last item is incomplete."""
+    cut = reply.finish_reason == FINISH_LENGTH
+    if not reply.tool_calls:
+        status = STATUS_INCOMPLETE if cut else STATUS_COMPLETED
+        return (MessageOutput(_new_id("msg_"), status, reply.text),)
+    last = len(reply.tool_calls) - 1
+    return tuple(
+        FunctionCallOutput(
+            dataclasses.replace(call, item_id=_new_id("fc_")),
+            STATUS_INCOMPLETE if cut and index == last else STATUS_COMPLETED,
+        )
+        for index, call in enumerate(reply.tool_calls)
+    )
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(_ID_BYTES)
+
+
+def _is_map(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return isinstance(value, Mapping)
+
+
+def _is_number(value: Any) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_or(value: Any, default: float) -> float:
+    return float(value) if _is_number(value) else default
