@@ -1,17 +1,100 @@
-"""Blueprint ``admin``: the mock's own routes under ``/_mock/`` (no bearer key)."""
+"""Blueprint ``admin``: the mock's own routes under ``/_mock/`` (JSON in and out, no bearer key).
+
+``GET /_mock/health``; ``POST``/``GET``/``DELETE /_mock/stubs`` and ``DELETE /_mock/stubs/<id>``;
+``GET``/``DELETE /_mock/requests`` (the journal, filtered by ``path``, ``method``, ``status``,
+``model``, ``stub_id`` and cut to the last ``limit`` entries); ``POST /_mock/reset`` clears both.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from typing import Any
+
+from flask import Blueprint, Response, request
 
 from harness.sse import dump_json
+from mockserver.errors import ErrorReply, MockError
+from mockserver.intake import read_json
+from mockserver.journal import FILTERS, Journal
 from mockserver.state import current_state
+from mockserver.stubs import StubError, StubStore, parse_stubs
 
 admin = Blueprint("admin", __name__, url_prefix="/_mock")
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(dump_json(body), status=status, mimetype="application/json")
 
 
 @admin.get("/health")
 def health() -> Response:
     state = current_state()
     body = {"status": "ok", "models": state.specs.models, "paths": state.specs.paths}
-    return Response(dump_json(body), mimetype="application/json")
+    return _json(body)
+
+
+@admin.post("/stubs")
+def create_stubs() -> Response:
+    try:
+        stubs = parse_stubs(read_json())
+    except StubError as exc:
+        raise MockError(ErrorReply(400, str(exc), param=exc.param, code="invalid_stub")) from exc
+    StubStore(current_state().db).add(stubs)
+    return _json({"object": "list", "data": [stub.definition() for stub in stubs]}, 201)
+
+
+@admin.get("/stubs")
+def list_stubs() -> Response:
+    stubs = StubStore(current_state().db).list()
+    return _json({"object": "list", "data": [stub.definition() for stub in stubs]})
+
+
+@admin.delete("/stubs")
+def clear_stubs() -> Response:
+    return _json({"deleted": StubStore(current_state().db).clear()})
+
+
+@admin.delete("/stubs/<stub_id>")
+def delete_stub(stub_id: str) -> Response:
+    if not StubStore(current_state().db).delete(stub_id):
+        raise MockError(ErrorReply(404, f"No stub with id '{stub_id}'.", param="id"))
+    return _json({"deleted": 1})
+
+
+@admin.get("/requests")
+def list_requests() -> Response:
+    arguments = request.args.to_dict()
+    limit = arguments.pop("limit", None)
+    unknown = sorted(set(arguments) - set(FILTERS))
+    if unknown:
+        raise MockError(
+            ErrorReply(
+                400,
+                f"Unknown filter {unknown[0]!r}; filter by: {', '.join(FILTERS)}, limit.",
+                param=unknown[0],
+            )
+        )
+    try:
+        entries = Journal(current_state().db).entries(
+            arguments, int(limit) if limit is not None else None
+        )
+    except ValueError as exc:
+        raise MockError(
+            ErrorReply(400, "`status` and `limit` must be whole numbers.", param="status")
+        ) from exc
+    return _json({"object": "list", "data": entries})
+
+
+@admin.delete("/requests")
+def clear_requests() -> Response:
+    return _json({"deleted": Journal(current_state().db).clear()})
+
+
+@admin.post("/reset")
+def reset() -> Response:
+    state = current_state()
+    return _json(
+        {
+            "stubs_deleted": StubStore(state.db).clear(),
+            "requests_deleted": Journal(state.db).clear(),
+        }
+    )

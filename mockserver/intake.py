@@ -22,6 +22,16 @@ _BAD_JSON = (
 
 def read_json_body() -> dict[str, Any]:
     """The request body as a JSON object, or a 415/400 :class:`MockError`."""
+    body = read_json()
+    if not isinstance(body, dict):
+        raise MockError(
+            ErrorReply(400, f"The request body must be a JSON object, not {type(body).__name__}.")
+        )
+    return body
+
+
+def read_json() -> Any:
+    """The request body as any JSON value, or a 415/400 :class:`MockError`."""
     mimetype = request.mimetype
     # No Content-Type at all is read as JSON (curl -d without -H, some proxies); any other
     # declared type is refused, since the spec documents application/json only.
@@ -32,16 +42,11 @@ def read_json_body() -> dict[str, Any]:
                 f"Unsupported Content-Type {mimetype!r}; send the body as application/json.",
             )
         )
-    raw = request.get_data(cache=False)
+    raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MockError(ErrorReply(400, _BAD_JSON.format(detail=exc))) from exc
-    if not isinstance(body, dict):
-        raise MockError(
-            ErrorReply(400, f"The request body must be a JSON object, not {type(body).__name__}.")
-        )
-    return body
 
 
 def _reject_constant(name: str) -> Any:

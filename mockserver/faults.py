@@ -1,0 +1,192 @@
+"""Faults on demand: named ways to fail, chosen per request by header or by a stub.
+
+``X-Mock-Fault: <name>`` picks one of :data:`FAULT_NAMES`; ``X-Mock-Latency-Ms`` delays the
+first byte and ``X-Mock-Chunk-Delay-Ms`` paces stream frames. Errors come with the real
+API's bodies and headers (a 429 carries ``Retry-After`` and the ``x-ratelimit-*`` family).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
+
+FAULT_HEADER = "X-Mock-Fault"
+LATENCY_HEADER = "X-Mock-Latency-Ms"
+CHUNK_DELAY_HEADER = "X-Mock-Chunk-Delay-Ms"
+MAX_LATENCY_MS = 60_000
+MAX_CHUNK_DELAY_MS = 10_000
+# How long `timeout` holds a request before dropping it unanswered: long past any client
+# timeout worth testing, short enough that a held worker thread always comes back.
+TIMEOUT_HOLD_S = 30.0
+# Frames sent before `disconnect` cuts a stream or `malformed` breaks one.
+FRAMES_BEFORE_FAULT = 3
+
+RATE_LIMIT = "rate_limit"
+SERVER_ERROR_FAULT = "server_error"
+OVERLOADED = "overloaded"
+TIMEOUT = "timeout"
+DISCONNECT = "disconnect"
+MALFORMED = "malformed"
+FAULT_NAMES = frozenset(
+    {RATE_LIMIT, SERVER_ERROR_FAULT, OVERLOADED, TIMEOUT, DISCONNECT, MALFORMED}
+)
+# Faults answered with an error instead of a reply.
+ERROR_FAULTS = frozenset({RATE_LIMIT, SERVER_ERROR_FAULT, OVERLOADED})
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """What a request asked to go wrong (nothing, by default)."""
+
+    fault: str | None = None
+    latency_ms: int = 0
+    chunk_delay_ms: int = 0
+
+    def with_fault(self, fault: str | None) -> FaultPlan:
+        return FaultPlan(fault or self.fault, self.latency_ms, self.chunk_delay_ms)
+
+
+NO_FAULT = FaultPlan()
+
+
+def read_fault_headers(headers: Mapping[str, str]) -> FaultPlan:
+    """The fault a request asks for; a 400 listing the valid values for a bad header."""
+    fault = headers.get(FAULT_HEADER)
+    if fault is not None:
+        fault = fault.strip().lower()
+        if fault not in FAULT_NAMES:
+            raise MockError(
+                ErrorReply(
+                    400,
+                    f"Invalid {FAULT_HEADER} {fault!r}; "
+                    f"use one of: {', '.join(sorted(FAULT_NAMES))}.",
+                    param=FAULT_HEADER,
+                    code="invalid_mock_fault",
+                )
+            )
+    return FaultPlan(
+        fault=fault,
+        latency_ms=_milliseconds(headers, LATENCY_HEADER, MAX_LATENCY_MS),
+        chunk_delay_ms=_milliseconds(headers, CHUNK_DELAY_HEADER, MAX_CHUNK_DELAY_MS),
+    )
+
+
+def _milliseconds(headers: Mapping[str, str], name: str, maximum: int) -> int:
+    raw = headers.get(name)
+    if raw is None:
+        return 0
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = -1
+    if not 0 <= value <= maximum:
+        raise MockError(
+            ErrorReply(
+                400,
+                f"Invalid {name} {raw!r}; use a whole number of milliseconds from 0 to {maximum}.",
+                param=name,
+                code="invalid_mock_header",
+            )
+        )
+    return value
+
+
+def fault_error(fault: str, model: str = "gpt-4") -> ErrorReply | None:
+    """The error reply of an error fault (rate limit, server error, overloaded), else None."""
+    if fault == RATE_LIMIT:
+        return ErrorReply(
+            429,
+            f"Rate limit reached for {model} in organization org-mock on requests per min "
+            "(RPM): Limit 500, Used 500, Requested 1. Please try again in 1s.",
+            "requests",
+            None,
+            "rate_limit_exceeded",
+            headers={
+                "Retry-After": "1",
+                "retry-after-ms": "1000",
+                "x-ratelimit-limit-requests": "500",
+                "x-ratelimit-remaining-requests": "0",
+                "x-ratelimit-reset-requests": "1s",
+                "x-ratelimit-limit-tokens": "10000",
+                "x-ratelimit-remaining-tokens": "0",
+                "x-ratelimit-reset-tokens": "6s",
+            },
+        )
+    if fault == SERVER_ERROR_FAULT:
+        return ErrorReply(
+            500,
+            "The server had an error while processing your request. Sorry about that!",
+            SERVER_ERROR,
+        )
+    if fault == OVERLOADED:
+        return ErrorReply(
+            503,
+            "The engine is currently overloaded, please try again later.",
+            SERVER_ERROR,
+            code="overloaded",
+        )
+    return None
+
+
+SocketCloser = Callable[[], None]
+
+
+def socket_closer(environ: Mapping[str, Any]) -> SocketCloser:
+    """A function that cuts the client's connection at once, as a dropped network would.
+
+    WSGI has no way to abort a response; the servers we run under (gunicorn, Werkzeug)
+    expose the client socket in the environ, and shutting it down makes the client see an
+    incomplete body. Without a socket the generator raises, which also closes it.
+    """
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+
+    def close() -> None:
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+                return
+            except OSError:
+                pass
+        raise ConnectionAbortedError("X-Mock-Fault: disconnect")
+
+    return close
+
+
+def held_then_dropped(close: SocketCloser, hold_s: float = TIMEOUT_HOLD_S) -> Iterator[bytes]:
+    """The body of a `timeout` fault: nothing for ``hold_s`` seconds, then a dropped connection."""
+    time.sleep(hold_s)
+    close()
+    yield from ()
+
+
+def faulty_frames(frames: Iterable[bytes], plan: FaultPlan, close: SocketCloser) -> Iterator[bytes]:
+    """Stream frames paced by the chunk delay, cut or broken when the plan says so."""
+    delay = plan.chunk_delay_ms / 1000
+    for position, frame in enumerate(frames):
+        if position and delay:
+            time.sleep(delay)
+        if position == FRAMES_BEFORE_FAULT:
+            if plan.fault == DISCONNECT:
+                close()
+                return
+            if plan.fault == MALFORMED:
+                yield b'data: {"id": "broken", "choices": [{"delta": {"content": "\n\n'
+        yield frame
+
+
+def faulty_body(body: bytes, plan: FaultPlan, close: SocketCloser) -> Iterator[bytes]:
+    """A JSON body cut half-way (``disconnect``) or truncated into invalid JSON (``malformed``)."""
+    half = body[: max(1, len(body) // 2)]
+    if plan.fault == DISCONNECT:
+        yield half
+        close()
+        return
+    if plan.fault == MALFORMED:
+        yield half
+        return
+    yield body

@@ -1,0 +1,110 @@
+"""The request journal: what each API request sent, how it validated, what it got.
+
+Entries are written after the response has been sent (``call_on_close``), so no first byte
+waits on the disk, and the table is capped at :data:`MAX_ENTRIES` (oldest dropped) so a long
+load test cannot fill the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from mockserver.db import Database
+
+MAX_ENTRIES = 10_000
+# Bodies larger than this are kept as a truncated string, not parsed JSON.
+MAX_BODY_CHARS = 256 * 1024
+_PRUNE_EVERY = 200
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry TEXT NOT NULL,
+        path TEXT NOT NULL,
+        method TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        model TEXT,
+        stub_id TEXT
+    )""",
+)
+FILTERS = ("path", "method", "status", "model", "stub_id")
+
+
+@dataclass
+class JournalEntry:
+    """One API request as the journal keeps it."""
+
+    method: str
+    path: str
+    body: Any = None
+    status: int = 0
+    valid: bool | None = None
+    violations: list[dict[str, str]] = field(default_factory=list)
+    stub_id: str | None = None
+    fault: str | None = None
+    stream: bool = False
+    time: float = field(default_factory=time.time)
+
+    @property
+    def model(self) -> str | None:
+        model = self.body.get("model") if isinstance(self.body, Mapping) else None
+        return model if isinstance(model, str) else None
+
+
+def body_for_journal(raw: bytes) -> Any:
+    """The body as JSON when it is JSON and not huge, else as (truncated) text."""
+    text = raw.decode("utf-8", errors="replace")
+    if len(text) > MAX_BODY_CHARS:
+        return text[:MAX_BODY_CHARS] + "…(truncated)"
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class Journal:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def record(self, entry: JournalEntry) -> None:
+        with self._db.transaction() as connection:
+            cursor = connection.execute(
+                "INSERT INTO journal (entry, path, method, status, model, stub_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    json.dumps(asdict(entry), ensure_ascii=True, default=str),
+                    entry.path,
+                    entry.method,
+                    entry.status,
+                    entry.model,
+                    entry.stub_id,
+                ),
+            )
+            seq = cursor.lastrowid or 0
+            if seq % _PRUNE_EVERY == 0:
+                connection.execute("DELETE FROM journal WHERE seq <= ?", (seq - MAX_ENTRIES,))
+
+    def entries(
+        self, filters: Mapping[str, str] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries oldest first, filtered by exact column values (``status`` as a number)."""
+        clauses, values = [], []
+        for name, value in (filters or {}).items():
+            if name not in FILTERS:
+                raise KeyError(name)
+            clauses.append(f"{name} = ?")
+            values.append(int(value) if name == "status" else value)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        query = f"SELECT seq, entry FROM journal{where} ORDER BY seq"
+        rows = self._db.connection().execute(query, values).fetchall()
+        if limit is not None:
+            rows = rows[-limit:] if limit > 0 else []
+        return [{"seq": seq, **json.loads(entry)} for seq, entry in rows]
+
+    def clear(self) -> int:
+        with self._db.transaction() as connection:
+            return connection.execute("DELETE FROM journal").rowcount
