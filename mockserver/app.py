@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response
 
+from harness.errors import UsageError
 from harness.spec import load_specs
 from mockserver.admin import admin
 from mockserver.api import api
@@ -12,8 +13,12 @@ from mockserver.db import Database, temporary_state_path
 from mockserver.engine.ids import new_id
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
+from mockserver.journal import TABLES as JOURNAL_TABLES
+from mockserver.journal import Journal, install_journal
 from mockserver.state import EXTENSION_KEY, MockState
 from mockserver.store import TABLES as RESPONSE_TABLES
+from mockserver.stubs import TABLES as STUB_TABLES
+from mockserver.stubs import StubError, StubStore, load_stub_file
 
 
 def create_app(config: MockConfig | None = None) -> Flask:
@@ -32,9 +37,15 @@ def create_app(config: MockConfig | None = None) -> Flask:
     specs.compile_all()
     encoding()
     # Every table the app's state needs; each store module contributes its own DDL.
-    tables: list[str] = [*RESPONSE_TABLES]
+    tables = [*RESPONSE_TABLES, *STUB_TABLES, *JOURNAL_TABLES]
     db = Database(config.state_path or temporary_state_path(), schema=tables)
+    if config.stubs_file is not None:
+        try:
+            StubStore(db).add(load_stub_file(config.stubs_file))
+        except StubError as exc:
+            raise UsageError(str(exc)) from exc
     app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs, db=db)
+    install_journal(app, Journal(db))
     app.register_blueprint(api)
     app.register_blueprint(admin)
     install_error_handlers(app)

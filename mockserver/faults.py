@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
 
@@ -54,7 +54,11 @@ class FaultPlan:
 NO_FAULT = FaultPlan()
 
 
-def read_fault_headers(headers: Mapping[str, str]) -> FaultPlan:
+class HeaderSource(Protocol):
+    def get(self, key: str) -> str | None: ...
+
+
+def read_fault_headers(headers: HeaderSource) -> FaultPlan:
     """The fault a request asks for; a 400 listing the valid values for a bad header."""
     fault = headers.get(FAULT_HEADER)
     if fault is not None:
@@ -76,7 +80,7 @@ def read_fault_headers(headers: Mapping[str, str]) -> FaultPlan:
     )
 
 
-def _milliseconds(headers: Mapping[str, str], name: str, maximum: int) -> int:
+def _milliseconds(headers: HeaderSource, name: str, maximum: int) -> int:
     raw = headers.get(name)
     if raw is None:
         return 0
@@ -96,6 +100,20 @@ def _milliseconds(headers: Mapping[str, str], name: str, maximum: int) -> int:
     return value
 
 
+# What the real API sends with a 429: when to retry (``retry-after-ms`` is OpenAI's own,
+# read first by the official SDKs) and the state of the request and token budgets.
+RATE_LIMIT_HEADERS = {
+    "Retry-After": "1",
+    "retry-after-ms": "1000",
+    "x-ratelimit-limit-requests": "500",
+    "x-ratelimit-remaining-requests": "0",
+    "x-ratelimit-reset-requests": "1s",
+    "x-ratelimit-limit-tokens": "10000",
+    "x-ratelimit-remaining-tokens": "0",
+    "x-ratelimit-reset-tokens": "6s",
+}
+
+
 def fault_error(fault: str, model: str = "gpt-4") -> ErrorReply | None:
     """The error reply of an error fault (rate limit, server error, overloaded), else None."""
     if fault == RATE_LIMIT:
@@ -106,16 +124,7 @@ def fault_error(fault: str, model: str = "gpt-4") -> ErrorReply | None:
             "requests",
             None,
             "rate_limit_exceeded",
-            headers={
-                "Retry-After": "1",
-                "retry-after-ms": "1000",
-                "x-ratelimit-limit-requests": "500",
-                "x-ratelimit-remaining-requests": "0",
-                "x-ratelimit-reset-requests": "1s",
-                "x-ratelimit-limit-tokens": "10000",
-                "x-ratelimit-remaining-tokens": "0",
-                "x-ratelimit-reset-tokens": "6s",
-            },
+            headers=RATE_LIMIT_HEADERS,
         )
     if fault == SERVER_ERROR_FAULT:
         return ErrorReply(

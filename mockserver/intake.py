@@ -6,13 +6,25 @@ Shared by every API view, so both endpoints refuse and accept exactly alike.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+from flask import g, request
 
 from harness.spec import Operation, SpecSet
 from harness.validate import validate_request
-from mockserver.errors import ErrorReply, MockError, validation_error
+from mockserver.errors import (
+    INVALID_REQUEST,
+    SERVER_ERROR,
+    ErrorReply,
+    MockError,
+    validation_error,
+)
+from mockserver.faults import NO_FAULT, RATE_LIMIT_HEADERS, TIMEOUT, FaultPlan, fault_error
+from mockserver.journal import JournalEntry, current_entry
+from mockserver.state import current_state
+from mockserver.stubs import StubStore
 
 _BAD_JSON = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
@@ -77,8 +89,77 @@ def resolve_operation(specs: SpecSet, path: str, body: dict[str, Any]) -> Operat
     return operation
 
 
-def check_request(operation: Operation, body: dict[str, Any]) -> None:
-    """Raise a 400 naming the first offending field when the spec rejects the body."""
-    if operation.request_validator.is_valid(body):
-        return
-    raise MockError(validation_error(validate_request(operation, body)))
+@dataclass(frozen=True)
+class Accepted:
+    """A request that passed intake: its body, operation, faults and any stubbed reply."""
+
+    body: dict[str, Any]
+    operation: Operation
+    faults: FaultPlan
+    reply_override: Mapping[str, Any] | None = None
+
+
+class HeldRequest(Exception):
+    """A stub asked for the ``timeout`` fault: the view answers nothing (see delivery)."""
+
+
+def accept_request(user_text_of: Callable[[Mapping[str, Any]], str]) -> Accepted:
+    """Read, route and validate an API request, then apply the stub that matches it.
+
+    ``user_text_of`` finds the text a stub's ``last_user_message`` regex is searched in
+    (the last user message for chat, the last user input text for responses).
+    """
+    state = current_state()
+    entry = current_entry()
+    body = read_json_body()
+    if entry is not None:
+        entry.body = body
+    operation = resolve_operation(state.specs, request.path, body)
+    violations = (
+        [] if operation.request_validator.is_valid(body) else (validate_request(operation, body))
+    )
+    if entry is not None:
+        entry.valid = not violations
+        entry.violations = [{"param": v.param, "message": v.message} for v in violations]
+    if violations:
+        raise MockError(validation_error(violations))
+    faults: FaultPlan = g.get("faults", NO_FAULT)
+    stub = StubStore(state.db).take(request.path, body, user_text_of(body))
+    if stub is None:
+        return Accepted(body, operation, faults)
+    if entry is not None:
+        entry.stub_id = stub.id
+    return _apply_stub(stub.reply, body, operation, faults, entry)
+
+
+def _apply_stub(
+    reply: Mapping[str, Any],
+    body: dict[str, Any],
+    operation: Operation,
+    faults: FaultPlan,
+    entry: JournalEntry | None,
+) -> Accepted:
+    if "error" in reply:
+        error = reply["error"]
+        status = int(error["status"])
+        raise MockError(
+            ErrorReply(
+                status,
+                str(error.get("message") or f"Stubbed error {status}."),
+                str(error.get("type") or (SERVER_ERROR if status >= 500 else INVALID_REQUEST)),
+                error.get("param"),
+                error.get("code"),
+                headers=RATE_LIMIT_HEADERS if status == 429 else {},
+            )
+        )
+    if "fault" in reply:
+        fault = str(reply["fault"])
+        if entry is not None:
+            entry.fault = fault
+        error_reply = fault_error(fault, str(body.get("model", "gpt-4")))
+        if error_reply is not None:
+            raise MockError(error_reply)
+        if fault == TIMEOUT:
+            raise HeldRequest
+        return Accepted(body, operation, faults.with_fault(fault))
+    return Accepted(body, operation, faults, reply)

@@ -8,12 +8,20 @@ load test cannot fill the disk.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from flask import Flask, Response, g, request
+
 from mockserver.db import Database
+
+log = logging.getLogger(__name__)
+ADMIN_PREFIX = "/_mock/"
+_ENTRY_KEY = "journal_entry"
 
 MAX_ENTRIES = 10_000
 # Bodies larger than this are kept as a truncated string, not parsed JSON.
@@ -108,3 +116,39 @@ class Journal:
     def clear(self) -> int:
         with self._db.transaction() as connection:
             return connection.execute("DELETE FROM journal").rowcount
+
+
+def current_entry() -> JournalEntry | None:
+    """The journal entry of the request being answered (``None`` for admin routes)."""
+    entry: JournalEntry | None = g.get(_ENTRY_KEY)
+    return entry
+
+
+def install_journal(app: Flask, journal: Journal) -> None:
+    """Journal every request outside ``/_mock/``, written after its response has been sent."""
+
+    @app.before_request
+    def _start_entry() -> None:
+        if not request.path.startswith(ADMIN_PREFIX):
+            setattr(g, _ENTRY_KEY, JournalEntry(request.method, request.path))
+
+    @app.after_request
+    def _finish_entry(response: Response) -> Response:
+        entry: JournalEntry | None = g.pop(_ENTRY_KEY, None)
+        if entry is None:
+            return response
+        entry.status = response.status_code
+        entry.stream = response.mimetype == "text/event-stream"
+        if entry.body is None:
+            entry.body = body_for_journal(request.get_data(cache=True))
+        response.call_on_close(lambda: _record_quietly(journal, entry))
+        return response
+
+
+def _record_quietly(journal: Journal, entry: JournalEntry) -> None:
+    # The answer has gone out already; a journal that cannot be written (disk full, a
+    # locked file) must not turn into an error the client never asked about.
+    try:
+        journal.record(entry)
+    except sqlite3.Error:
+        log.warning("could not journal %s %s", entry.method, entry.path, exc_info=True)

@@ -21,7 +21,10 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from harness.schema import CompiledSchema, Violation
 from mockserver.db import Database
@@ -220,14 +223,13 @@ class StubStore:
         return None
 
 
-def load_stub_file(text: str, source: str) -> list[Stub]:
+def load_stub_file(path: Path) -> list[Stub]:
     """Stubs from a ``--stubs`` file (YAML, of which JSON is a subset)."""
-    import yaml
-
+    source = str(path)
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise StubError(f"{source}: not YAML or JSON: {exc}", None) from exc
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise StubError(f"{source}: cannot read stubs: {exc}", None) from exc
     try:
         return parse_stubs(raw)
     except StubError as exc:

@@ -42,6 +42,12 @@ DEFAULT_THREADS = 16
     type=click.Path(dir_okay=False, path_type=Path),
     help="SQLite file for stored responses, stubs and the journal (default: a temp file).",
 )
+@click.option(
+    "--stubs",
+    "stubs_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Stubs to load at start (YAML or JSON: one stub, a list, or {stubs: [...]}).",
+)
 @click.option("--debug", is_flag=True, help="Flask's development server, with reloader off.")
 def serve(
     host: str,
@@ -51,6 +57,7 @@ def serve(
     specs_dir: Path | None,
     api_key: str | None,
     state_path: Path | None,
+    stubs_file: Path | None,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
@@ -59,7 +66,13 @@ def serve(
     from mockserver import MockConfig, create_app
     from mockserver.serving import run_gunicorn
 
-    config = MockConfig(specs_dir=specs_dir, api_key=api_key, state_path=state_path, debug=debug)
+    config = MockConfig(
+        specs_dir=specs_dir,
+        api_key=api_key,
+        state_path=state_path,
+        stubs_file=stubs_file,
+        debug=debug,
+    )
     try:
         app = create_app(config)
     except HarnessError as exc:

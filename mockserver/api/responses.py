@@ -4,37 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response
 
-from harness.sse import dump_json
 from mockserver.api import api
-from mockserver.engine.responses import Message, plan_response
+from mockserver.delivery import json_reply, stream_reply
+from mockserver.engine.responses import Message, last_user_input_text, plan_response
 from mockserver.errors import ErrorReply, MockError
-from mockserver.intake import check_request, read_json_body, resolve_operation
+from mockserver.faults import NO_FAULT
+from mockserver.intake import accept_request
 from mockserver.render.responses import response_body, response_events
-from mockserver.render.stream import sse_response
 from mockserver.state import current_state
 from mockserver.store import ResponseStore
 
 
 @api.post("/v1/responses")
 def create_response() -> Response:
-    state = current_state()
-    body = read_json_body()
-    operation = resolve_operation(state.specs, request.path, body)
-    check_request(operation, body)
-    store = ResponseStore(state.db)
-    plan = plan_response(body, _history(store, body.get("previous_response_id")))
+    accepted = accept_request(last_user_input_text)
+    body = accepted.body
+    store = ResponseStore(current_state().db)
+    history = _history(store, body.get("previous_response_id"))
+    plan = plan_response(body, history, accepted.reply_override)
     final = response_body(plan)
     if plan.settings.store:
         # Stored before the first byte goes out, so a client that has read the last event
         # (or the body) can retrieve or continue the response at once, from any worker.
         store.save(plan.id, final, plan.conversation)
     if body.get("stream") is True:
-        return sse_response(
-            stream_with_context(response_events(plan)), done_marker=False, typed=True
-        )
-    return _json(final)
+        return stream_reply(response_events(plan), accepted.faults, done_marker=False, typed=True)
+    return json_reply(final, accepted.faults)
 
 
 @api.get("/v1/responses/<response_id>")
@@ -74,4 +71,4 @@ def _not_found(response_id: str) -> ErrorReply:
 
 
 def _json(body: Any) -> Response:
-    return Response(dump_json(body), mimetype="application/json")
+    return json_reply(body, NO_FAULT)

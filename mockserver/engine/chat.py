@@ -110,6 +110,14 @@ def reply_request_from_chat(
     )
 
 
+def last_user_text(body: Mapping[str, Any]) -> str:
+    """The text of the last user message (what a stub's ``last_user_message`` searches)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return ""
+    return _last_text([m for m in messages if isinstance(m, Mapping)], "user")
+
+
 def message_text(content: Any) -> str:
     """The text of a message's content: a string, or the text of its parts."""
     if isinstance(content, str):

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mockserver.engine.ids import tool_call_id
-from mockserver.engine.instances import generate_instance
+from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
 from mockserver.engine.plan import (
     FINISH_LENGTH,
     FINISH_STOP,
@@ -105,7 +105,7 @@ def _reply_text(request: ReplyRequest, rng: random.Random) -> tuple[str, bool]:
     if request.fixed_text is not None:
         return request.fixed_text, False
     if request.output_schema is not None:
-        instance = generate_instance(request.output_schema, rng)
+        instance = _instance_or_object(request.output_schema, rng)
         return json.dumps(instance, ensure_ascii=False), True
     if request.json_object:
         answer = compose_reply(rng, request.user_text, request.tool_result)
@@ -157,7 +157,20 @@ def _stem(word: str) -> str:
 
 def _arguments_for(tool: FunctionTool, rng: random.Random) -> Any:
     schema = tool.parameters if tool.parameters is not None else {"type": "object"}
-    return generate_instance(schema, rng)
+    return _instance_or_object(schema, rng)
+
+
+def _instance_or_object(schema: Mapping[str, Any], rng: random.Random) -> Any:
+    """A value valid against ``schema``, or ``{}`` where no value can be.
+
+    The specs accept any object as function ``parameters`` or as an output schema, and a
+    request the spec accepts is never refused; for an impossible schema (``minLength: 5``
+    with ``maxLength: 2``, or not a JSON Schema at all) the answer is an empty object.
+    """
+    try:
+        return generate_instance(schema, rng)
+    except UnsatisfiableSchemaError:
+        return {}
 
 
 def _tool_call_reply(calls: list[tuple[str, Any]], request: ReplyRequest) -> Reply:

@@ -15,7 +15,6 @@ Input items the mock's model cannot read (``item_reference``, the hosted ``mcp_*
 from __future__ import annotations
 
 import dataclasses
-import random
 import secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -29,9 +28,8 @@ from mockserver.engine.chat import (
     reply_request_from_chat,
     snapshot_name,
 )
-from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
 from mockserver.engine.plan import FINISH_LENGTH, Reply, ToolCall
-from mockserver.engine.reply import ReplyRequest, plan_reply, seeded_rng
+from mockserver.engine.reply import plan_reply, seeded_rng
 from mockserver.engine.tokens import (
     Piece,
     count_message_tokens,
@@ -167,7 +165,7 @@ def plan_response(
     # The key holds the whole conversation instead of the id that stands for part of it, so
     # a chained request answers like the same conversation sent inline.
     key = content_key({**body, "input": conversation}, _DELIVERY_FIELDS)
-    reply = _plan_reply(request, key)
+    reply = plan_reply(request, seeded_rng(key))
     output = _output_items(reply)
     # Instructions are read as a developer message placed before the conversation.
     instructions = _instructions(body)
@@ -195,6 +193,14 @@ def input_messages(value: Any) -> list[Message]:
         return []
     messages = (_item_message(item) for item in value if isinstance(item, Mapping))
     return [message for message in messages if message is not None]
+
+
+def last_user_input_text(body: Mapping[str, Any]) -> str:
+    """The text of the last user input (what a stub's ``last_user_message`` searches)."""
+    for message in reversed(input_messages(body.get("input"))):
+        if message.get("role") == "user":
+            return message_text(message.get("content"))
+    return ""
 
 
 def output_messages(output: Sequence[OutputItem]) -> list[Message]:
@@ -337,37 +343,6 @@ def _echoed_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # --------------------------------------------------------------------------- the reply
-
-
-def _plan_reply(request: ReplyRequest, key: bytes) -> Reply:
-    try:
-        return plan_reply(request, seeded_rng(key))
-    except UnsatisfiableSchemaError:
-        # The spec accepts any object as `parameters` or `text.format.schema`, and a request
-        # the spec accepts is never refused; where no value can satisfy the schema (or it is
-        # not a JSON Schema at all), answer with a plain JSON object instead.
-        return plan_reply(_with_usable_schemas(request), seeded_rng(key))
-
-
-def _with_usable_schemas(request: ReplyRequest) -> ReplyRequest:
-    tools = tuple(
-        tool
-        if tool.parameters is None or _is_satisfiable(tool.parameters)
-        else dataclasses.replace(tool, parameters=None)
-        for tool in request.tools
-    )
-    schema = request.output_schema
-    if schema is not None and not _is_satisfiable(schema):
-        schema = {"type": "object"}
-    return dataclasses.replace(request, tools=tools, output_schema=schema)
-
-
-def _is_satisfiable(schema: Mapping[str, Any]) -> bool:
-    try:
-        generate_instance(schema, random.Random(0))
-    except UnsatisfiableSchemaError:
-        return False
-    return True
 
 
 def _output_items(reply: Reply) -> tuple[OutputItem, ...]:

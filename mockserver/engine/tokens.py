@@ -166,7 +166,11 @@ def _content_text(value: Any) -> str:
     if isinstance(value, list):
         texts = []
         for part in value:
-            if isinstance(part, Mapping):
+            function = part.get("function") if isinstance(part, Mapping) else None
+            if isinstance(function, Mapping):
+                # An assistant message's tool_calls: the model wrote the name and arguments.
+                texts.append(f"{function.get('name', '')}{function.get('arguments', '')}")
+            elif isinstance(part, Mapping):
                 texts.append(_content_text(part.get("text") or part.get("refusal") or ""))
             else:
                 texts.append(_content_text(part))

@@ -14,7 +14,12 @@ from harness.spec import Operation, SpecSet
 from harness.validate import validate_request, validate_response, validate_stream
 from mockserver import MockConfig, create_app
 from mockserver.engine.chat import plan_chat
-from mockserver.engine.tokens import count_tokens, split_pieces, truncate_pieces
+from mockserver.engine.tokens import (
+    count_message_tokens,
+    count_tokens,
+    split_pieces,
+    truncate_pieces,
+)
 
 PROPERTY_SETTINGS = settings(
     max_examples=60,
@@ -90,3 +95,31 @@ def test_planned_replies_respect_the_token_limit(
         assert full.text.startswith(reply.text)
         expected = "length" if full.completion_tokens > limit else "stop"
         assert reply.finish_reason == expected
+
+
+def test_assistant_tool_calls_count_as_prompt_tokens() -> None:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"location": "Paris"}'},
+    }
+    without = [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": None}]
+    with_call = [without[0], {**without[1], "tool_calls": [call]}]
+    extra = count_tokens("get_weather" + '{"location": "Paris"}')
+    assert count_message_tokens(with_call) == count_message_tokens(without) + extra
+
+
+def test_impossible_tool_schema_still_gets_an_answer() -> None:
+    impossible = {"type": "string", "minLength": 5, "maxLength": 2}
+    body = {
+        "model": "gpt-4",
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": impossible}}],
+        "tool_choice": "required",
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "x", "schema": impossible},
+        },
+    }
+    (reply,) = plan_chat(body).choices
+    assert reply.tool_calls[0].arguments == "{}"
