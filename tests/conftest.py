@@ -1,1 +1,6 @@
-pytest_plugins = ["tests.fixtures.servers", "tests.fixtures.specs", "tests.fixtures.clients"]
+pytest_plugins = [
+    "tests.fixtures.servers",
+    "tests.fixtures.specs",
+    "tests.fixtures.clients",
+    "tests.fixtures.admin",
+]
