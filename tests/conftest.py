@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.specs",
     "tests.fixtures.clients",
     "tests.fixtures.admin",
+    "pytester",
 ]

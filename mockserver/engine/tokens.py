@@ -7,12 +7,11 @@ run time (``tiktoken`` would fetch them on first use, which fails offline).
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-
-import bpe_openai
 
 ENCODING_NAME = "cl100k_base"
 
@@ -29,7 +28,13 @@ _FUNC_INIT, _PROP_INIT, _PROP_KEY, _ENUM_INIT, _ENUM_ITEM, _FUNC_END = 7, 3, 3, 
 @lru_cache(maxsize=1)
 def encoding() -> Any:
     """The cl100k_base encoding, loaded once per process."""
-    return bpe_openai.get_encoding(ENCODING_NAME)
+    with warnings.catch_warnings():
+        # bpe-openai 0.1.4 reads its bundled ranks with a deprecated importlib call; the
+        # warning is about the library, not about anything our users can change.
+        warnings.filterwarnings("ignore", "open_binary is deprecated", DeprecationWarning)
+        import bpe_openai
+
+        return bpe_openai.get_encoding(ENCODING_NAME)
 
 
 def encode(text: str) -> list[int]:

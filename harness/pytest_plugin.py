@@ -1,0 +1,54 @@
+"""pytest plugin (entry point ``pytest11: harness``): a live mock server per session.
+
+Fixtures:
+- ``mock_server``: a :class:`harness.testing.LiveServer` (one per session, reset before each
+  test): ``.url``, ``.base_url``, ``.stub(...)``, ``.requests``, ``.reset()``.
+- ``mock_server_config``: override it (session scope) to start the server with another
+  :class:`mockserver.MockConfig`.
+- ``assert_conforms``: :func:`harness.testing.assert_conforms`, as a fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from harness.testing import LiveServer
+    from mockserver import MockConfig
+
+
+@pytest.fixture(scope="session")
+def mock_server_config() -> MockConfig:
+    """The configuration of the session's mock server (override to change it)."""
+    from mockserver import MockConfig
+
+    return MockConfig()
+
+
+@pytest.fixture(scope="session")
+def _mock_server_session(mock_server_config: MockConfig) -> Iterator[LiveServer]:
+    from harness.testing import LiveServer
+
+    with LiveServer(mock_server_config) as server:
+        yield server
+
+
+@pytest.fixture
+def mock_server(_mock_server_session: LiveServer) -> LiveServer:
+    """The session's live mock server, with no stubs and an empty journal."""
+    _mock_server_session.reset()
+    return _mock_server_session
+
+
+@pytest.fixture
+def assert_conforms() -> Callable[..., None]:
+    """Assert that a response or stream conforms to the spec, listing every violation."""
+    from harness.testing import assert_conforms as check
+
+    def assert_conforms_(response: Any, **options: Any) -> None:
+        check(response, **options)
+
+    return assert_conforms_

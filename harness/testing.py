@@ -1,0 +1,203 @@
+"""Test helpers usable with or without pytest: a live mock server and a conformance assertion.
+
+>>> from harness.testing import LiveServer
+>>> with LiveServer() as server:                       # doctest: +SKIP
+...     server.stub(match={"last_user_message": "ping"}, reply={"text": "pong"})
+...     OpenAI(base_url=server.base_url, api_key="k").chat.completions.create(...)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import requests
+
+from harness.errors import UsageError
+from harness.schema import Violation
+from harness.spec import EVENT_STREAM, JSON, SpecSet, load_specs
+from harness.validate import validate_response, validate_stream
+
+if TYPE_CHECKING:
+    from werkzeug.serving import BaseWSGIServer
+
+    from mockserver import MockConfig
+
+__all__ = ["LiveServer", "assert_conforms", "conformance_violations"]
+
+
+class LiveServer:
+    """The mock app under a real HTTP/1.1 server in a background thread, on a free port.
+
+    ``url`` is ``http://127.0.0.1:PORT``; ``base_url`` (``…/v1``) is what an SDK's
+    ``base_url`` takes. ``stub``, ``requests`` and ``reset`` use the admin API over HTTP,
+    exactly as a test in another language would.
+    """
+
+    def __init__(self, config: MockConfig | None = None, host: str = "127.0.0.1") -> None:
+        self._config = config
+        self._host = host
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._http = requests.Session()
+
+    def start(self) -> LiveServer:
+        # Lazy: the harness reaches into the mock only where a server is started.
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        from mockserver import MockConfig, create_app
+
+        class QuietHandler(WSGIRequestHandler):
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                return None
+
+        app = create_app(self._config or MockConfig())
+        self._server = make_server(self._host, 0, app, threaded=True, request_handler=QuietHandler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="harness-live-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._http.close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise UsageError("the live server is not running; call start() first")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def stub(
+        self,
+        match: Mapping[str, Any] | None = None,
+        reply: Mapping[str, Any] | None = None,
+        times: int | None = None,
+        priority: int = 0,
+        id: str | None = None,
+    ) -> dict[str, Any]:
+        """Add a stub (the admin API's stub JSON, as keyword arguments); returns it with its id."""
+        stub: dict[str, Any] = {"reply": dict(reply or {}), "priority": priority}
+        if match:
+            stub["match"] = dict(match)
+        if times is not None:
+            stub["times"] = times
+        if id is not None:
+            stub["id"] = id
+        response = self._http.post(f"{self.url}/_mock/stubs", json=stub, timeout=10)
+        if response.status_code != 201:
+            raise UsageError(f"stub refused: {response.json()['error']['message']}")
+        created: dict[str, Any] = response.json()["data"][0]
+        return created
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The journal, oldest first: dicts with ``method``, ``path``, ``body``, ``status``, …"""
+        response = self._http.get(f"{self.url}/_mock/requests", timeout=10)
+        response.raise_for_status()
+        entries: list[dict[str, Any]] = response.json()["data"]
+        return entries
+
+    def reset(self) -> None:
+        """Remove every stub and empty the journal."""
+        self._http.post(f"{self.url}/_mock/reset", timeout=10).raise_for_status()
+
+
+_DEFAULT_SPECS: SpecSet | None = None
+
+
+def _default_specs() -> SpecSet:
+    global _DEFAULT_SPECS
+    if _DEFAULT_SPECS is None:
+        _DEFAULT_SPECS = load_specs()
+    return _DEFAULT_SPECS
+
+
+def conformance_violations(
+    response: Any,
+    *,
+    path: str | None = None,
+    method: str = "POST",
+    status: int = 200,
+    specs: SpecSet | None = None,
+) -> list[Violation]:
+    """Every way a response breaks the effective spec.
+
+    ``response`` is an ``httpx.Response`` or ``requests.Response`` (read, not streamed), an
+    SDK raw response (``.with_raw_response``), or a body: a JSON dict or an SSE transcript
+    (``str``/``bytes``), with ``path`` naming the operation.
+    """
+    specs = specs or _default_specs()
+    body, path, method, status, media_type, model = _unpack(response, path, method, status)
+    operation = specs.find(path, method, model) or specs.find(path, method)
+    if operation is None:
+        raise UsageError(f"no operation {method} {path} in the specs")
+    if media_type == EVENT_STREAM:
+        return validate_stream(operation, body)
+    try:
+        payload = json.loads(body) if isinstance(body, str | bytes) else body
+    except ValueError:
+        return [Violation((), "the body is not JSON", "json")]
+    return validate_response(operation, payload, str(status), JSON)
+
+
+def assert_conforms(response: Any, **options: Any) -> None:
+    """Assert a response or stream conforms to the spec, listing every violation."""
+    violations = conformance_violations(response, **options)
+    if violations:
+        listed = "\n".join(f"  {violation}" for violation in violations)
+        raise AssertionError(f"{len(violations)} spec violation(s):\n{listed}")
+
+
+def _unpack(
+    response: Any, path: str | None, method: str, status: int
+) -> tuple[Any, str, str, int, str, str | None]:
+    response = getattr(response, "http_response", response)  # SDK raw responses
+    request = getattr(response, "request", None)
+    if request is not None and hasattr(response, "status_code"):
+        path = path or urlsplit(str(request.url)).path
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        model = _model_of(getattr(request, "content", None) or getattr(request, "body", None))
+        return response.content, path, request.method, response.status_code, media_type, model
+    if path is None:
+        raise UsageError("pass path= when validating a bare body")
+    is_sse = isinstance(response, str | bytes) and _looks_like_sse(response)
+    return response, path, method, status, EVENT_STREAM if is_sse else JSON, None
+
+
+def _looks_like_sse(body: str | bytes) -> bool:
+    text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
+    return text.lstrip().startswith(("data:", "event:", ":"))
+
+
+def _model_of(raw: Any) -> str | None:
+    try:
+        model = json.loads(raw).get("model") if raw else None
+    except (ValueError, AttributeError):
+        return None
+    return model if isinstance(model, str) else None
