@@ -68,7 +68,9 @@ def start(command: list[str], port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"{command} did not start")
 
 
-def run_wrk(port: int, path: str, body: dict[str, object], duration: float, connections: int) -> Result:
+def run_wrk(
+    port: int, path: str, body: dict[str, object], duration: float, connections: int
+) -> Result:
     script = "\n".join(
         [
             'wrk.method = "POST"',
@@ -81,10 +83,19 @@ def run_wrk(port: int, path: str, body: dict[str, object], duration: float, conn
     try:
         output = subprocess.run(
             [
-                "wrk", "-t2", f"-c{connections}", f"-d{int(duration)}s", "--latency",
-                "-s", handle.name, f"http://127.0.0.1:{port}{path}",
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{int(duration)}s",
+                "--latency",
+                "-s",
+                handle.name,
+                f"http://127.0.0.1:{port}{path}",
             ],
-            capture_output=True, text=True, check=True, timeout=duration + 30,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=duration + 30,
         ).stdout
     finally:
         os.unlink(handle.name)
@@ -158,7 +169,9 @@ def stream_first_byte(port: int, count: int = 200) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per target")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
@@ -167,8 +180,17 @@ def main() -> None:
     load = run_wrk if shutil.which("wrk") else run_python_loop
     settings = [str(args.workers), str(args.threads)]
     targets = {
-        "mock": [sys.executable, "-m", "harness", "serve", "--workers", settings[0],
-                 "--threads", settings[1], "--port"],
+        "mock": [
+            sys.executable,
+            "-m",
+            "harness",
+            "serve",
+            "--workers",
+            settings[0],
+            "--threads",
+            settings[1],
+            "--port",
+        ],
         "flask": [sys.executable, "benchmarks/floor_app.py", "flask"],
         "wsgi": [sys.executable, "benchmarks/floor_app.py", "wsgi"],
     }
@@ -188,12 +210,16 @@ def main() -> None:
         finally:
             process.terminate()
             process.wait(timeout=15)
-    print(f"load: {load.__name__}, {args.connections} connections, {args.duration:.0f}s each, "
-          f"gunicorn gthread {args.workers} workers x {args.threads} threads, {os.cpu_count()} cores")
+    print(
+        f"load: {load.__name__}, {args.connections} connections, {args.duration:.0f}s each, "
+        f"gunicorn gthread {args.workers} workers x {args.threads} threads, {os.cpu_count()} cores"
+    )
     print(f"{'target':8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for result in results.values():
-        print(f"{result.name:8} {result.requests_per_s:9.0f} {result.p50_ms:8.2f} "
-              f"{result.p99_ms:8.2f} {result.errors:7d}")
+        print(
+            f"{result.name:8} {result.requests_per_s:9.0f} {result.p50_ms:8.2f} "
+            f"{result.p99_ms:8.2f} {result.errors:7d}"
+        )
     mock = results["mock"].requests_per_s
     print(f"mock / flask = {mock / results['flask'].requests_per_s:.2f}  (target >= 0.60)")
     print(f"mock / wsgi  = {mock / results['wsgi'].requests_per_s:.2f}")

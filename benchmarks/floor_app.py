@@ -50,9 +50,7 @@ def trivial_flask_app() -> Flask:
     return app
 
 
-def bare_wsgi_app(
-    environ: dict[str, Any], start_response: Callable[..., Any]
-) -> Iterable[bytes]:
+def bare_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     environ["wsgi.input"].read()
     start_response(
         "200 OK",

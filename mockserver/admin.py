@@ -14,7 +14,7 @@ from flask import Blueprint, Response, request
 from harness.sse import dump_json
 from mockserver.errors import ErrorReply, MockError
 from mockserver.intake import read_json
-from mockserver.journal import FILTERS, Journal
+from mockserver.journal import FILTERS
 from mockserver.state import current_state
 from mockserver.stubs import StubError, StubStore, parse_stubs
 
@@ -74,9 +74,9 @@ def list_requests() -> Response:
             )
         )
     try:
-        entries = Journal(current_state().db).entries(
-            arguments, int(limit) if limit is not None else None
-        )
+        journal = current_state().journal
+        journal.wait_for_pending()
+        entries = journal.entries(arguments, int(limit) if limit is not None else None)
     except ValueError as exc:
         raise MockError(
             ErrorReply(400, "`status` and `limit` must be whole numbers.", param="status")
@@ -86,15 +86,18 @@ def list_requests() -> Response:
 
 @admin.delete("/requests")
 def clear_requests() -> Response:
-    return _json({"deleted": Journal(current_state().db).clear()})
+    journal = current_state().journal
+    journal.wait_for_pending()
+    return _json({"deleted": journal.clear()})
 
 
 @admin.post("/reset")
 def reset() -> Response:
     state = current_state()
+    state.journal.wait_for_pending()
     return _json(
         {
             "stubs_deleted": StubStore(state.db).clear(),
-            "requests_deleted": Journal(state.db).clear(),
+            "requests_deleted": state.journal.clear(),
         }
     )

@@ -44,8 +44,9 @@ def create_app(config: MockConfig | None = None) -> Flask:
             StubStore(db).add(load_stub_file(config.stubs_file))
         except StubError as exc:
             raise UsageError(str(exc)) from exc
-    app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs, db=db)
-    install_journal(app, Journal(db))
+    journal = Journal(db)
+    app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs, db=db, journal=journal)
+    install_journal(app, journal)
     app.register_blueprint(api)
     app.register_blueprint(admin)
     install_error_handlers(app)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import sqlite3
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -77,6 +78,14 @@ def body_for_journal(raw: bytes) -> Any:
 class Journal:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Responses sent but not yet journaled, across every worker (see _Completion).
+        self.finishing = multiprocessing.Value("i", 0)
+
+    def wait_for_pending(self, timeout_s: float = 2.0) -> None:
+        """Wait until every response already sent has been journaled (bounded)."""
+        deadline = time.monotonic() + timeout_s
+        while self.finishing.value > 0 and time.monotonic() < deadline:
+            time.sleep(0.002)
 
     def record(self, entry: JournalEntry) -> None:
         with self._db.transaction() as connection:
@@ -141,14 +150,56 @@ def install_journal(app: Flask, journal: Journal) -> None:
         entry.stream = response.mimetype == "text/event-stream"
         if entry.body is None:
             entry.body = body_for_journal(request.get_data(cache=True))
-        response.call_on_close(lambda: _record_quietly(journal, entry))
+        completion = _Completion(journal, entry)
+        response.response = completion.watch(response.response)
+        response.call_on_close(completion.record)
         return response
 
 
-def _record_quietly(journal: Journal, entry: JournalEntry) -> None:
-    # The answer has gone out already; a journal that cannot be written (disk full, a
-    # locked file) must not turn into an error the client never asked about.
-    try:
-        journal.record(entry)
-    except sqlite3.Error:
-        log.warning("could not journal %s %s", entry.method, entry.path, exc_info=True)
+class _Completion:
+    """Records an entry once its response is out, and tells readers a record is on its way.
+
+    The entry is written after the last byte is sent, so the response never waits on the
+    disk. A client can then ask the journal for that request before the write lands; so the
+    count of responses that are finishing lives in shared memory (inherited by gunicorn's
+    forked workers) and a journal read waits, briefly, until it is zero.
+    """
+
+    def __init__(self, journal: Journal, entry: JournalEntry) -> None:
+        self._journal = journal
+        self._entry = entry
+        self._finishing = False
+
+    def watch(self, body: Iterable[Any]) -> Iterator[Any]:
+        # Hold one chunk back, so the count goes up before the last one is handed over.
+        iterator = iter(body)
+        try:
+            previous = next(iterator)
+        except StopIteration:
+            self._mark_finishing()
+            return
+        for chunk in iterator:
+            yield previous
+            previous = chunk
+        self._mark_finishing()
+        yield previous
+
+    def _mark_finishing(self) -> None:
+        if not self._finishing:
+            self._finishing = True
+            with self._journal.finishing.get_lock():
+                self._journal.finishing.value += 1
+
+    def record(self) -> None:
+        try:
+            self._journal.record(self._entry)
+        except sqlite3.Error:
+            # The answer has gone out already; a journal that cannot be written (disk
+            # full, a locked file) must not turn into an error the client never asked about.
+            log.warning(
+                "could not journal %s %s", self._entry.method, self._entry.path, exc_info=True
+            )
+        finally:
+            if self._finishing:
+                with self._journal.finishing.get_lock():
+                    self._journal.finishing.value -= 1

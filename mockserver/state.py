@@ -9,6 +9,7 @@ from flask import current_app
 from harness.spec import SpecSet
 from mockserver.config import MockConfig
 from mockserver.db import Database
+from mockserver.journal import Journal
 
 EXTENSION_KEY = "mockserver"
 
@@ -18,6 +19,7 @@ class MockState:
     config: MockConfig
     specs: SpecSet
     db: Database
+    journal: Journal
 
 
 def current_state() -> MockState:
