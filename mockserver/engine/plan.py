@@ -8,9 +8,8 @@ for the same request can never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from mockserver.engine.tokens import Piece, split_pieces
 
@@ -90,7 +89,6 @@ class ChatPlan:
     model: str
     choices: tuple[Reply, ...]
     prompt_tokens: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completion_tokens(self) -> int:
