@@ -45,6 +45,8 @@ def create_app(config: MockConfig | None = None) -> Flask:
         except StubError as exc:
             raise UsageError(str(exc)) from exc
     journal = Journal(db)
+    # A count left over by a server that was killed mid-response would stall journal reads.
+    journal.finishing.reset()
     app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs, db=db, journal=journal)
     install_journal(app, journal)
     app.register_blueprint(api)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -18,7 +17,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from mockserver.db import Database
+from mockserver.db import Database, SharedCounter
 
 log = logging.getLogger(__name__)
 ADMIN_PREFIX = "/_mock/"
@@ -79,7 +78,7 @@ class Journal:
     def __init__(self, db: Database) -> None:
         self._db = db
         # Responses sent but not yet journaled, across every worker (see _Completion).
-        self.finishing = multiprocessing.Value("i", 0)
+        self.finishing = SharedCounter(db.path.with_name(db.path.name + ".finishing"))
 
     def wait_for_pending(self, timeout_s: float = 2.0) -> None:
         """Wait until every response already sent has been journaled (bounded)."""
@@ -161,8 +160,8 @@ class _Completion:
 
     The entry is written after the last byte is sent, so the response never waits on the
     disk. A client can then ask the journal for that request before the write lands; so the
-    count of responses that are finishing lives in shared memory (inherited by gunicorn's
-    forked workers) and a journal read waits, briefly, until it is zero.
+    count of responses that are finishing is shared by every worker (a small file beside
+    the state database) and a journal read waits, briefly, until it is zero.
     """
 
     def __init__(self, journal: Journal, entry: JournalEntry) -> None:
@@ -187,8 +186,7 @@ class _Completion:
     def _mark_finishing(self) -> None:
         if not self._finishing:
             self._finishing = True
-            with self._journal.finishing.get_lock():
-                self._journal.finishing.value += 1
+            self._journal.finishing.add(1)
 
     def record(self) -> None:
         try:
@@ -201,5 +199,4 @@ class _Completion:
             )
         finally:
             if self._finishing:
-                with self._journal.finishing.get_lock():
-                    self._journal.finishing.value -= 1
+                self._journal.finishing.add(-1)
