@@ -1,14 +1,21 @@
-"""Throughput and latency of `harness serve` beside its floors, measured side by side in one run.
+"""The mock's speed beside its floors and its alternatives, measured side by side in one run.
 
-Targets, each under the same gunicorn settings (workers x threads):
-  mock   `harness serve` (validation, planning, tokenizer, rendering)
-  flask  a trivial Flask handler returning a fixed chat completion
-  wsgi   a bare WSGI callable returning the same bytes
-Load: wrk (Debian package `wrk`) with 32 connections when installed, else a bounded Python
-loop. Also: time to first byte of a chat stream (sequential requests, p50/p99).
+For each WSGI server (``--servers``, default gthread and granian), under the same settings:
+  mock    `harness serve`: chat plain/stream, responses plain/stream (validation, planning,
+          tokenizer, rendering, journal)
+  flask   a trivial Flask handler returning a fixed chat completion (Flask's own cost)
+  wsgi    a bare WSGI callable returning the same bytes (the server's own cost)
+and, when installed (``npm install @stoplight/prism-cli @copilotkit/aimock`` in --npm-dir):
+  prism   Stoplight Prism on the published chat spec, and on it without type-less nullable
+          nodes
+  aimock  CopilotKit's aimock with a catch-all text fixture
+Also: chat stream time to first byte (idle, and while 50 slow streams are open, with the
+plain-request rate during those streams), RSS per worker after the load and after 1,000
+stored responses, and the time from start to the first answered request.
 
-Run by hand:  python benchmarks/bench_serve.py [--duration 10] [--workers 2] [--threads 16]
-Everything is sent to 127.0.0.1 only; every loop is bounded in time and count.
+Load comes from wrk (Debian package `wrk`) when installed, else a bounded Python loop.
+Run by hand:  python benchmarks/bench_serve.py [--duration 10] [--servers gthread,granian]
+Everything goes to 127.0.0.1 only; every loop is bounded in time and count.
 """
 
 from __future__ import annotations
@@ -26,18 +33,27 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAT_BODY = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
-STREAM_BODY = {**CHAT_BODY, "stream": True}
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer bench-key"}
+HELLO = [{"role": "user", "content": "Hello"}]
+SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
+    "chat": ("/v1/chat/completions", {"model": "gpt-4", "messages": HELLO}),
+    "chat-stream": ("/v1/chat/completions", {"model": "gpt-4", "messages": HELLO, "stream": True}),
+    "responses": ("/v1/responses", {"model": "gpt-4", "input": "Hello"}),
+    "responses-stream": ("/v1/responses", {"model": "gpt-4", "input": "Hello", "stream": True}),
+}
+CHAT_PATH, CHAT_BODY = SCENARIOS["chat"]
+SLOW_STREAMS = 50
 
 
 @dataclass
-class Result:
-    name: str
+class Load:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
@@ -51,62 +67,79 @@ def free_port() -> int:
         return port
 
 
-def start(command: list[str], port: int) -> subprocess.Popen[bytes]:
+def post(port: int, path: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", path, json.dumps(body), {**HEADERS, **(headers or {})})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+@contextmanager
+def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[float]:
+    """Start a server; yields seconds from spawn to its first answered chat request."""
+    started = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if post(port, CHAT_PATH, CHAT_BODY) == 200:
+                    break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{command[:4]} did not start")
+            time.sleep(0.02)
+        yield time.perf_counter() - started
+    finally:
+        process.terminate()
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/_mock/health")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"{command} did not start")
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
-def run_wrk(
-    port: int, path: str, body: dict[str, object], duration: float, connections: int
-) -> Result:
+def run_wrk(port: int, path: str, body: dict[str, Any], duration: float, connections: int) -> Load:
     script = "\n".join(
         [
             'wrk.method = "POST"',
             f"wrk.body = {json.dumps(json.dumps(body))}",
-            *(f'wrk.headers["{k}"] = "{v}"' for k, v in HEADERS.items()),
+            *(f'wrk.headers["{key}"] = "{value}"' for key, value in HEADERS.items()),
         ]
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
+        command = ["wrk", "-t2", f"-c{connections}", f"-d{max(1, round(duration))}s"]
+        command += ["--latency", "-s", handle.name, f"http://127.0.0.1:{port}{path}"]
         output = subprocess.run(
-            [
-                "wrk",
-                "-t2",
-                f"-c{connections}",
-                f"-d{int(duration)}s",
-                "--latency",
-                "-s",
-                handle.name,
-                f"http://127.0.0.1:{port}{path}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=duration + 30,
+            command, capture_output=True, text=True, check=True, timeout=duration + 60
         ).stdout
     finally:
         os.unlink(handle.name)
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output))
     errors += sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
-    return Result("", rate, _wrk_latency(output, "50%"), _wrk_latency(output, "99%"), errors)
+    return Load(
+        float(rate.group(1)) if rate else 0.0,
+        _wrk_ms(output, "50%"),
+        _wrk_ms(output, "99%"),
+        errors,
+    )
 
 
-def _wrk_latency(output: str, label: str) -> float:
-    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)", output)
+def _wrk_ms(output: str, label: str) -> float:
+    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)\b", output)
     if match is None:
         return float("nan")
     value, unit = float(match.group(1)), match.group(2)
@@ -114,9 +147,9 @@ def _wrk_latency(output: str, label: str) -> float:
 
 
 def run_python_loop(
-    port: int, path: str, body: dict[str, object], duration: float, connections: int
-) -> Result:
-    """Fallback load: `connections` threads, keep-alive, bounded by time."""
+    port: int, path: str, body: dict[str, Any], duration: float, connections: int
+) -> Load:
+    """Fallback load: `connections` threads with keep-alive, bounded by time."""
     payload = json.dumps(body).encode()
     latencies: list[float] = []
     errors = [0]
@@ -124,7 +157,7 @@ def run_python_loop(
     stop_at = time.monotonic() + duration
 
     def worker() -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         while time.monotonic() < stop_at:
             started = time.perf_counter()
@@ -133,7 +166,8 @@ def run_python_loop(
             response.read()
             mine.append(time.perf_counter() - started)
             if response.status != 200:
-                errors[0] += 1
+                with lock:
+                    errors[0] += 1
         with lock:
             latencies.extend(mine)
 
@@ -142,89 +176,273 @@ def run_python_loop(
         thread.start()
     for thread in threads:
         thread.join()
-    ordered = sorted(latencies)
-    return Result(
-        "",
-        len(ordered) / duration,
+    ordered = sorted(latencies) or [float("nan")]
+    return Load(
+        len(latencies) / duration,
         ordered[len(ordered) // 2] * 1000,
-        ordered[int(len(ordered) * 0.99)] * 1000,
+        ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
         errors[0],
     )
 
 
-def stream_first_byte(port: int, count: int = 200) -> tuple[float, float]:
-    """p50 and p99 (ms) from sending a streaming request to reading its first body byte."""
-    payload = json.dumps(STREAM_BODY).encode()
+def first_byte_ms(port: int, count: int = 200) -> tuple[float, float]:
+    """p50, p99 (ms) from sending a chat stream request to its first body byte."""
+    payload = json.dumps({**CHAT_BODY, "stream": True})
     samples = []
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     for _ in range(count):
         started = time.perf_counter()
-        connection.request("POST", "/v1/chat/completions", payload, HEADERS)
+        connection.request("POST", CHAT_PATH, payload, HEADERS)
         response = connection.getresponse()
         response.read(1)
         samples.append((time.perf_counter() - started) * 1000)
         response.read()
+    connection.close()
     samples.sort()
     return statistics.median(samples), samples[int(len(samples) * 0.99)]
+
+
+@contextmanager
+def slow_streams(port: int, count: int = SLOW_STREAMS, delay_ms: int = 200) -> Iterator[None]:
+    """Keep `count` chat streams open, each paced at `delay_ms` per frame (bounded)."""
+    stop = threading.Event()
+    body = {
+        "model": "gpt-4",
+        "stream": True,
+        "messages": [{"role": "user", "content": "Tell me a long story about testing"}],
+    }
+    headers = {**HEADERS, "X-Mock-Chunk-Delay-Ms": str(delay_ms)}
+
+    def reader() -> None:
+        while not stop.is_set():
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            try:
+                connection.request("POST", CHAT_PATH, json.dumps(body), headers)
+                response = connection.getresponse()
+                while not stop.is_set() and response.read(64):
+                    pass
+            except OSError:
+                time.sleep(0.05)
+            finally:
+                connection.close()
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # let them all open
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
+
+
+def worker_rss_mb(parent_pid: int) -> list[float]:
+    """Resident memory of each child process of the server (its workers)."""
+    sizes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        ppid = re.search(r"PPid:\s+(\d+)", status)
+        rss = re.search(r"VmRSS:\s+(\d+) kB", status)
+        if ppid and rss and int(ppid.group(1)) == parent_pid:
+            sizes.append(int(rss.group(1)) / 1024)
+    return sorted(sizes)
+
+
+def server_pid(port: int) -> int | None:
+    """The pid listening on `port` whose parent is not also listening (the server's master)."""
+    output = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True
+    ).stdout
+    pids = sorted({int(p) for p in re.findall(r"pid=(\d+)", output)})
+    for pid in pids:
+        try:
+            ppid = int(
+                re.search(r"PPid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)
+            )  # type: ignore[union-attr]
+        except (OSError, AttributeError):
+            continue
+        if ppid not in pids:
+            return pid
+    return pids[0] if pids else None
+
+
+def mock_command(server: str, port: int, workers: int, threads: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "harness",
+        "serve",
+        "--server",
+        server,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
+
+
+def floor_command(kind: str, server: str, port: int, workers: int, threads: int) -> list[str]:
+    return [
+        sys.executable,
+        "benchmarks/floor_app.py",
+        kind,
+        server,
+        str(port),
+        str(workers),
+        str(threads),
+    ]
+
+
+def prism_spec_without_typeless_nullable(path: Path) -> Path:
+    """The published chat spec with every `nullable` that has no `type` beside it removed."""
+    document = json.loads(path.read_text())
+
+    def strip(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("nullable") is True and "type" not in node:
+                del node["nullable"]
+            for value in node.values():
+                strip(value)
+        elif isinstance(node, list):
+            for value in node:
+                strip(value)
+
+    strip(document)
+    out = Path(tempfile.mkdtemp()) / "gpt-4-no-typeless-nullable.json"
+    out.write_text(json.dumps(document))
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per target")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
-    args = parser.parse_args()
-    load = run_wrk if shutil.which("wrk") else run_python_loop
-    settings = [str(args.workers), str(args.threads)]
-    targets = {
-        "mock": [
-            sys.executable,
-            "-m",
-            "harness",
-            "serve",
-            "--workers",
-            settings[0],
-            "--threads",
-            settings[1],
-            "--port",
-        ],
-        "flask": [sys.executable, "benchmarks/floor_app.py", "flask"],
-        "wsgi": [sys.executable, "benchmarks/floor_app.py", "wsgi"],
-    }
-    results: dict[str, Result] = {}
-    ttfb: tuple[float, float] | None = None
-    for name, command in targets.items():
-        port = free_port()
-        full = [*command, str(port)] if name == "mock" else [*command, str(port), *settings]
-        process = start(full, port)
-        try:
-            load(port, "/v1/chat/completions", CHAT_BODY, 2, args.connections)  # warm-up
-            result = load(port, "/v1/chat/completions", CHAT_BODY, args.duration, args.connections)
-            result.name = name
-            results[name] = result
-            if name == "mock":
-                ttfb = stream_first_byte(port)
-        finally:
-            process.terminate()
-            process.wait(timeout=15)
-    print(
-        f"load: {load.__name__}, {args.connections} connections, {args.duration:.0f}s each, "
-        f"gunicorn gthread {args.workers} workers x {args.threads} threads, {os.cpu_count()} cores"
+    parser.add_argument("--servers", default="gthread,granian")
+    parser.add_argument(
+        "--npm-dir",
+        type=Path,
+        default=ROOT.parent / "npmtools",
+        help="folder with node_modules/.bin/{prism,llmock}",
     )
-    print(f"{'target':8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for result in results.values():
+    args = parser.parse_args()
+    load: Callable[..., Load] = run_wrk if shutil.which("wrk") else run_python_loop
+    rows: list[tuple[str, str, Load]] = []
+    notes: list[str] = []
+
+    def measure(label: str, scenario: str, port: int) -> Load:
+        path, body = SCENARIOS[scenario]
+        load(port, path, body, min(2.0, args.duration), args.connections)  # warm-up
+        result = load(port, path, body, args.duration, args.connections)
+        rows.append((label, scenario, result))
+        return result
+
+    for server in args.servers.split(","):
+        port = free_port()
+        with running(mock_command(server, port, args.workers, args.threads), port) as startup:
+            notes.append(f"[{server}] start to first answered request: {startup * 1000:.0f} ms")
+            for scenario in SCENARIOS:
+                measure(f"mock/{server}", scenario, port)
+            pid = server_pid(port)
+            if pid is not None:
+                notes.append(f"[{server}] RSS per worker after the load: {worker_rss_mb(pid)} MB")
+            idle = first_byte_ms(port)
+            notes.append(
+                f"[{server}] chat stream first byte, idle: "
+                f"p50 {idle[0]:.2f} ms, p99 {idle[1]:.2f} ms"
+            )
+            with slow_streams(port):
+                busy = first_byte_ms(port, count=100)
+                during = load(port, CHAT_PATH, CHAT_BODY, min(5.0, args.duration), 16)
+            notes.append(
+                f"[{server}] with {SLOW_STREAMS} slow streams open: "
+                f"first byte p50 {busy[0]:.2f} ms "
+                f"(x{busy[0] / idle[0]:.1f} idle), plain chat {during.requests_per_s:.0f} req/s, "
+                f"p99 {during.p99_ms:.1f} ms, errors {during.errors}"
+            )
+            for index in range(1000):
+                post(
+                    port,
+                    "/v1/responses",
+                    {"model": "gpt-4", "input": f"store {index}", "store": True},
+                )
+            if pid is not None:
+                notes.append(
+                    f"[{server}] RSS per worker after 1,000 stored responses: "
+                    f"{worker_rss_mb(pid)} MB"
+                )
+        for kind in ("flask", "wsgi"):
+            port = free_port()
+            with running(floor_command(kind, server, port, args.workers, args.threads), port):
+                measure(f"{kind}/{server}", "chat", port)
+
+    prism = args.npm_dir / "node_modules" / ".bin" / "prism"
+    published = ROOT / "specs" / "upstream" / "gpt-4.json"
+    if prism.exists():
+        for label, spec in [
+            ("prism/published", published),
+            ("prism/no-typeless-nullable", prism_spec_without_typeless_nullable(published)),
+        ]:
+            port = free_port()
+            with running([str(prism), "mock", "-p", str(port), "-v", "silent", str(spec)], port):
+                measure(label, "chat", port)
+    aimock = args.npm_dir / "node_modules" / ".bin" / "llmock"
+    if aimock.exists():
+        fixtures = Path(tempfile.mkdtemp()) / "fixtures.json"
+        fixtures.write_text(
+            json.dumps(
+                {
+                    "fixtures": [
+                        {
+                            "match": {"userMessage": ""},
+                            "response": {"content": "Hello! How can I assist you today?"},
+                        }
+                    ]
+                }
+            )
+        )
+        port = free_port()
+        with running(
+            [str(aimock), "-p", str(port), "-f", str(fixtures), "--log-level", "silent"], port
+        ):
+            measure("aimock", "chat", port)
+
+    print(
+        f"load: {load.__name__}, {args.connections} connections, {args.duration:.0f} s each, "
+        f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} cores"
+    )
+    print(f"{'target':28} {'scenario':17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for label, scenario, result in rows:
         print(
-            f"{result.name:8} {result.requests_per_s:9.0f} {result.p50_ms:8.2f} "
+            f"{label:28} {scenario:17} {result.requests_per_s:8.0f} {result.p50_ms:8.2f} "
             f"{result.p99_ms:8.2f} {result.errors:7d}"
         )
-    mock = results["mock"].requests_per_s
-    print(f"mock / flask = {mock / results['flask'].requests_per_s:.2f}  (target >= 0.60)")
-    print(f"mock / wsgi  = {mock / results['wsgi'].requests_per_s:.2f}")
-    if ttfb is not None:
-        print(f"chat stream time to first byte: p50 {ttfb[0]:.2f} ms, p99 {ttfb[1]:.2f} ms")
+    rate = {(label, scenario): result.requests_per_s for label, scenario, result in rows}
+    for server in args.servers.split(","):
+        mock = rate.get((f"mock/{server}", "chat"), 0.0)
+        for other in [
+            f"flask/{server}",
+            f"wsgi/{server}",
+            "aimock",
+            "prism/published",
+            "prism/no-typeless-nullable",
+        ]:
+            if rate.get((other, "chat")):
+                print(f"mock/{server} chat / {other} = {mock / rate[(other, 'chat')]:.2f}")
+    for note in notes:
+        print(note)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 ``flask``: a trivial Flask handler that returns a fixed chat completion (Flask's own cost).
 ``wsgi``: a bare WSGI callable returning the same bytes (the server's own cost).
-Run: ``python benchmarks/floor_app.py flask PORT WORKERS THREADS``.
+Run: ``python benchmarks/floor_app.py flask|wsgi SERVER PORT WORKERS THREADS`` where SERVER is
+one of `harness serve --server`'s choices (granian, gthread, sync, gevent).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response
@@ -59,7 +61,30 @@ def bare_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -
     return [FIXED_BODY]
 
 
+def serve_with_granian(kind: str, port: int, workers: int, threads: int) -> None:
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    target = "floor_app:trivial_flask_app" if kind == "flask" else "floor_app:bare_wsgi_app"
+    Granian(
+        target,
+        factory=kind == "flask",
+        address="127.0.0.1",
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        working_dir=Path(__file__).parent,
+    ).serve()
+
+
 if __name__ == "__main__":
-    kind, port, workers, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-    app: Any = trivial_flask_app() if kind == "flask" else bare_wsgi_app
-    run_gunicorn(app, host="127.0.0.1", port=port, workers=workers, threads=threads)
+    kind, server = sys.argv[1], sys.argv[2]
+    port, workers, threads = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    if server == "granian":
+        serve_with_granian(kind, port, workers, threads)
+    else:
+        app: Any = trivial_flask_app() if kind == "flask" else bare_wsgi_app
+        run_gunicorn(
+            app, host="127.0.0.1", port=port, workers=workers, threads=threads, worker_class=server
+        )

@@ -1,14 +1,33 @@
-"""Run an app under gunicorn, configured in code (no config file, no import string)."""
+"""Run the mock under a production WSGI server: gunicorn or granian, configured in code.
+
+gunicorn builds the app once in its master and forks the workers (``preload_app``);
+granian starts its workers fresh, so each builds the app from a configuration passed in the
+environment (:func:`app_from_environment`), after the parent has prepared the shared state
+(the state file, stubs loaded once).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from flask import Flask
 from gunicorn.app.base import BaseApplication
+
+from mockserver.app import create_app
+from mockserver.config import MockConfig
 
 # A WSGI application: the Flask app, or any callable(environ, start_response).
 WSGIApp = Callable[..., Any]
+CONFIG_ENV = "HARNESS_MOCK_CONFIG"
+SERVERS = ("granian", "gthread", "sync", "gevent")
+# How long a worker may stay silent before gunicorn restarts it: a held `timeout` fault or
+# a slow stream keeps a thread busy, never the whole worker, so this is generous.
+WORKER_TIMEOUT_S = 120
 
 
 class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -25,21 +44,81 @@ class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no 
         return self._app
 
 
-def run_gunicorn(app: WSGIApp, *, host: str, port: int, workers: int, threads: int) -> None:
+def run_gunicorn(
+    app: WSGIApp,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    worker_class: str = "gthread",
+) -> None:
     """Serve until interrupted (Ctrl-C / SIGTERM stop it cleanly)."""
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     options = {
-        "bind": bind,
+        "bind": _bind(host, port),
         "workers": workers,
-        "worker_class": "gthread",
+        "worker_class": worker_class,
         "threads": threads,
         # The app is built once in the master and forked, so workers start instantly and
         # share the loaded specs' memory.
         "preload_app": True,
         "graceful_timeout": 5,
-        "timeout": 120,
+        "timeout": WORKER_TIMEOUT_S,
         "keepalive": 5,
         "accesslog": None,
         "loglevel": "warning",
     }
+    if worker_class == "gevent":
+        options["worker_connections"] = max(threads, 100)
     _GunicornApp(app, options).run()
+
+
+def run_granian(
+    parent_app: Flask, config: MockConfig, *, host: str, port: int, workers: int, threads: int
+) -> None:
+    """Serve with granian: each worker builds the app from ``config`` (see module docstring).
+
+    ``parent_app`` is the app built from ``config`` in this process: building it first fails
+    early on bad specs or stubs, creates the state file the workers share, and loads the
+    stubs once rather than once per worker.
+    """
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    shared = dataclasses.replace(
+        config, state_path=parent_app.extensions["mockserver"].db.path, stubs_file=None
+    )
+    os.environ[CONFIG_ENV] = _dump_config(shared)
+    Granian(
+        "mockserver.serving:app_from_environment",
+        factory=True,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        log_level="warning",  # type: ignore[arg-type]  # granian accepts the plain name
+        respawn_failed_workers=True,
+    ).serve()
+
+
+def app_from_environment() -> Flask:
+    """The factory granian's workers call: the app for the configuration in the environment."""
+    return create_app(_load_config(os.environ[CONFIG_ENV]))
+
+
+def _dump_config(config: MockConfig) -> str:
+    fields = dataclasses.asdict(config)
+    return json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in fields.items()})
+
+
+def _load_config(text: str) -> MockConfig:
+    raw = json.loads(text)
+    for name in ("specs_dir", "state_path", "stubs_file"):
+        if raw.get(name) is not None:
+            raw[name] = Path(raw[name])
+    return MockConfig(**raw)
+
+
+def _bind(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

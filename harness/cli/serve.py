@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 DEFAULT_WORKERS = 2
+# Chosen by measurement (benchmarks/bench_serve.py; figures in the performance issue's note).
+DEFAULT_SERVER = "gthread"
 # Threads per worker: each open stream holds one, so enough of them keep long streams
 # from starving plain requests.
 DEFAULT_THREADS = 16
@@ -48,6 +50,13 @@ DEFAULT_THREADS = 16
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Stubs to load at start (YAML or JSON: one stub, a list, or {stubs: [...]}).",
 )
+@click.option(
+    "--server",
+    type=click.Choice(["granian", "gthread", "sync", "gevent"]),
+    default=DEFAULT_SERVER,
+    show_default=True,
+    help="WSGI server: granian, or gunicorn with gthread, sync or gevent workers.",
+)
 @click.option("--debug", is_flag=True, help="Flask's development server, with reloader off.")
 def serve(
     host: str,
@@ -58,13 +67,14 @@ def serve(
     api_key: str | None,
     state_path: Path | None,
     stubs_file: Path | None,
+    server: str,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
     # Lazy: the harness reaches into the mock only where a server is started.
     from harness.errors import HarnessError
     from mockserver import MockConfig, create_app
-    from mockserver.serving import run_gunicorn
+    from mockserver.serving import run_granian, run_gunicorn
 
     config = MockConfig(
         specs_dir=specs_dir,
@@ -83,7 +93,12 @@ def serve(
     if debug:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
         return
-    run_gunicorn(app, host=host, port=port, workers=workers, threads=threads)
+    if server == "granian":
+        run_granian(app, config, host=host, port=port, workers=workers, threads=threads)
+    else:
+        run_gunicorn(
+            app, host=host, port=port, workers=workers, threads=threads, worker_class=server
+        )
 
 
 def _url_host(host: str) -> str:
