@@ -5,7 +5,11 @@ from __future__ import annotations
 import click
 
 from harness import __version__
+from harness.cli.cassettes import cassettes
+from harness.cli.contract import contract
+from harness.cli.record import record
 from harness.cli.serve import serve
+from harness.cli.validate import validate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,5 +19,9 @@ def main() -> None:
 
 
 main.add_command(serve)
+main.add_command(validate)
+main.add_command(contract)
+main.add_command(record)
+main.add_command(cassettes)
 
 __all__ = ["main"]

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 DEFAULT_WORKERS = 2
 # Chosen by measurement (benchmarks/bench_serve.py; figures in the performance issue's note).
@@ -57,6 +61,17 @@ DEFAULT_THREADS = 16
     show_default=True,
     help="WSGI server: granian, or gunicorn with gthread, sync or gevent workers.",
 )
+@click.option(
+    "--replay",
+    "replay_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Answer from the vcrpy cassettes in this folder (method, path, JSON body as data).",
+)
+@click.option(
+    "--replay-fallback",
+    type=click.Choice(["mock"]),
+    help="With --replay: answer what no cassette holds from the mock instead of a 404.",
+)
 @click.option("--debug", is_flag=True, help="Flask's development server, with reloader off.")
 def serve(
     host: str,
@@ -68,6 +83,8 @@ def serve(
     state_path: Path | None,
     stubs_file: Path | None,
     server: str,
+    replay_dir: Path | None,
+    replay_fallback: str | None,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
@@ -83,13 +100,24 @@ def serve(
         stubs_file=stubs_file,
         debug=debug,
     )
+    if replay_fallback is not None and replay_dir is None:
+        raise click.UsageError("--replay-fallback needs --replay DIR")
+    if replay_dir is not None and server == "granian":
+        raise click.UsageError("--replay is served by gunicorn; use another --server")
     try:
-        app = create_app(config)
+        if replay_dir is None:
+            app = create_app(config)
+        else:
+            app = _replay_app(replay_dir, create_app(config) if replay_fallback else None)
     except HarnessError as exc:
         raise click.ClickException(str(exc)) from exc
     base_url = f"http://{_url_host(host)}:{port}/v1"
-    models = ", ".join(app.extensions["mockserver"].specs.models)
-    click.echo(f"Mock AIML API serving {models} at {base_url}  (Ctrl-C to stop)", err=True)
+    if replay_dir is None:
+        models = ", ".join(app.extensions["mockserver"].specs.models)
+        click.echo(f"Mock AIML API serving {models} at {base_url}  (Ctrl-C to stop)", err=True)
+    else:
+        fallback = " (unmatched requests: the mock)" if replay_fallback else ""
+        click.echo(f"Replaying {replay_dir} at {base_url}{fallback}  (Ctrl-C to stop)", err=True)
     if debug:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
         return
@@ -99,6 +127,19 @@ def serve(
         run_gunicorn(
             app, host=host, port=port, workers=workers, threads=threads, worker_class=server
         )
+
+
+def _replay_app(folder: Path, fallback: Flask | None) -> Flask:
+    """The ``--replay`` server; every unreadable cassette is reported, file and entry named."""
+    from harness.cassettes.cassette import CassetteError, read_cassettes
+    from harness.cassettes.replay import create_replay_app
+
+    try:
+        cassettes = read_cassettes(folder)
+    except CassetteError as exc:
+        problems = "\n  ".join(exc.problems)
+        raise click.ClickException(f"cannot replay {folder}:\n  {problems}") from exc
+    return create_replay_app(cassettes, fallback=fallback)
 
 
 def _url_host(host: str) -> str:

@@ -1,0 +1,443 @@
+"""vcrpy cassettes as files: read them with clear errors, append to them atomically.
+
+A cassette is vcrpy's YAML format, version 1::
+
+    interactions:
+    - request: {body, headers: {name: [value]}, method, uri}
+      response: {body: {string}, headers: {name: [values]}, status: {code, message}}
+    version: 1
+    x-harness: {source: documented | recorded, ...}
+
+The YAML text goes through vcrpy's own serializer (its safe loader and its dumper), so what
+the harness writes is what vcrpy writes, and what it reads is what vcrpy reads. Bodies are
+text: JSON, or the raw SSE transcript of a stream.
+
+``x-harness`` says where the interactions come from. vcrpy reads only ``interactions`` (and,
+since 9.x, ``metadata``) and ignores other top-level keys; vcrpy's own ``metadata`` key is not
+used because pytest-recording 0.14's combined persister unpacks exactly two values from
+vcrpy's deserializer and fails on the third one that key adds (checked in tests/cassettes).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+# vcrpy ships no type hints; its serializer is the one piece used here.
+from vcr.serializers import yamlserializer  # type: ignore[import-untyped]
+
+from harness.errors import HarnessError
+
+FORMAT_VERSION = 1
+SOURCE_KEY = "x-harness"
+CASSETTE_SUFFIXES = (".yaml", ".yml")
+EVENT_STREAM = "text/event-stream"
+
+Headers = Mapping[str, Sequence[str]]
+
+
+class CassetteError(HarnessError):
+    """A cassette cannot be read (or written); ``problems`` lists each one, file and entry named."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """The request half of an interaction; ``body`` is ``b""`` when there is none."""
+
+    method: str
+    uri: str
+    body: bytes = b""
+    headers: Headers = field(default_factory=dict)
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.uri).path or "/"
+
+
+@dataclass(frozen=True)
+class RecordedResponse:
+    """The response half of an interaction; ``body`` holds UTF-8 text (JSON or SSE)."""
+
+    status: int
+    reason: str
+    headers: Headers
+    body: bytes
+
+    @property
+    def media_type(self) -> str | None:
+        value = header_value(self.headers, "content-type")
+        return value.split(";")[0].strip().lower() if value else None
+
+    @property
+    def is_stream(self) -> bool:
+        return self.media_type == EVENT_STREAM
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One recorded request/response pair and where it is stored (``file#index``)."""
+
+    request: RecordedRequest
+    response: RecordedResponse
+    cassette: Path
+    index: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.cassette}#{self.index}"
+
+
+@dataclass(frozen=True)
+class Cassette:
+    """A cassette file's interactions and its ``x-harness`` block (``{}`` when absent)."""
+
+    path: Path
+    interactions: tuple[Interaction, ...]
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+
+def header_value(headers: Headers, name: str) -> str | None:
+    """A header's first value, looked up without regard to case."""
+    wanted = name.lower()
+    for key, values in headers.items():
+        if key.lower() == wanted and values:
+            return values[0]
+    return None
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def read_cassette(path: Path) -> Cassette:
+    """Read and check one cassette file; every problem found is in the :class:`CassetteError`."""
+    document = _read_document(path)
+    interactions, problems = _parse_document(document, path)
+    if problems:
+        raise CassetteError(problems)
+    source = document.get(SOURCE_KEY) if isinstance(document, Mapping) else None
+    return Cassette(path, tuple(interactions), dict(source) if isinstance(source, Mapping) else {})
+
+
+def find_cassette_files(directory: Path) -> list[Path]:
+    """Every ``*.yaml``/``*.yml`` below ``directory``, skipping hidden files and folders.
+
+    Hidden files are skipped because the recorder's temporary files (``.name.yaml.*.tmp``)
+    live next to the cassettes until they are renamed into place.
+    """
+    found = [
+        path
+        for path in directory.rglob("*")
+        if path.suffix in CASSETTE_SUFFIXES
+        and path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+    ]
+    return sorted(found)
+
+
+def read_cassettes(directory: Path) -> list[Cassette]:
+    """Read every cassette below ``directory``; one error lists the problems of every file."""
+    if not directory.is_dir():
+        raise CassetteError([f"{directory}: not a folder"])
+    paths = find_cassette_files(directory)
+    if not paths:
+        raise CassetteError([f"{directory}: no cassettes (*.yaml, *.yml) found"])
+    cassettes: list[Cassette] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            cassettes.append(read_cassette(path))
+        except CassetteError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CassetteError(problems)
+    return cassettes
+
+
+def _read_document(path: Path) -> Any:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CassetteError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CassetteError([f"{path}: not UTF-8 text (byte {exc.start})"]) from exc
+    try:
+        return yamlserializer.deserialize(text)
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise CassetteError([f"{path}: not valid YAML: {detail}"]) from exc
+
+
+def _parse_document(document: Any, path: Path) -> tuple[list[Interaction], list[str]]:
+    if not isinstance(document, Mapping):
+        kind = "empty" if document is None else f"a {type(document).__name__}"
+        return [], [f"{path}: not a vcrpy cassette (the file is {kind}, not a mapping)"]
+    raw = document.get("interactions")
+    if not isinstance(raw, list):
+        return [], [f"{path}: not a vcrpy cassette (no `interactions` list)"]
+    problems: list[str] = []
+    version = document.get("version")
+    if version is not None and version != FORMAT_VERSION:
+        problems.append(f"{path}: cassette format version {version!r}; expected {FORMAT_VERSION}")
+    source = document.get(SOURCE_KEY)
+    if source is not None and not isinstance(source, Mapping):
+        problems.append(f"{path}: `{SOURCE_KEY}` must be a mapping")
+    interactions: list[Interaction] = []
+    for index, item in enumerate(raw):
+        found: list[str] = []
+        interaction = _parse_interaction(item, path, index, found)
+        problems.extend(f"{path}: interaction {index}: {problem}" for problem in found)
+        if interaction is not None:
+            interactions.append(interaction)
+    return interactions, problems
+
+
+def _parse_interaction(
+    item: Any, path: Path, index: int, problems: list[str]
+) -> Interaction | None:
+    if not isinstance(item, Mapping):
+        problems.append(f"expected a mapping with `request` and `response`, got {_kind(item)}")
+        return None
+    request = _section(item, "request", problems)
+    response = _section(item, "response", problems)
+    if request is None or response is None:
+        return None
+    method = _string(request, "method", "request.method", problems)
+    uri = _string(request, "uri", "request.uri", problems)
+    request_headers = _headers(request.get("headers"), "request.headers", problems)
+    request_body = _body(request.get("body"), "request.body", problems)
+    status = response.get("status")
+    code: Any = status.get("code") if isinstance(status, Mapping) else None
+    reason: Any = status.get("message", "") if isinstance(status, Mapping) else ""
+    if not isinstance(status, Mapping):
+        problems.append(f"`response.status` must be a mapping with `code`, got {_kind(status)}")
+    elif isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+        problems.append(f"`response.status.code` must be an HTTP status, got {code!r}")
+    if reason is None:
+        reason = ""
+    if not isinstance(reason, str):
+        problems.append(f"`response.status.message` must be text, got {_kind(reason)}")
+    response_headers = _headers(response.get("headers"), "response.headers", problems)
+    body = response.get("body")
+    if not isinstance(body, Mapping) or "string" not in body:
+        problems.append(f"`response.body` must be a mapping with `string`, got {_kind(body)}")
+        response_body = None
+    else:
+        response_body = _body(body.get("string"), "response.body.string", problems)
+    if problems:
+        return None
+    assert method is not None and uri is not None and request_body is not None
+    assert request_headers is not None and response_headers is not None
+    assert response_body is not None and isinstance(code, int) and isinstance(reason, str)
+    return Interaction(
+        RecordedRequest(method.upper(), uri, request_body, request_headers),
+        RecordedResponse(code, reason, response_headers, response_body),
+        path,
+        index,
+    )
+
+
+def _section(item: Mapping[str, Any], key: str, problems: list[str]) -> Mapping[str, Any] | None:
+    value = item.get(key)
+    if isinstance(value, Mapping):
+        return value
+    problems.append(f"`{key}` must be a mapping, got {_kind(value)}")
+    return None
+
+
+def _string(section: Mapping[str, Any], key: str, where: str, problems: list[str]) -> str | None:
+    value = section.get(key)
+    if isinstance(value, str) and value.strip():
+        return value
+    problems.append(f"`{where}` must be non-empty text, got {_kind(value)}")
+    return None
+
+
+def _headers(value: Any, where: str, problems: list[str]) -> dict[str, list[str]] | None:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        problems.append(f"`{where}` must be a mapping of names to values, got {_kind(value)}")
+        return None
+    headers: dict[str, list[str]] = {}
+    for name, values in value.items():
+        listed = values if isinstance(values, list) else [values]
+        # vcrpy writes every value as text; a hand-edited number or boolean is still a value.
+        if not isinstance(name, str) or not all(
+            isinstance(item, str | int | float) for item in listed
+        ):
+            problems.append(f"`{where}.{name}` must be text or a list of text, got {values!r}")
+            return None
+        headers[name] = [str(item) for item in listed]
+    return headers
+
+
+def _body(value: Any, where: str, problems: list[str]) -> bytes | None:
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        # vcrpy stores bodies it cannot decode as UTF-8 as !!binary; the API's bodies are
+        # JSON or SSE text, so a binary one is a corrupted (or compressed) recording.
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(f"`{where}` is not valid UTF-8 text (byte {exc.start})")
+            return None
+        return value
+    problems.append(f"`{where}` must be text, got {_kind(value)}")
+    return None
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:40]}{'…' if len(text) > 40 else ''}"
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def to_vcr_interaction(request: RecordedRequest, response: RecordedResponse) -> dict[str, Any]:
+    """One interaction in vcrpy's cassette format (text bodies, header values as lists).
+
+    Request headers keep their first value only, as vcrpy's own ``Request`` does.
+    """
+    return {
+        "request": {
+            "body": request.body.decode("utf-8") if request.body else None,
+            "headers": {name: [values[0]] for name, values in request.headers.items() if values},
+            "method": request.method,
+            "uri": request.uri,
+        },
+        "response": {
+            "body": {"string": response.body.decode("utf-8")},
+            "headers": {name: list(values) for name, values in response.headers.items()},
+            "status": {"code": response.status, "message": response.reason},
+        },
+    }
+
+
+def dump_cassette(interactions: Sequence[Mapping[str, Any]], source: Mapping[str, Any]) -> str:
+    """A whole cassette's text, written by vcrpy's YAML dumper."""
+    document: dict[str, Any] = {"interactions": list(interactions), "version": FORMAT_VERSION}
+    if source:
+        document[SOURCE_KEY] = dict(source)
+    text: str = yamlserializer.serialize(document)
+    return text
+
+
+def append_interaction(
+    path: Path,
+    request: RecordedRequest,
+    response: RecordedResponse,
+    *,
+    source: Mapping[str, Any] | None = None,
+) -> int:
+    """Append one interaction to a cassette file (created if missing); returns its index.
+
+    The file is re-read under a lock, so several threads or recorder processes can append to
+    one cassette, and replaced by an atomic rename, so a reader (or a recorder killed
+    mid-write) sees either the old file or the new one, never half of one. An existing file
+    that is not a valid cassette is left alone and reported.
+    """
+    for body, where in ((request.body, "request"), (response.body, "response")):
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CassetteError([f"{path}: the {where} body is not UTF-8 text"]) from exc
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(path.parent):
+        document = _existing_document(path)
+        interactions = document["interactions"]
+        interactions.append(to_vcr_interaction(request, response))
+        if source and SOURCE_KEY not in document:
+            document[SOURCE_KEY] = dict(source)
+        _replace_atomically(path, yamlserializer.serialize(document))
+        return len(interactions) - 1
+
+
+def write_cassette(
+    path: Path,
+    interactions: Sequence[tuple[RecordedRequest, RecordedResponse]],
+    source: Mapping[str, Any],
+) -> None:
+    """Write a whole cassette at once (atomically), replacing any file at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = dump_cassette([to_vcr_interaction(req, resp) for req, resp in interactions], source)
+    with _exclusive(path.parent):
+        _replace_atomically(path, text)
+
+
+def _existing_document(path: Path) -> dict[str, Any]:
+    if not path.exists() or not path.read_bytes().strip():
+        return {"interactions": [], "version": FORMAT_VERSION}
+    document = _read_document(path)
+    _, problems = _parse_document(document, path)
+    if problems:
+        raise CassetteError([*problems, f"{path}: not appending to a broken cassette"])
+    assert isinstance(document, dict)
+    return document
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp_name)
+        raise
+
+
+# One lock per process, plus an advisory lock on the folder for other processes.
+_PROCESS_LOCK = threading.Lock()
+
+if sys.platform == "win32":  # pragma: no cover - no flock; one recorder per folder there
+
+    def _lock_folder(directory: Path) -> int | None:
+        return None
+
+else:
+    import fcntl
+
+    def _lock_folder(directory: Path) -> int | None:
+        handle = os.open(directory, os.O_RDONLY)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return handle
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    with _PROCESS_LOCK:
+        handle = _lock_folder(directory)
+        try:
+            yield
+        finally:
+            if handle is not None:
+                os.close(handle)  # closing the descriptor releases the flock

@@ -1,0 +1,354 @@
+"""The recording proxy behind ``harness record``.
+
+Clients point their ``base_url`` at the proxy. Each request is forwarded to the upstream (with
+the client's key, or the configured one instead), the answer goes back unchanged (status,
+headers minus hop-by-hop ones, body; a stream chunk by chunk as it arrives), and the exchange
+is appended, secrets scrubbed, to a vcrpy cassette: one file per endpoint, or the file named
+by the ``X-Harness-Cassette`` request header.
+
+An interaction is written only once it is complete, and each write replaces the cassette file
+atomically (:func:`harness.cassettes.cassette.append_interaction`), so stopping the proxy at
+any moment leaves every cassette loadable, holding only whole interactions:
+
+- a plain answer (it has a ``Content-Length``) is read whole, written, then sent, so the
+  client never has the answer before the cassette does;
+- a stream is relayed as it arrives and written after its last chunk but before the end of
+  the chunked body, so again the cassette is written before the client sees the stream end.
+  A stream cut by the upstream is cut for the client too (the connection is dropped) and is
+  not written, nor is one the client walks away from.
+
+Served by werkzeug's threaded WSGI server (:func:`serve_recorder`), not gunicorn: the proxy
+is one process, so Ctrl-C, SIGTERM or SIGKILL stop every relay at once (a forked gunicorn
+worker outlives a killed master for a while and could go on streaming and writing), and one
+in-process lock orders the appends; the work is waiting on sockets, which threads do well.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import httpx
+from flask import Flask, Response, jsonify, request
+
+# vcrpy ships no type hints; its decoder turns a gzip/deflate body into text as vcrpy would.
+from vcr.filters import decode_response  # type: ignore[import-untyped]
+
+from harness.cassettes.cassette import (
+    CassetteError,
+    RecordedRequest,
+    RecordedResponse,
+    append_interaction,
+)
+from harness.cassettes.scrub import (
+    carried_secrets,
+    redact,
+    redact_bytes,
+    redact_headers,
+    scrub_headers,
+    scrub_uri,
+)
+
+log = logging.getLogger("harness.record")
+
+HEALTH_PATH = "/_harness/health"
+CASSETTE_HEADER = "X-Harness-Cassette"
+# Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection and are never passed on.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# Request headers not forwarded: the proxy's own Host and framing, and the proxy's control header.
+_NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", CASSETTE_HEADER.lower()}
+# The mock's admin API is forwarded (tests set stubs through the proxy) but never recorded.
+NOT_RECORDED_PREFIXES = ("/_mock/",)
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+MAX_NAME_LENGTH = 120
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+_VERSION_SEGMENT = re.compile(r"v\d+")
+# A path segment that names one resource (resp_…, msg_…, a long or numeric id), not an endpoint.
+_ID_SEGMENT = re.compile(r"^(\d+|.{24,}|.*[_-][A-Za-z0-9]{8,}.*)$")
+
+
+@dataclass(frozen=True)
+class RecorderConfig:
+    """What ``harness record`` proxies and where it writes.
+
+    ``upstream``: the API's origin, optionally with a path prefix. ``api_key``: when set, sent
+    upstream as ``Authorization: Bearer <api_key>`` in place of the client's key.
+    """
+
+    upstream: str
+    cassettes_dir: Path
+    api_key: str | None = None
+    connect_timeout_s: float = 10.0
+    # A stream may pause between chunks; only a silence this long counts as a dead upstream.
+    read_timeout_s: float = 600.0
+
+
+def cassette_name(path: str, requested: str | None = None) -> str:
+    """The cassette file for a request: the requested name made safe, else the endpoint's.
+
+    >>> cassette_name("/v1/responses/resp_67ccd2bed1ec8190b14f964a")
+    'responses.yaml'
+    >>> cassette_name("/v1/chat/completions", "tests/test_chat.py::test_stream[gpt-4]")
+    'tests_test_chat.py_test_stream_gpt-4.yaml'
+    """
+    if requested is not None:
+        name = _UNSAFE_NAME.sub("_", requested.strip())
+        name = re.sub(r"\.ya?ml$", "", name).strip("._-")[:MAX_NAME_LENGTH]
+        if not name:
+            raise ValueError(f"{CASSETTE_HEADER} {requested!r} leaves no usable file name")
+        return f"{name}.yaml"
+    segments = [segment for segment in path.split("/") if segment]
+    if segments and _VERSION_SEGMENT.fullmatch(segments[0]):
+        segments = segments[1:]
+    kept: list[str] = []
+    for segment in segments:
+        if _ID_SEGMENT.match(segment):
+            break
+        kept.append(_UNSAFE_NAME.sub("_", segment))
+    return f"{'_'.join(kept) or 'root'}.yaml"
+
+
+def upstream_url(upstream: str, raw_path: str) -> str:
+    """The upstream URL for a request path (with its query).
+
+    The upstream's own path is a prefix, unless the request path already starts with it, so
+    ``--upstream https://api.example.com/v1`` works whether clients use ``…/v1`` or not.
+    """
+    base = urlsplit(upstream)
+    prefix = base.path.rstrip("/")
+    path, _, query = raw_path.partition("?")
+    if prefix and not (path == prefix or path.startswith(prefix + "/")):
+        path = prefix + path
+    return urlunsplit((base.scheme, base.netloc, path or "/", query, ""))
+
+
+def create_recorder_app(config: RecorderConfig) -> Flask:
+    """The proxy as a Flask app (every path and method is forwarded)."""
+    # Lazy: the harness reaches into the mock only where a server is started; its error
+    # rendering gives the proxy's own errors the OpenAI shape.
+    from mockserver.errors import ErrorReply, error_response, install_error_handlers
+
+    client = httpx.Client(
+        timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
+        follow_redirects=False,
+    )
+    # httpx adds Accept-Encoding and friends to every request; the proxy sends only what the
+    # client sent, so the upstream answers exactly as it would have answered the client.
+    for name in list(client.headers):
+        del client.headers[name]
+    source = {"source": "recorded", "recorder": "harness record", "upstream": _public(config)}
+    app = Flask("harness.record")
+    app.extensions["harness.record"] = client
+
+    @app.route("/", defaults={"path": ""}, methods=METHODS)
+    @app.route("/<path:path>", methods=METHODS)
+    def forward(path: str) -> Response:
+        if request.path == HEALTH_PATH:
+            return jsonify(status="ok", upstream=_public(config), cassettes=str(config.cassettes_dir))
+        try:
+            name = cassette_name(request.path, request.headers.get(CASSETTE_HEADER))
+        except ValueError as exc:
+            return error_response(ErrorReply(400, str(exc), param=CASSETTE_HEADER, code="bad_cassette_name"))
+        exchange = _Exchange.from_request(config, name)
+        try:
+            upstream = client.send(exchange.build(client), stream=True)
+        except httpx.HTTPError as exc:
+            message = f"harness record: the upstream {_public(config)} did not answer: {exc}"
+            return error_response(ErrorReply(502, message, "server_error", code="upstream_unreachable"))
+        headers = _passed_on(upstream.headers.raw)
+        status = f"{upstream.status_code} {upstream.reason_phrase}".strip()
+        if _is_plain(upstream):
+            try:
+                body = b"".join(upstream.iter_raw())
+            except httpx.HTTPError as exc:
+                message = f"harness record: the upstream answer broke off: {exc}"
+                return error_response(ErrorReply(502, message, "server_error", code="upstream_cut"))
+            finally:
+                upstream.close()
+            exchange.record(upstream, body, source)
+            return Response(body, status=status, headers=headers)
+        return Response(exchange.relay(upstream, source), status=status, headers=headers)
+
+    install_error_handlers(app)
+    return app
+
+
+def serve_recorder(
+    config: RecorderConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Serve the proxy until interrupted; ``announce`` gets its URL once it listens."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        # One line per recorded interaction is logged instead of one per request.
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            return None
+
+    app = create_recorder_app(config)
+    server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    shown_host = f"[{host}]" if ":" in host else host
+    announce(f"http://{shown_host}:{server.server_port}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        app.extensions["harness.record"].close()
+
+
+@dataclass
+class _Exchange:
+    """One request on its way through the proxy."""
+
+    config: RecorderConfig
+    cassette: Path
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    secrets: set[str]
+    recorded: bool
+
+    @classmethod
+    def from_request(cls, config: RecorderConfig, name: str) -> _Exchange:
+        headers = [
+            (key, value) for key, value in request.headers.items() if key.lower() not in _NOT_FORWARDED
+        ]
+        secrets = carried_secrets(_grouped(headers))
+        if config.api_key is not None:
+            headers = [(key, value) for key, value in headers if key.lower() != "authorization"]
+            headers.append(("Authorization", f"Bearer {config.api_key}"))
+            secrets |= carried_secrets({"authorization": [f"Bearer {config.api_key}"]})
+        raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+        if not raw_path:
+            query = request.query_string.decode("latin-1")
+            raw_path = quote(request.path) + (f"?{query}" if query else "")
+        return cls(
+            config=config,
+            cassette=config.cassettes_dir / name,
+            method=request.method,
+            url=upstream_url(config.upstream, raw_path),
+            headers=headers,
+            body=request.get_data(cache=True),
+            secrets=secrets,
+            recorded=not request.path.startswith(NOT_RECORDED_PREFIXES),
+        )
+
+    def build(self, client: httpx.Client) -> httpx.Request:
+        return client.build_request(self.method, self.url, headers=self.headers, content=self.body)
+
+    def relay(self, upstream: httpx.Response, source: Mapping[str, Any]) -> Iterator[bytes]:
+        """Pass the body on chunk by chunk; record it once the upstream has sent all of it."""
+        chunks: list[bytes] = []
+        try:
+            for chunk in upstream.iter_raw():
+                chunks.append(chunk)
+                yield chunk
+        except httpx.HTTPError as exc:
+            log.warning("not recorded %s %s: the upstream stream broke off (%s)",
+                        self.method, self.url, exc)
+            # A ConnectionError makes werkzeug drop the connection without ending the chunked
+            # body, so the client sees the stream cut, as it was cut upstream.
+            raise ConnectionAbortedError("upstream stream broke off") from exc
+        finally:
+            upstream.close()
+        self.record(upstream, b"".join(chunks), source)
+
+    def record(self, upstream: httpx.Response, body: bytes, source: Mapping[str, Any]) -> None:
+        if not self.recorded:
+            return
+        response = decode_response(
+            {
+                "status": {"code": upstream.status_code, "message": upstream.reason_phrase},
+                "headers": _grouped(_decoded(upstream.headers.raw)),
+                "body": {"string": body},
+            }
+        )
+        response_headers = {
+            name: values
+            for name, values in response["headers"].items()
+            if name.lower() not in HOP_BY_HOP
+        }
+        recorded_request = RecordedRequest(
+            method=self.method,
+            uri=redact(scrub_uri(self.url), self.secrets),
+            body=redact_bytes(self.body, self.secrets),
+            headers=redact_headers(scrub_headers(_grouped(self.headers)), self.secrets),
+        )
+        recorded_response = RecordedResponse(
+            status=upstream.status_code,
+            reason=upstream.reason_phrase,
+            headers=redact_headers(scrub_headers(response_headers), self.secrets),
+            body=redact_bytes(response["body"]["string"], self.secrets),
+        )
+        try:
+            index = append_interaction(
+                self.cassette, recorded_request, recorded_response, source=source
+            )
+        except (CassetteError, OSError) as exc:
+            log.error("not recorded %s %s: %s", self.method, self.url, exc)
+            return
+        kind = recorded_response.media_type or "no body"
+        log.info("recorded %s %s -> %d %s as %s#%d", self.method, urlsplit(self.url).path,
+                 upstream.status_code, kind, self.cassette.name, index)
+
+
+def _is_plain(upstream: httpx.Response) -> bool:
+    """An answer with a known length that is not a stream: read whole before passing it on."""
+    media = upstream.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media != "text/event-stream" and "content-length" in upstream.headers
+
+
+def _passed_on(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    # The proxy's WSGI server frames the body itself (Content-Length or chunked).
+    return [
+        (name, value)
+        for name, value in _decoded(raw)
+        if name.lower() not in HOP_BY_HOP and name.lower() != "content-length"
+    ]
+
+
+def _decoded(raw: Sequence[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
+
+
+def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """``[(name, value)]`` as vcrpy's ``{name: [values]}``, names spelled as first seen."""
+    grouped: dict[str, list[str]] = {}
+    spelled: dict[str, str] = {}
+    for name, value in pairs:
+        key = spelled.setdefault(name.lower(), name)
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _public(config: RecorderConfig) -> str:
+    """The upstream URL without credentials or query, fit to print and to store."""
+    parts = urlsplit(config.upstream)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -1,0 +1,124 @@
+"""Serve recorded interactions over HTTP (``harness serve --replay DIR``).
+
+A request is answered with the first recorded interaction of the same method, path and JSON
+body (compared as data, :mod:`harness.cassettes.matching`); a recorded stream is sent as its
+recorded SSE text, one event per chunk, paced by ``X-Mock-Chunk-Delay-Ms`` as the mock paces
+its own. An unmatched request gets a 404 ``no_recorded_interaction`` that names the closest
+recorded request and how it differs, or, with a fallback app (the mock), that app's answer.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from harness.cassettes.cassette import Cassette, RecordedResponse
+from harness.cassettes.matching import RequestIndex
+from harness.cassettes.recorder import HOP_BY_HOP, METHODS
+
+# A WSGI application (the mock's Flask app, as the fallback).
+WSGIApp = Callable[..., Any]
+CHUNK_DELAY_HEADER = "X-Mock-Chunk-Delay-Ms"
+MAX_CHUNK_DELAY_MS = 10_000
+NO_MATCH_CODE = "no_recorded_interaction"
+HEALTH_PATH = "/_mock/health"
+# Headers of the recorded response not replayed: framing and the date are the replaying
+# server's own (it sets them itself), and bodies are stored decoded.
+_NOT_REPLAYED = HOP_BY_HOP | {"content-length", "content-encoding", "date", "server"}
+# One SSE event: everything up to and including the blank line that ends it.
+_SSE_EVENT = re.compile(rb".*?(?:\r\n\r\n|\n\n|\r\r)", re.DOTALL)
+
+
+def create_replay_app(cassettes: Sequence[Cassette], *, fallback: WSGIApp | None = None) -> Flask:
+    """A Flask app answering from ``cassettes``; unmatched requests go to ``fallback`` if set."""
+    # Lazy: the harness reaches into the mock only where a server is started; its error
+    # rendering gives replay errors the OpenAI shape.
+    from mockserver.errors import ErrorReply, error_response, install_error_handlers
+
+    index = RequestIndex(item for cassette in cassettes for item in cassette.interactions)
+    app = Flask("harness.replay")
+    app.extensions["harness.replay"] = index
+
+    @app.route("/", defaults={"path": ""}, methods=METHODS)
+    @app.route("/<path:path>", methods=METHODS)
+    def replay(path: str) -> Response:
+        body = request.get_data(cache=True)
+        if request.path.startswith("/_mock/") and fallback is not None:
+            return _delegate(fallback, body)
+        if request.path == HEALTH_PATH:
+            return jsonify(status="ok", mode="replay", interactions=len(index.interactions))
+        found = index.find(request.method, request.path, body)
+        if found is not None:
+            delay = _chunk_delay(request.headers.get(CHUNK_DELAY_HEADER))
+            if delay is None:
+                message = f"{CHUNK_DELAY_HEADER} must be a whole number of ms, 0 to {MAX_CHUNK_DELAY_MS}."
+                return error_response(ErrorReply(400, message, param=CHUNK_DELAY_HEADER, code="invalid_value"))
+            return _replayed(found.response, delay)
+        if fallback is not None:
+            return _delegate(fallback, body)
+        return error_response(
+            ErrorReply(404, _no_match_message(index, body), code=NO_MATCH_CODE)
+        )
+
+    install_error_handlers(app)
+    return app
+
+
+def _no_match_message(index: RequestIndex, body: bytes) -> str:
+    message = f"No recorded interaction matches {request.method} {request.path}"
+    closest = index.closest(request.method, request.path, body)
+    if closest is None:
+        return message + " (no interactions are recorded)."
+    return f"{message}. Closest recorded request: {closest.describe()}."
+
+
+def _chunk_delay(value: str | None) -> float | None:
+    if value is None or not value.strip():
+        return 0.0
+    text = value.strip()
+    if not text.isdigit() or int(text) > MAX_CHUNK_DELAY_MS:
+        return None
+    return int(text) / 1000
+
+
+def _replayed(response: RecordedResponse, delay_s: float) -> Response:
+    headers = [
+        (name, value)
+        for name, values in response.headers.items()
+        if name.lower() not in _NOT_REPLAYED
+        for value in values
+    ]
+    status = f"{response.status} {response.reason}".strip()
+    if not response.is_stream:
+        return Response(response.body, status=status, headers=headers)
+    return Response(_events(response.body, delay_s), status=status, headers=headers)
+
+
+def split_events(body: bytes) -> list[bytes]:
+    """A recorded SSE body cut into its events, each with its blank line (joined: ``body``)."""
+    events = [match.group(0) for match in _SSE_EVENT.finditer(body)]
+    rest = body[sum(len(event) for event in events) :]
+    return [*events, rest] if rest else events
+
+
+def _events(body: bytes, delay_s: float) -> Iterator[bytes]:
+    for number, event in enumerate(split_events(body)):
+        if number and delay_s:
+            time.sleep(delay_s)
+        yield event
+
+
+def _delegate(fallback: WSGIApp, body: bytes) -> Response:
+    """The fallback app's answer to this request (its body, already read, handed on)."""
+    environ = dict(request.environ)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    environ["wsgi.input_terminated"] = True
+    return Response.from_app(fallback, environ)
+

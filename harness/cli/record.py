@@ -1,0 +1,80 @@
+"""``harness record``: a recording proxy that writes vcrpy cassettes, secrets scrubbed."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+DEFAULT_PORT = 8081
+
+
+@click.command()
+@click.option(
+    "--upstream",
+    required=True,
+    metavar="URL",
+    help="The API to record, e.g. https://api.aimlapi.com (a path prefix such as /v1 is kept).",
+)
+@click.option(
+    "--cassettes",
+    "cassettes_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the cassettes (created if missing; existing cassettes are appended to).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port, printed at start).",
+)
+@click.option(
+    "--api-key-env",
+    metavar="VAR",
+    help="Send the key in this environment variable upstream instead of the client's key.",
+)
+def record(
+    upstream: str, cassettes_dir: Path, host: str, port: int, api_key_env: str | None
+) -> None:
+    """Proxy to URL and record every exchange into cassettes.
+
+    Point a client's base_url at the printed URL. One cassette per endpoint
+    (chat_completions.yaml, responses.yaml), or per name sent in an X-Harness-Cassette
+    header. Authorization, api-key, cookies and any header or query parameter named like a
+    key are never written; nor is the key in use, anywhere.
+    """
+    from harness.cassettes.recorder import RecorderConfig, serve_recorder
+
+    parts = urlsplit(upstream)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{upstream!r} is not an http(s) URL", param_hint="--upstream")
+    api_key = None
+    if api_key_env is not None:
+        api_key = os.environ.get(api_key_env, "").strip()
+        if not api_key:
+            raise click.BadParameter(
+                f"the environment variable {api_key_env} is not set or empty",
+                param_hint="--api-key-env",
+            )
+    try:
+        cassettes_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise click.ClickException(f"cannot create {cassettes_dir}: {exc.strerror}") from exc
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    config = RecorderConfig(upstream=upstream, cassettes_dir=cassettes_dir, api_key=api_key)
+
+    def announce(url: str) -> None:
+        click.echo(
+            f"Recording {upstream} at {url}/v1 into {cassettes_dir}  (Ctrl-C to stop)", err=True
+        )
+
+    try:
+        serve_recorder(config, host=host, port=port, announce=announce)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc

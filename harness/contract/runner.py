@@ -1,0 +1,289 @@
+"""Wire schemathesis to the effective specs and a target, and turn its events into a report.
+
+One schemathesis engine run per spec document (its phases: examples, coverage, fuzzing),
+configured through schemathesis's own configuration (the ``schemathesis.toml`` keys), with
+``response_schema_conformance`` off and our checks (:mod:`harness.contract.checks`) on.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis.checks import CHECKS, load_all_checks
+from schemathesis.core.failures import Failure
+from schemathesis.engine import StopReason, events, from_schema
+from schemathesis.engine.recorder import CheckFailureInfo, ScenarioRecorder
+from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.schemas import OpenApiSchema
+
+from harness.contract.baseline import Baseline, KnownFailure
+from harness.contract.checks import MARKER, media_type
+from harness.contract.report import ContractReport, FoundFailure
+from harness.errors import UsageError
+from harness.spec import EVENT_STREAM, SpecDocument
+
+MODES = ("positive", "negative", "all")
+DEFAULT_MAX_EXAMPLES = 25
+REQUEST_TIMEOUT_S = 60
+# schemathesis stops reading a stream after 20 events by default; a stream read in part
+# cannot be judged for how it ends, and a real reply easily has hundreds of events.
+MAX_STREAM_EVENTS = 100_000
+# schemathesis filters any key containing "token" or "key" from reproducers, which would hide
+# max_tokens and max_output_tokens; the bearer header is what must never be shown.
+SANITIZED_KEYS = ["authorization", "api-key", "x-api-key", "api_key", "cookie", "set-cookie"]
+SENSITIVE_MARKERS = ["auth", "secret", "password", "credential", "api-key", "api_key"]
+FILTERED = "[Filtered]"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One finished batch of cases (an operation in one phase), for a progress display."""
+
+    phase: str
+    operation: str
+    requests: int
+    streamed: int
+    outcome: str  # "ok", "failed" (a check failed) or "error" (e.g. the target did not answer)
+
+
+def origin_of(base_url: str) -> str:
+    """``http://host:port`` or ``.../v1`` -> the URL the specs' paths (``/v1/...``) hang off."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(
+            f"--base-url must be an http(s) URL like http://127.0.0.1:8080, not {base_url!r}"
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def contract_config(
+    base_url: str | None = None,
+    *,
+    api_key: str | None = None,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int | None = None,
+    workers: int = 1,
+    mode: str = "positive",
+) -> schemathesis.Config:
+    """The schemathesis configuration of a contract run (what ``schemathesis.toml`` would say).
+
+    Without ``base_url`` (pytest integration), pass ``base_url=`` to ``case.call()``.
+    """
+    if mode not in MODES:
+        raise UsageError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+    data: dict[str, Any] = {
+        "workers": workers,
+        # Keep going after a failure, so one known failure cannot hide a new one behind it.
+        "continue-on-failure": True,
+        "request-timeout": REQUEST_TIMEOUT_S,
+        "max-stream-events": MAX_STREAM_EVENTS,
+        "generation": {"mode": mode, "max-examples": max_examples, "database": "none"},
+        "checks": {"response_schema_conformance": {"enabled": False}},
+        "phases": {"stateful": {"enabled": False}},
+        "output": {
+            "sanitization": {
+                "keys-to-sanitize": SANITIZED_KEYS,
+                "sensitive-markers": SENSITIVE_MARKERS,
+            }
+        },
+    }
+    if base_url is not None:
+        data["base-url"] = origin_of(base_url)
+    if seed is not None:
+        data["seed"] = seed
+    if api_key:
+        data["headers"] = {"Authorization": f"Bearer {api_key}"}
+    return schemathesis.Config.from_dict(data)
+
+
+def load_schema(
+    document: SpecDocument,
+    config: schemathesis.Config | None = None,
+    *,
+    specs_dir: str | None = None,
+) -> OpenApiSchema:
+    """A schemathesis schema of one effective document, ready for our checks.
+
+    Marks the document so :mod:`harness.contract.checks` knows which harness operation a
+    case belongs to (``specs_dir``: the folder it was loaded from, default the shipped specs),
+    and makes two thirds of the generated (fuzzing) positive cases streams. ``config``
+    defaults to :func:`contract_config` (without a base URL).
+    ``format`` is dropped from request bodies: the harness (and the mock) treat formats as
+    annotations (``harness.schema``), while schemathesis's negative generation would call a
+    request with ``url: ""`` invalid and flag the mock for accepting it.
+    """
+    raw = copy.deepcopy(document.effective)
+    for item in (raw.get("paths") or {}).values():
+        for operation in (item or {}).values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                _drop_formats(operation["requestBody"])
+    overlays = bool(document.overlays)
+    raw[MARKER] = {"document": document.name, "specs-dir": specs_dir, "overlays": overlays}
+    schema = schemathesis.openapi.from_dict(raw, config=config or contract_config())
+    schema.hook("flatmap_case")(_force_streams)
+    return schema
+
+
+def _force_streams(context: schemathesis.HookContext, case: schemathesis.Case[Any]) -> Any:
+    """Turn most generated positive cases into streams (`stream: true`)."""
+    meta = case.meta
+    body = case.body
+    if meta is None or meta.generation.mode.is_negative or not isinstance(body, dict):
+        return st.just(case)
+
+    def choose(stream: bool) -> schemathesis.Case[Any]:
+        if stream:
+            case.body = {**body, "stream": True}
+        return case
+
+    # Hypothesis tries its simplest choices first and sampled_from's simplest is the first
+    # element, so listing True first gives about two thirds streams in the fuzzing phase
+    # (False first gave a third); the coverage phase's cases stay JSON, so both are exercised.
+    return st.sampled_from((True, False)).map(choose)
+
+
+def _drop_formats(node: Any) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "string" and isinstance(node.get("format"), str):
+            del node["format"]
+        for value in node.values():
+            _drop_formats(value)
+    elif isinstance(node, list):
+        for value in node:
+            _drop_formats(value)
+
+
+def check_names() -> list[str]:
+    """Every check name schemathesis knows (built-in and ours), for baseline validation."""
+    load_all_checks()  # ours are registered by importing harness.contract.checks, above
+    return [*CHECKS.get_all_names(), "max_response_time"]
+
+
+def run_documents(
+    documents: Iterable[SpecDocument],
+    report: ContractReport,
+    config: schemathesis.Config,
+    *,
+    baseline: Baseline,
+    api_key: str | None,
+    specs_dir: str | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> None:
+    """Run the engine over each document, collecting into ``report``."""
+    collector = _Collector(report, baseline, api_key)
+    for document in documents:
+        stream = from_schema(load_schema(document, config, specs_dir=specs_dir)).execute()
+        try:
+            for event in stream:
+                progress = collector.handle(event)
+                if progress is not None and on_progress is not None:
+                    on_progress(progress)
+        except KeyboardInterrupt:
+            stream.stop()
+            report.add_error("interrupted")
+            return
+    report.stale_baseline = [
+        entry for entry in baseline.entries if entry not in collector.used_entries
+    ]
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(2**31)
+
+
+class _Collector:
+    """Turns engine events into report entries."""
+
+    def __init__(self, report: ContractReport, baseline: Baseline, api_key: str | None) -> None:
+        self.report = report
+        self.baseline = baseline
+        self.api_key = api_key
+        self.used_entries: list[KnownFailure] = []
+        self.seen: list[tuple[Failure, FoundFailure]] = []
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.api_key, FILTERED) if self.api_key else text
+
+    def handle(self, event: events.EngineEvent) -> Progress | None:
+        if isinstance(event, events.ScenarioFinished) and event.label and event.status != "skip":
+            return self._scenario(event)
+        if isinstance(event, events.NonFatalError):
+            error = f"{event.label}: {event.info.title}: {event.info.message}"
+            self.report.add_error(self.redact(error))
+        elif isinstance(event, events.FatalError):
+            self.report.add_error(self.redact(f"schemathesis failed: {event.exception}"))
+        elif isinstance(event, events.EngineFinished):
+            self.report.elapsed += event.running_time
+            if event.stop_reason not in (StopReason.COMPLETED, StopReason.INTERRUPTED):
+                self.report.add_error(f"the run stopped early: {event.stop_reason.value}")
+        return None
+
+    def _scenario(self, event: events.ScenarioFinished) -> Progress:
+        recorder = event.recorder
+        requests = streamed = 0
+        for case_id, node in recorder.cases.items():
+            response = _response(recorder, case_id)
+            if response is None:
+                continue  # never sent (filtered, or the target did not answer)
+            case = node.value
+            stats = self.report.stats(case.operation.label)
+            stats.requests += 1
+            requests += 1
+            mode = case.meta.generation.mode if case.meta is not None else None
+            stats.positive += mode == GenerationMode.POSITIVE
+            stats.negative += mode == GenerationMode.NEGATIVE
+            stats.statuses[response.status_code] += 1
+            if media_type(response) == EVENT_STREAM:
+                stats.streamed += 1
+                streamed += 1
+        failed = False
+        for case_id, checks in recorder.checks.items():
+            label = recorder.cases[case_id].value.operation.label
+            for check in checks:
+                self.report.stats(label).checks[check.name] += 1
+                if check.failure_info is not None:
+                    failed = True
+                    answer = _response(recorder, case_id)
+                    status = answer.status_code if answer is not None else None
+                    self._add_failure(label, check.name, check.failure_info, status)
+        outcome = "failed" if failed else "error" if event.status == "error" else "ok"
+        return Progress(event.phase.value, str(event.label), requests, streamed, outcome)
+
+    def _add_failure(
+        self, label: str, check: str, info: CheckFailureInfo, status: int | None
+    ) -> None:
+        failure = info.failure
+        # schemathesis's own equality (operation, failure class and its identity key) says
+        # when two failures are the same finding.
+        for seen, found in self.seen:
+            if found.check == check and seen == failure:
+                found.occurrences += 1
+                return
+        entry = FoundFailure(
+            operation=label,
+            check=check,
+            title=self.redact(failure.title),
+            message=self.redact(failure.message),
+            reproduce=self.redact(info.code_sample) if info.code_sample else None,
+            status=status,
+        )
+        entry.known = self.baseline.match(label, check, entry.text)
+        if entry.known is not None and entry.known not in self.used_entries:
+            self.used_entries.append(entry.known)
+        self.seen.append((failure, entry))
+        self.report.failures.append(entry)
+
+
+def _response(recorder: ScenarioRecorder, case_id: str) -> schemathesis.Response | None:
+    interaction = recorder.interactions.get(case_id)
+    return interaction.response if interaction is not None else None
