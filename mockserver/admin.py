@@ -16,7 +16,7 @@ from mockserver.errors import ErrorReply, MockError
 from mockserver.intake import read_json
 from mockserver.journal import FILTERS
 from mockserver.state import current_state
-from mockserver.stubs import StubError, StubStore, parse_stubs
+from mockserver.stubs import StubError, parse_stubs
 
 admin = Blueprint("admin", __name__, url_prefix="/_mock")
 
@@ -38,24 +38,24 @@ def create_stubs() -> Response:
         stubs = parse_stubs(read_json())
     except StubError as exc:
         raise MockError(ErrorReply(400, str(exc), param=exc.param, code="invalid_stub")) from exc
-    StubStore(current_state().db).add(stubs)
+    current_state().stubs.add(stubs)
     return _json({"object": "list", "data": [stub.definition() for stub in stubs]}, 201)
 
 
 @admin.get("/stubs")
 def list_stubs() -> Response:
-    stubs = StubStore(current_state().db).list()
+    stubs = current_state().stubs.list()
     return _json({"object": "list", "data": [stub.definition() for stub in stubs]})
 
 
 @admin.delete("/stubs")
 def clear_stubs() -> Response:
-    return _json({"deleted": StubStore(current_state().db).clear()})
+    return _json({"deleted": current_state().stubs.clear()})
 
 
 @admin.delete("/stubs/<stub_id>")
 def delete_stub(stub_id: str) -> Response:
-    if not StubStore(current_state().db).delete(stub_id):
+    if not current_state().stubs.delete(stub_id):
         raise MockError(ErrorReply(404, f"No stub with id '{stub_id}'.", param="id"))
     return _json({"deleted": 1})
 
@@ -97,7 +97,7 @@ def reset() -> Response:
     state.journal.wait_for_pending()
     return _json(
         {
-            "stubs_deleted": StubStore(state.db).clear(),
+            "stubs_deleted": state.stubs.clear(),
             "requests_deleted": state.journal.clear(),
         }
     )

@@ -39,15 +39,18 @@ def create_app(config: MockConfig | None = None) -> Flask:
     # Every table the app's state needs; each store module contributes its own DDL.
     tables = [*RESPONSE_TABLES, *STUB_TABLES, *JOURNAL_TABLES]
     db = Database(config.state_path or temporary_state_path(), schema=tables)
+    stubs = StubStore(db)
     if config.stubs_file is not None:
         try:
-            StubStore(db).add(load_stub_file(config.stubs_file))
+            stubs.add(load_stub_file(config.stubs_file))
         except StubError as exc:
             raise UsageError(str(exc)) from exc
     journal = Journal(db)
     # A count left over by a server that was killed mid-response would stall journal reads.
     journal.finishing.reset()
-    app.extensions[EXTENSION_KEY] = MockState(config=config, specs=specs, db=db, journal=journal)
+    app.extensions[EXTENSION_KEY] = MockState(
+        config=config, specs=specs, db=db, journal=journal, stubs=stubs
+    )
     install_journal(app, journal)
     app.register_blueprint(api)
     app.register_blueprint(admin)

@@ -24,7 +24,6 @@ from mockserver.errors import (
 from mockserver.faults import NO_FAULT, RATE_LIMIT_HEADERS, TIMEOUT, FaultPlan, fault_error
 from mockserver.journal import JournalEntry, current_entry
 from mockserver.state import current_state
-from mockserver.stubs import StubStore
 
 _BAD_JSON = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
@@ -124,7 +123,7 @@ def accept_request(user_text_of: Callable[[Mapping[str, Any]], str]) -> Accepted
     if violations:
         raise MockError(validation_error(violations))
     faults: FaultPlan = g.get("faults", NO_FAULT)
-    stub = StubStore(state.db).take(request.path, body, user_text_of(body))
+    stub = state.stubs.take(request.path, body, user_text_of(body))
     if stub is None:
         return Accepted(body, operation, faults)
     if entry is not None:

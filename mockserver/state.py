@@ -10,6 +10,7 @@ from harness.spec import SpecSet
 from mockserver.config import MockConfig
 from mockserver.db import Database
 from mockserver.journal import Journal
+from mockserver.stubs import StubStore
 
 EXTENSION_KEY = "mockserver"
 
@@ -20,6 +21,7 @@ class MockState:
     specs: SpecSet
     db: Database
     journal: Journal
+    stubs: StubStore
 
 
 def current_state() -> MockState:

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from harness.schema import CompiledSchema, Violation
-from mockserver.db import Database
+from mockserver.db import Database, SharedCounter
 from mockserver.engine.ids import new_id
 from mockserver.faults import FAULT_NAMES
 
@@ -176,10 +176,18 @@ def parse_stubs(raw: Any) -> list[Stub]:
 
 
 class StubStore:
-    """Stubs in the shared database."""
+    """Stubs in the shared database.
+
+    Most requests meet no stub at all, and asking SQLite on every request would cost more
+    than answering it; so every change to the stubs bumps a generation counter shared by
+    all workers, and a process that saw no usable stub at the current generation skips the
+    database until the generation moves.
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._generation = SharedCounter(db.path.with_name(db.path.name + ".stubs"))
+        self._none_at: int | None = None  # generation at which no usable stub existed
 
     def add(self, stubs: Sequence[Stub]) -> None:
         with self._db.transaction() as connection:
@@ -189,6 +197,7 @@ class StubStore:
                     " VALUES (?, ?, ?, 0, ?, ?)",
                     (stub.id, stub.priority, stub.times, time.time(), _dump(stub)),
                 )
+        self._generation.add(1)
 
     def list(self) -> list[Stub]:
         rows = self._db.connection().execute(
@@ -198,29 +207,39 @@ class StubStore:
 
     def clear(self) -> int:
         with self._db.transaction() as connection:
-            return connection.execute("DELETE FROM stubs").rowcount
+            removed = connection.execute("DELETE FROM stubs").rowcount
+        self._generation.add(1)
+        return removed
 
     def delete(self, stub_id: str) -> bool:
         with self._db.transaction() as connection:
-            return connection.execute("DELETE FROM stubs WHERE id = ?", (stub_id,)).rowcount > 0
+            removed = connection.execute("DELETE FROM stubs WHERE id = ?", (stub_id,)).rowcount
+        self._generation.add(1)
+        return removed > 0
 
     def take(self, endpoint: str, body: Mapping[str, Any], user_text: str) -> Stub | None:
         """The stub that answers this request, its use counted; ``None`` if none matches."""
-        connection = self._db.connection()
-        # Most requests meet no stub at all: a cheap read first, a write only on a match.
-        if connection.execute("SELECT 1 FROM stubs LIMIT 1").fetchone() is None:
+        generation = self._generation.value
+        if self._none_at == generation:
             return None
         with self._db.transaction() as tx:
             rows = tx.execute(
                 "SELECT definition, used FROM stubs "
                 "WHERE times IS NULL OR used < times ORDER BY priority DESC, seq DESC"
             ).fetchall()
+            if not rows:
+                self._none_at = generation
+                return None
             for definition, used in rows:
                 stub = _load(definition, used)
                 if stub.matches(endpoint, body, user_text):
                     tx.execute("UPDATE stubs SET used = used + 1 WHERE id = ?", (stub.id,))
-                    return stub
-        return None
+                    break
+            else:
+                return None
+        if stub.times is not None and stub.used + 1 >= stub.times:
+            self._generation.add(1)  # it is used up: others may stop looking
+        return stub
 
 
 def load_stub_file(path: Path) -> list[Stub]:
