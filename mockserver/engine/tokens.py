@@ -1,17 +1,25 @@
 """Token counting and token-aligned splitting with gpt-4's real tokenizer (cl100k_base).
 
-``bpe-openai`` ships the cl100k_base ranks inside the wheel, so nothing is downloaded at
-run time (``tiktoken`` would fetch them on first use, which fails offline).
+The BPE engine is ``tiktoken``'s; its vocabulary comes from the cl100k_base rank file that
+``bpe-openai`` ships inside its wheel, because ``tiktoken.get_encoding`` downloads the file
+on first use, which fails offline. The file is read by path, without importing
+``bpe_openai``: its import loads three whole vocabularies into Python objects (about 70 MB
+per worker, and a few hundred milliseconds at start) for a file we only need to read once.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
+import importlib.util
 import json
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import tiktoken
 
 ENCODING_NAME = "cl100k_base"
 
@@ -25,16 +33,50 @@ REPLY_PRIMING_TOKENS = 3
 _FUNC_INIT, _PROP_INIT, _PROP_KEY, _ENUM_INIT, _ENUM_ITEM, _FUNC_END = 7, 3, 3, -3, 3, 12
 
 
-@lru_cache(maxsize=1)
-def encoding() -> Any:
-    """The cl100k_base encoding, loaded once per process."""
-    with warnings.catch_warnings():
-        # bpe-openai 0.1.4 reads its bundled ranks with a deprecated importlib call; the
-        # warning is about the library, not about anything our users can change.
-        warnings.filterwarnings("ignore", "open_binary is deprecated", DeprecationWarning)
-        import bpe_openai
+# cl100k_base as OpenAI defines it (tiktoken_ext/openai_public.py).
+CL100K_PATTERN = (
+    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
+    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
+)
+CL100K_SPECIAL_TOKENS = {
+    "<|endoftext|>": 100257,
+    "<|fim_prefix|>": 100258,
+    "<|fim_middle|>": 100259,
+    "<|fim_suffix|>": 100260,
+    "<|endofprompt|>": 100276,
+}
+RANKS_PACKAGE = "bpe_openai"
+RANKS_FILE = ("data", "cl100k_base.tiktoken.gz")
 
-        return bpe_openai.get_encoding(ENCODING_NAME)
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    """The cl100k_base encoding, loaded once per process."""
+    return tiktoken.Encoding(
+        name=ENCODING_NAME,
+        pat_str=CL100K_PATTERN,
+        mergeable_ranks=_read_ranks(ranks_path()),
+        special_tokens=CL100K_SPECIAL_TOKENS,
+    )
+
+
+def ranks_path() -> Path:
+    """Where the installed ``bpe-openai`` keeps the cl100k_base ranks (found, not imported)."""
+    spec = importlib.util.find_spec(RANKS_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise RuntimeError(f"the {RANKS_PACKAGE} package (cl100k_base ranks) is not installed")
+    return Path(spec.origin).parent.joinpath(*RANKS_FILE)
+
+
+def _read_ranks(path: Path) -> dict[bytes, int]:
+    # The .tiktoken format: one "<base64 token> <rank>" per line.
+    ranks: dict[bytes, int] = {}
+    with gzip.open(path, "rt", encoding="ascii") as lines:
+        for line in lines:
+            if line.strip():
+                token, rank = line.split()
+                ranks[base64.b64decode(token)] = int(rank)
+    return ranks
 
 
 def encode(text: str) -> list[int]:

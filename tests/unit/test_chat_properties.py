@@ -17,6 +17,7 @@ from mockserver.engine.chat import plan_chat
 from mockserver.engine.tokens import (
     count_message_tokens,
     count_tokens,
+    encode,
     split_pieces,
     truncate_pieces,
 )
@@ -123,3 +124,17 @@ def test_impossible_tool_schema_still_gets_an_answer() -> None:
     }
     (reply,) = plan_chat(body).choices
     assert reply.tool_calls[0].arguments == "{}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=200))
+def test_token_counts_match_the_reference_tokenizer(text: str) -> None:
+    """Our cl100k_base (tiktoken engine, bpe-openai's rank file) counts as bpe-openai does."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai
+
+    reference = bpe_openai.get_encoding("cl100k_base")
+    assert encode(text) == reference.encode_ordinary(text)
