@@ -404,6 +404,8 @@ def _existing_document(path: Path) -> dict[str, Any]:
 def _replace_atomically(path: Path, text: str) -> None:
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); a cassette is an ordinary file.
+        os.fchmod(handle, _FILE_MODE)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
             stream.flush()
@@ -414,6 +416,11 @@ def _replace_atomically(path: Path, text: str) -> None:
             os.unlink(temp_name)
         raise
 
+
+# The mode an ordinary new file gets (0666 less the umask), read once at import.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK
 
 # One lock per process, plus an advisory lock on the folder for other processes.
 _PROCESS_LOCK = threading.Lock()

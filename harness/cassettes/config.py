@@ -24,7 +24,6 @@ from harness.cassettes.matching import JSON_BODY_MATCHER, match_json_body
 from harness.cassettes.scrub import (
     SECRET_HEADERS,
     carried_secrets,
-    is_secret_name,
     redact,
     redact_bytes,
     redact_headers,
@@ -115,4 +114,3 @@ def _scrub_response(response: dict[str, Any], seen: set[str]) -> dict[str, Any]:
         elif isinstance(text, str):
             body["string"] = redact(text, seen)
     return response
-

@@ -37,7 +37,7 @@ import jsonpath
 from harness.cassettes.cassette import Cassette, Interaction
 from harness.schema import TAG_PROPERTIES, Violation
 from harness.spec import EVENT_STREAM, JSON, Operation, SpecDocument, SpecSet
-from harness.spec.loader import CACHE_ENV
+from harness.spec.loader import cache_dir
 from harness.spec.overlays import apply_action
 from harness.sse import DONE, decode_stream
 from harness.validate import STREAM_RULES, validate_request, validate_response, validate_stream
@@ -122,9 +122,7 @@ class _ActionTargets:
     nodes: frozenset[NodePath]
 
 
-def check_drift(
-    cassettes: Sequence[Cassette], specs: SpecSet, directory: str = ""
-) -> DriftReport:
+def check_drift(cassettes: Sequence[Cassette], specs: SpecSet, directory: str = "") -> DriftReport:
     """Validate every interaction with and without overlays; group what breaks."""
     published = SpecSet(
         [dataclasses.replace(doc, effective=doc.upstream, overlays=()) for doc in specs.documents]
@@ -143,7 +141,9 @@ def check_drift(
         published_op = _operation(published, interaction)
         if effective_op is None or published_op is None:
             request = interaction.request
-            skipped.append((interaction.label, f"{request.method} {request.path} is not in the specs"))
+            skipped.append(
+                (interaction.label, f"{request.method} {request.path} is not in the specs")
+            )
             continue
         checked += 1
         name = f"{effective_op.method.upper()} {effective_op.path}"
@@ -156,20 +156,21 @@ def check_drift(
                 continue
             credited = _credited(targets.get(published_op.document, []), finding)
             group = groups.setdefault(
-                _group_key(True, name, finding), _Group(name, finding, covered=True)
+                _group_key(True, name, finding),
+                _Group(name, published_op.document, finding, covered=True),
             )
             group.add(interaction, finding, credited)
         for finding in after:
             group = groups.setdefault(
-                _group_key(False, name, finding), _Group(name, finding, covered=False)
+                _group_key(False, name, finding),
+                _Group(name, effective_op.document, finding, covered=False),
             )
             group.add(interaction, finding, ())
             group.in_published = group.in_published and finding.identity in published_ids
-    items = tuple(
-        group.item(overlay_files.get(_document_of(specs, group.operation), ()))
-        for group in groups.values()
+    items = tuple(group.item(overlay_files.get(group.document, ())) for group in groups.values())
+    ordered = sorted(
+        items, key=lambda item: (item.covered, item.operation, item.where, item.pattern, item.kind)
     )
-    ordered = sorted(items, key=lambda item: (item.covered, item.operation, item.where, item.pattern, item.kind))
     return DriftReport(
         directory=directory,
         cassettes=len(cassettes),
@@ -181,8 +182,11 @@ def check_drift(
 
 
 class _Group:
-    def __init__(self, operation: str, first: _Finding, *, covered: bool) -> None:
+    """The findings of one group, as they are added."""
+
+    def __init__(self, operation: str, document: str, first: _Finding, *, covered: bool) -> None:
         self.operation = operation
+        self.document = document
         self.where = first.where
         self.pattern = _pattern(first.violation.path)
         self.kind = _kind(first.violation)
@@ -190,8 +194,7 @@ class _Group:
         self.count = 0
         self.labels: set[str] = set()
         self.example = ""
-        self.actions: dict[OverlayActionRef, None] = {}
-        self.uncredited = False
+        self.actions: dict[OverlayActionRef, None] = {}  # ordered, without repeats
         self.in_published = True
 
     def add(
@@ -202,7 +205,6 @@ class _Group:
         if not self.example:
             self.example = f"{interaction.label}: {finding.violation}"
         self.actions.update(dict.fromkeys(credited))
-        self.uncredited = self.uncredited or (self.covered and not credited)
 
     def item(self, overlay_files: tuple[str, ...]) -> DriftItem:
         return DriftItem(
@@ -221,22 +223,25 @@ class _Group:
 
 
 def _group_key(covered: bool, operation: str, finding: _Finding) -> tuple[Any, ...]:
-    return (covered, operation, finding.where, _pattern(finding.violation.path), _kind(finding.violation))
+    return (
+        covered,
+        operation,
+        finding.where,
+        _pattern(finding.violation.path),
+        _kind(finding.violation),
+    )
 
 
 def _pattern(path: Sequence[str | int]) -> str:
-    parts = ("*" if isinstance(part, int) else str(part).replace("~", "~0").replace("/", "~1") for part in path)
+    parts = (
+        "*" if isinstance(part, int) else str(part).replace("~", "~0").replace("/", "~1")
+        for part in path
+    )
     return "".join("/" + part for part in parts) or "/"
 
 
 def _kind(violation: Violation) -> str:
     return f"{violation.keyword} {violation.missing}" if violation.missing else violation.keyword
-
-
-def _document_of(specs: SpecSet, operation: str) -> str:
-    method, _, path = operation.partition(" ")
-    found = specs.find(path, method)
-    return found.document if found else ""
 
 
 # --- which operation, which findings -------------------------------------------------------
@@ -245,7 +250,9 @@ def _document_of(specs: SpecSet, operation: str) -> str:
 def _operation(specs: SpecSet, interaction: Interaction) -> Operation | None:
     request = interaction.request
     model = _model(request.body)
-    found = specs.find(request.path, request.method, model) or specs.find(request.path, request.method)
+    found = specs.find(request.path, request.method, model) or specs.find(
+        request.path, request.method
+    )
     if found is not None:
         return found
     # A recorded URI may carry a prefix before the spec's path (an upstream mounted under /api).
@@ -275,11 +282,17 @@ def _findings(operation: Operation, interaction: Interaction, *, walk: bool) -> 
             body = json.loads(request.body)
         except ValueError:
             body = None
-            found.append(_Finding("request", Violation((), "the request body is not JSON", "json"), None))
+            found.append(
+                _Finding("request", Violation((), "the request body is not JSON", "json"), None)
+            )
         if body is not None:
             schema_base = (*base, "requestBody", "content", JSON, "schema")
             for violation in validate_request(operation, body):
-                node = _node(operation.request_schema, schema_base, body, violation.path) if walk else None
+                node = (
+                    _node(operation.request_schema, schema_base, body, violation.path)
+                    if walk
+                    else None
+                )
                 found.append(_Finding("request", violation, node))
     status = str(response.status)
     responses = operation.raw.get("responses") or {}
@@ -288,7 +301,9 @@ def _findings(operation: Operation, interaction: Interaction, *, walk: bool) -> 
     where = f"response {status} {media}"
     if documented is None:
         listed = ", ".join(str(code) for code in responses) or "none"
-        violation = Violation((), f"status {status} is not documented (documented: {listed})", "status")
+        violation = Violation(
+            (), f"status {status} is not documented (documented: {listed})", "status"
+        )
         return [*found, _Finding(where, violation, (*base, "responses"))]
     if media not in operation.response_media_types(documented):
         violation = Violation((), f"{media} is not documented for status {status}", "media_type")
@@ -301,7 +316,10 @@ def _findings(operation: Operation, interaction: Interaction, *, walk: bool) -> 
     try:
         payload = json.loads(response.body)
     except ValueError:
-        return [*found, _Finding(where, Violation((), "the response body is not JSON", "json"), None)]
+        return [
+            *found,
+            _Finding(where, Violation((), "the response body is not JSON", "json"), None),
+        ]
     for violation in validate_response(operation, payload, documented, media):
         node = _node(schema, schema_base, payload, violation.path) if walk else None
         found.append(_Finding(where, violation, node))
@@ -382,7 +400,11 @@ def _tagged_branch(branches: list[Any], value: Mapping[str, Any]) -> int | None:
             continue
         for number, branch in enumerate(branches):
             properties = branch.get("properties") if isinstance(branch, Mapping) else None
-            enum = (properties or {}).get(tag, {}).get("enum") if isinstance(properties, Mapping) else None
+            enum = (
+                (properties or {}).get(tag, {}).get("enum")
+                if isinstance(properties, Mapping)
+                else None
+            )
             if isinstance(enum, list) and value[tag] in enum:
                 return number
     return None
@@ -421,7 +443,9 @@ def action_targets(document: SpecDocument) -> list[_ActionTargets]:
     effective specs, keyed by the sha256 of the document and its overlays.
     """
     refs = [
-        OverlayActionRef(action.drift_id, action.description, Path(overlay.source).name, action.target)
+        OverlayActionRef(
+            action.drift_id, action.description, Path(overlay.source).name, action.target
+        )
         for overlay in document.overlays
         for action in overlay.actions
     ]
@@ -432,7 +456,9 @@ def action_targets(document: SpecDocument) -> list[_ActionTargets]:
     if nodes is None:
         nodes = _selected_nodes(document)
         _write_cache(cache, nodes)
-    return [_ActionTargets(ref, frozenset(selected)) for ref, selected in zip(refs, nodes, strict=True)]
+    return [
+        _ActionTargets(ref, frozenset(selected)) for ref, selected in zip(refs, nodes, strict=True)
+    ]
 
 
 def _selected_nodes(document: SpecDocument) -> list[list[NodePath]]:
@@ -440,7 +466,9 @@ def _selected_nodes(document: SpecDocument) -> list[list[NodePath]]:
     selected: list[list[NodePath]] = []
     for overlay in document.overlays:
         for number, action in enumerate(overlay.actions):
-            selected.append([tuple(match.parts) for match in jsonpath.finditer(action.target, current)])
+            selected.append(
+                [tuple(match.parts) for match in jsonpath.finditer(action.target, current)]
+            )
             current = apply_action(current, action, where=f"{overlay.source}: actions[{number}]")
     return selected
 
@@ -450,11 +478,7 @@ def _cache_file(document: SpecDocument) -> Path:
     digest.update(document.path.read_bytes())
     for overlay in document.overlays:
         digest.update(Path(overlay.source).read_bytes())
-    configured = os.environ.get(CACHE_ENV)
-    base = Path(configured) if configured else Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    ) / "aimlapi-harness"
-    return base / f"drift-targets-{digest.hexdigest()[:32]}.json"
+    return cache_dir() / f"drift-targets-{digest.hexdigest()[:32]}.json"
 
 
 def _read_cache(path: Path, expected: int) -> list[list[NodePath]] | None:

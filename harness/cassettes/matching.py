@@ -34,7 +34,9 @@ class Difference:
     received: Any
 
     def __str__(self) -> str:
-        return f"{self.pointer or '/'} (recorded {_show(self.recorded)}, got {_show(self.received)})"
+        return (
+            f"{self.pointer or '/'} (recorded {_show(self.recorded)}, got {_show(self.received)})"
+        )
 
 
 def parse_body(body: bytes | str | None) -> tuple[bool, Any]:
@@ -52,7 +54,8 @@ def body_key(body: bytes | str | None) -> str:
     """A text that is equal for two bodies exactly when they match (a dict key for lookups)."""
     is_json, value = parse_body(body)
     if not is_json:
-        return "raw:" + value.hex()
+        raw: bytes = value
+        return "raw:" + raw.hex()
     return "json:" + json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"))
 
 
@@ -60,7 +63,9 @@ def bodies_match(first: bytes | str | None, second: bytes | str | None) -> bool:
     return body_key(first) == body_key(second)
 
 
-def body_differences(recorded: bytes | str | None, received: bytes | str | None) -> list[Difference]:
+def body_differences(
+    recorded: bytes | str | None, received: bytes | str | None
+) -> list[Difference]:
     """Every place two bodies differ (JSON pointers), or one entry for non-JSON bodies."""
     recorded_json, recorded_value = parse_body(recorded)
     received_json, received_value = parse_body(received)
@@ -139,13 +144,13 @@ class Candidate:
             parts.append(f"the method differs (recorded {recorded.method})")
         if self.path_differs:
             parts.append(f"the path differs (recorded {recorded.path})")
-        if self.differences:
+        # Body differences explain a near miss only on the same route.
+        if self.differences and not (self.method_differs or self.path_differs):
             shown = "; ".join(str(item) for item in self.differences[:MAX_DIFFERENCES])
             more = len(self.differences) - MAX_DIFFERENCES
             parts.append(f"the body differs at {shown}" + (f" and {more} more" if more > 0 else ""))
-        return (
-            f"{self.interaction.label} ({recorded.method} {recorded.path}): "
-            + (", ".join(parts) or "identical")
+        return f"{self.interaction.label} ({recorded.method} {recorded.path}): " + (
+            ", ".join(parts) or "identical"
         )
 
 
@@ -160,8 +165,9 @@ class RequestIndex:
         self.interactions = list(interactions)
         self._by_key: dict[tuple[str, str, str], Interaction] = {}
         for interaction in self.interactions:
-            key = _request_key(interaction.request.method, interaction.request.path,
-                               interaction.request.body)
+            key = _request_key(
+                interaction.request.method, interaction.request.path, interaction.request.body
+            )
             self._by_key.setdefault(key, interaction)
 
     def find(self, method: str, path: str, body: bytes) -> Interaction | None:

@@ -13,9 +13,13 @@ any moment leaves every cassette loadable, holding only whole interactions:
 - a plain answer (it has a ``Content-Length``) is read whole, written, then sent, so the
   client never has the answer before the cassette does;
 - a stream is relayed as it arrives and written after its last chunk but before the end of
-  the chunked body, so again the cassette is written before the client sees the stream end.
-  A stream cut by the upstream is cut for the client too (the connection is dropped) and is
-  not written, nor is one the client walks away from.
+  the chunked body, so a client that reads the body to its end finds it written (the openai
+  SDK stops at ``data: [DONE]``, a moment earlier). A stream cut by the upstream is cut for
+  the client too (the connection is dropped) and is not written, nor is one the client walks
+  away from.
+
+Ctrl-C or SIGTERM stop taking requests and let the exchanges in flight finish (and be
+written) for up to :data:`STOP_GRACE_S` seconds; a second Ctrl-C, or SIGKILL, drops them.
 
 Served by werkzeug's threaded WSGI server (:func:`serve_recorder`), not gunicorn: the proxy
 is one process, so Ctrl-C, SIGTERM or SIGKILL stop every relay at once (a forked gunicorn
@@ -27,9 +31,12 @@ from __future__ import annotations
 
 import logging
 import re
+import signal
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -57,6 +64,8 @@ from harness.cassettes.scrub import (
 log = logging.getLogger("harness.record")
 
 HEALTH_PATH = "/_harness/health"
+# How long a stop waits for the exchanges in flight to finish and be written.
+STOP_GRACE_S = 10.0
 CASSETTE_HEADER = "X-Harness-Cassette"
 # Hop-by-hop headers (RFC 9110 section 7.6.1) describe one connection and are never passed on.
 HOP_BY_HOP = frozenset(
@@ -155,37 +164,55 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
     for name in list(client.headers):
         del client.headers[name]
     source = {"source": "recorded", "recorder": "harness record", "upstream": _public(config)}
+    in_flight = InFlight()
     app = Flask("harness.record")
-    app.extensions["harness.record"] = client
+    app.extensions["harness.record"] = RecorderState(client, in_flight)
 
     @app.route("/", defaults={"path": ""}, methods=METHODS)
     @app.route("/<path:path>", methods=METHODS)
     def forward(path: str) -> Response:
         if request.path == HEALTH_PATH:
-            return jsonify(status="ok", upstream=_public(config), cassettes=str(config.cassettes_dir))
+            return jsonify(
+                status="ok", upstream=_public(config), cassettes=str(config.cassettes_dir)
+            )
+        in_flight.enter()
+        try:
+            response = relay()
+        except BaseException:
+            in_flight.leave()
+            raise
+        # The WSGI server calls this once the last byte is out (or the client is gone).
+        response.call_on_close(in_flight.leave)
+        return response
+
+    def relay() -> Response:
         try:
             name = cassette_name(request.path, request.headers.get(CASSETTE_HEADER))
         except ValueError as exc:
-            return error_response(ErrorReply(400, str(exc), param=CASSETTE_HEADER, code="bad_cassette_name"))
+            return error_response(
+                ErrorReply(400, str(exc), param=CASSETTE_HEADER, code="bad_cassette_name")
+            )
         exchange = _Exchange.from_request(config, name)
         try:
             upstream = client.send(exchange.build(client), stream=True)
         except httpx.HTTPError as exc:
             message = f"harness record: the upstream {_public(config)} did not answer: {exc}"
-            return error_response(ErrorReply(502, message, "server_error", code="upstream_unreachable"))
+            return error_response(
+                ErrorReply(502, message, "server_error", code="upstream_unreachable")
+            )
         headers = _passed_on(upstream.headers.raw)
         status = f"{upstream.status_code} {upstream.reason_phrase}".strip()
-        if _is_plain(upstream):
-            try:
-                body = b"".join(upstream.iter_raw())
-            except httpx.HTTPError as exc:
-                message = f"harness record: the upstream answer broke off: {exc}"
-                return error_response(ErrorReply(502, message, "server_error", code="upstream_cut"))
-            finally:
-                upstream.close()
-            exchange.record(upstream, body, source)
-            return Response(body, status=status, headers=headers)
-        return Response(exchange.relay(upstream, source), status=status, headers=headers)
+        if not _is_plain(upstream):
+            return Response(exchange.relay(upstream, source), status=status, headers=headers)
+        try:
+            body = b"".join(upstream.iter_raw())
+        except httpx.HTTPError as exc:
+            message = f"harness record: the upstream answer broke off: {exc}"
+            return error_response(ErrorReply(502, message, "server_error", code="upstream_cut"))
+        finally:
+            upstream.close()
+        exchange.record(upstream, body, source)
+        return Response(body, status=status, headers=headers)
 
     install_error_handlers(app)
     return app
@@ -207,7 +234,10 @@ def serve_recorder(
             return None
 
     app = create_recorder_app(config)
+    state: RecorderState = app.extensions["harness.record"]
     server = make_server(host, port, app, threaded=True, request_handler=QuietHandler)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
     shown_host = f"[{host}]" if ":" in host else host
     announce(f"http://{shown_host}:{server.server_port}")
     try:
@@ -215,8 +245,60 @@ def serve_recorder(
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
-        app.extensions["harness.record"].close()
+        server.server_close()  # no new connections; those in flight go on in their threads
+        _finish(state)
+
+
+def _finish(state: RecorderState) -> None:
+    try:
+        if state.in_flight.count:
+            log.info(
+                "finishing %d exchange(s) in flight (Ctrl-C again to drop them)",
+                state.in_flight.count,
+            )
+        left = state.in_flight.wait_idle(STOP_GRACE_S)
+        if left:
+            log.warning("stopped with %d exchange(s) unfinished; they are not recorded", left)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        state.client.close()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # SIGTERM stops the proxy as Ctrl-C does, so the exchanges in flight may finish.
+    raise KeyboardInterrupt
+
+
+class InFlight:
+    """How many exchanges are between their request and their last byte."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._changed = threading.Condition()
+
+    def enter(self) -> None:
+        with self._changed:
+            self.count += 1
+
+    def leave(self) -> None:
+        with self._changed:
+            self.count -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait until none is left, or ``timeout`` seconds; returns how many are left."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.count <= 0, timeout)
+            return self.count
+
+
+@dataclass(frozen=True)
+class RecorderState:
+    """What a recorder app keeps in ``app.extensions["harness.record"]``."""
+
+    client: httpx.Client
+    in_flight: InFlight
 
 
 @dataclass
@@ -235,7 +317,9 @@ class _Exchange:
     @classmethod
     def from_request(cls, config: RecorderConfig, name: str) -> _Exchange:
         headers = [
-            (key, value) for key, value in request.headers.items() if key.lower() not in _NOT_FORWARDED
+            (key, value)
+            for key, value in request.headers.items()
+            if key.lower() not in _NOT_FORWARDED
         ]
         secrets = carried_secrets(_grouped(headers))
         if config.api_key is not None:
@@ -243,6 +327,10 @@ class _Exchange:
             headers.append(("Authorization", f"Bearer {config.api_key}"))
             secrets |= carried_secrets({"authorization": [f"Bearer {config.api_key}"]})
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+        if raw_path and not raw_path.startswith("/"):
+            # Absolute form (a client using the recorder as an HTTP proxy): keep the path.
+            parts = urlsplit(raw_path)
+            raw_path = parts.path + (f"?{parts.query}" if parts.query else "")
         if not raw_path:
             query = request.query_string.decode("latin-1")
             raw_path = quote(request.path) + (f"?{query}" if query else "")
@@ -257,6 +345,11 @@ class _Exchange:
             recorded=not request.path.startswith(NOT_RECORDED_PREFIXES),
         )
 
+    @property
+    def shown_url(self) -> str:
+        """The URL as it may be logged or stored: no credential in its query."""
+        return redact(scrub_uri(self.url), self.secrets)
+
     def build(self, client: httpx.Client) -> httpx.Request:
         return client.build_request(self.method, self.url, headers=self.headers, content=self.body)
 
@@ -268,8 +361,12 @@ class _Exchange:
                 chunks.append(chunk)
                 yield chunk
         except httpx.HTTPError as exc:
-            log.warning("not recorded %s %s: the upstream stream broke off (%s)",
-                        self.method, self.url, exc)
+            log.warning(
+                "not recorded %s %s: the upstream stream broke off (%s)",
+                self.method,
+                self.shown_url,
+                redact(str(exc), self.secrets),
+            )
             # A ConnectionError makes werkzeug drop the connection without ending the chunked
             # body, so the client sees the stream cut, as it was cut upstream.
             raise ConnectionAbortedError("upstream stream broke off") from exc
@@ -294,7 +391,7 @@ class _Exchange:
         }
         recorded_request = RecordedRequest(
             method=self.method,
-            uri=redact(scrub_uri(self.url), self.secrets),
+            uri=self.shown_url,
             body=redact_bytes(self.body, self.secrets),
             headers=redact_headers(scrub_headers(_grouped(self.headers)), self.secrets),
         )
@@ -309,11 +406,18 @@ class _Exchange:
                 self.cassette, recorded_request, recorded_response, source=source
             )
         except (CassetteError, OSError) as exc:
-            log.error("not recorded %s %s: %s", self.method, self.url, exc)
+            log.error("not recorded %s %s: %s", self.method, self.shown_url, exc)
             return
         kind = recorded_response.media_type or "no body"
-        log.info("recorded %s %s -> %d %s as %s#%d", self.method, urlsplit(self.url).path,
-                 upstream.status_code, kind, self.cassette.name, index)
+        log.info(
+            "recorded %s %s -> %d %s as %s#%d",
+            self.method,
+            urlsplit(self.url).path,
+            upstream.status_code,
+            kind,
+            self.cassette.name,
+            index,
+        )
 
 
 def _is_plain(upstream: httpx.Response) -> bool:
@@ -348,7 +452,8 @@ def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
 def _public(config: RecorderConfig) -> str:
     """The upstream URL without credentials or query, fit to print and to store."""
     parts = urlsplit(config.upstream)
-    netloc = parts.hostname or ""
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
     if parts.port:
         netloc += f":{parts.port}"
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

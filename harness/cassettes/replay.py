@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.wrappers import Request as WSGIRequest
+from werkzeug.wsgi import get_input_stream
 
 from harness.cassettes.cassette import Cassette, RecordedResponse
 from harness.cassettes.matching import RequestIndex
@@ -48,25 +50,54 @@ def create_replay_app(cassettes: Sequence[Cassette], *, fallback: WSGIApp | None
     @app.route("/<path:path>", methods=METHODS)
     def replay(path: str) -> Response:
         body = request.get_data(cache=True)
-        if request.path.startswith("/_mock/") and fallback is not None:
-            return _delegate(fallback, body)
         if request.path == HEALTH_PATH:
             return jsonify(status="ok", mode="replay", interactions=len(index.interactions))
         found = index.find(request.method, request.path, body)
         if found is not None:
             delay = _chunk_delay(request.headers.get(CHUNK_DELAY_HEADER))
             if delay is None:
-                message = f"{CHUNK_DELAY_HEADER} must be a whole number of ms, 0 to {MAX_CHUNK_DELAY_MS}."
-                return error_response(ErrorReply(400, message, param=CHUNK_DELAY_HEADER, code="invalid_value"))
+                message = (
+                    f"{CHUNK_DELAY_HEADER} must be a whole number of ms, 0 to {MAX_CHUNK_DELAY_MS}."
+                )
+                return error_response(
+                    ErrorReply(400, message, param=CHUNK_DELAY_HEADER, code="invalid_value")
+                )
             return _replayed(found.response, delay)
-        if fallback is not None:
-            return _delegate(fallback, body)
-        return error_response(
-            ErrorReply(404, _no_match_message(index, body), code=NO_MATCH_CODE)
-        )
+        return error_response(ErrorReply(404, _no_match_message(index, body), code=NO_MATCH_CODE))
 
     install_error_handlers(app)
+    if fallback is not None:
+        # Flask's documented way to put middleware in front of an app; mypy sees a method.
+        app.wsgi_app = _Fallback(app.wsgi_app, index, fallback)  # type: ignore[method-assign]
     return app
+
+
+class _Fallback:
+    """WSGI middleware: what no cassette holds (and the mock's ``/_mock/`` API) goes to the mock.
+
+    It decides before Flask sees the request: a Flask app called from inside another Flask
+    app's request would interleave the two apps' contexts, which breaks the mock's streams.
+    """
+
+    def __init__(self, replay: WSGIApp, index: RequestIndex, fallback: WSGIApp) -> None:
+        self.replay = replay
+        self.index = index
+        self.fallback = fallback
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        body = get_input_stream(environ, safe_fallback=True).read()
+        # The body is read once here; both apps get it again from memory.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
+        environ["wsgi.input_terminated"] = True
+        path = WSGIRequest(environ).path
+        if path.startswith("/_mock/") or (
+            path != HEALTH_PATH
+            and self.index.find(environ.get("REQUEST_METHOD", "GET"), path, body) is None
+        ):
+            return self.fallback(environ, start_response)
+        return self.replay(environ, start_response)
 
 
 def _no_match_message(index: RequestIndex, body: bytes) -> str:
@@ -111,14 +142,3 @@ def _events(body: bytes, delay_s: float) -> Iterator[bytes]:
         if number and delay_s:
             time.sleep(delay_s)
         yield event
-
-
-def _delegate(fallback: WSGIApp, body: bytes) -> Response:
-    """The fallback app's answer to this request (its body, already read, handed on)."""
-    environ = dict(request.environ)
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    environ["wsgi.input_terminated"] = True
-    return Response.from_app(fallback, environ)
-

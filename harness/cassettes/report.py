@@ -14,7 +14,9 @@ MAX_DESCRIPTION = 110
 
 def render_text(report: DriftReport) -> str:
     lines = [_headline(report), ""]
-    lines.append("Covered by the overlays (the published spec rejects it, the corrected spec accepts it):")
+    lines.append(
+        "Covered by the overlays (the published spec rejects it, the corrected spec accepts it):"
+    )
     lines.extend(_text_items(report.covered) or ["  none"])
     lines.append("")
     lines.append("Not covered (still a violation with the overlays applied):")
@@ -80,8 +82,9 @@ def _short(description: str) -> str:
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; color: #1d2430; }
 h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 1px solid #cfd6e0; padding: .35rem .5rem; vertical-align: top; text-align: left; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+th, td { border: 1px solid #cfd6e0; padding: .35rem .5rem; vertical-align: top; text-align: left;
+         overflow-wrap: anywhere; }
 th { background: #eef2f7; }
 code { font: 12.5px ui-monospace, monospace; }
 .ok { color: #17603a; } .bad { color: #a1261c; } .muted { color: #5d6878; }
@@ -101,7 +104,7 @@ def render_html(report: DriftReport) -> str:
         f"<h1>{e(_headline(report))}</h1>",
         f'<p class="{verdict_class}">{e(_verdict(report))}</p>',
         "<h2>Covered by the overlays</h2>",
-        '<p class="muted">The published spec rejects these; the spec with overlays accepts them.</p>',
+        '<p class="muted">The published spec rejects these; with the overlays they pass.</p>',
         _html_table(report.covered, covered=True),
         "<h2>Not covered</h2>",
         '<p class="muted">Still violations with the overlays applied.</p>',
@@ -109,7 +112,9 @@ def render_html(report: DriftReport) -> str:
     ]
     if report.skipped:
         parts.append(f"<h2>Skipped, not in the specs ({len(report.skipped)})</h2><ul>")
-        parts.extend(f"<li><code>{e(label)}</code>: {e(reason)}</li>" for label, reason in report.skipped)
+        parts.extend(
+            f"<li><code>{e(label)}</code>: {e(reason)}</li>" for label, reason in report.skipped
+        )
         parts.append("</ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -121,7 +126,9 @@ def _html_table(items: list[DriftItem], *, covered: bool) -> str:
         return "<p>None.</p>"
     last = "Covered by" if covered else "Published spec"
     rows = [
-        "<table><thead><tr><th>Operation</th><th>Where</th><th>Pointer</th><th>Kind</th>"
+        "<table><colgroup>"
+        + "".join(f'<col style="width:{width}%">' for width in _COLUMN_WIDTHS)
+        + "</colgroup><thead><tr><th>Operation</th><th>Where</th><th>Pointer</th><th>Kind</th>"
         f"<th>Count</th><th>Example</th><th>{last}</th></tr></thead><tbody>"
     ]
     for item in items:
@@ -130,7 +137,9 @@ def _html_table(items: list[DriftItem], *, covered: bool) -> str:
                 "the overlays together: " + ", ".join(item.covered_by_overlays)
             )
         else:
-            credit = e("also broken" if item.in_published else "accepts it (an overlay is stricter)")
+            credit = e(
+                "also broken" if item.in_published else "accepts it (an overlay is stricter)"
+            )
         rows.append(
             f'<tr class="{"covered" if covered else "uncovered"}">'
             f"<td>{e(item.operation)}</td><td>{e(item.where)}</td>"
@@ -140,6 +149,10 @@ def _html_table(items: list[DriftItem], *, covered: bool) -> str:
         )
     rows.append("</tbody></table>")
     return "\n".join(rows)
+
+
+# Operation, where, pointer, kind, count, example, credit (percent of the page width).
+_COLUMN_WIDTHS = (13, 10, 15, 7, 8, 25, 22)
 
 
 def _html_credit(ref: OverlayActionRef) -> str:

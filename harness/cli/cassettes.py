@@ -19,9 +19,7 @@ def cassettes() -> None:
 
 
 @cassettes.command()
-@click.argument(
-    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path)
-)
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--html",
     "html_file",

@@ -66,7 +66,7 @@ def record(
         cassettes_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise click.ClickException(f"cannot create {cassettes_dir}: {exc.strerror}") from exc
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _log_recordings()
     config = RecorderConfig(upstream=upstream, cassettes_dir=cassettes_dir, api_key=api_key)
 
     def announce(url: str) -> None:
@@ -78,3 +78,17 @@ def record(
         serve_recorder(config, host=host, port=port, announce=announce)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def _log_recordings() -> None:
+    """One line per recorded interaction on stderr.
+
+    Only the recorder's logger is turned up: httpx logs every request URL at INFO, and a URL
+    may carry a key in its query.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("harness.record")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False

@@ -111,7 +111,7 @@ def _effective(
     digest.update(raw)
     for _, path in overlays:
         digest.update(path.read_bytes())
-    cache_file = _cache_dir() / f"effective-{digest.hexdigest()[:32]}.json"
+    cache_file = cache_dir() / f"effective-{digest.hexdigest()[:32]}.json"
     try:
         cached: dict[str, Any] = json.loads(cache_file.read_bytes())
         return cached
@@ -124,7 +124,9 @@ def _effective(
     return document
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Where effective specs (and other derived data) are cached: $HARNESS_CACHE_DIR, else
+    the user's cache folder."""
     configured = os.environ.get(CACHE_ENV)
     if configured:
         return Path(configured)

@@ -59,7 +59,7 @@ def test_a_user_test_file_runs_with_the_plugin_fixtures(pytester: pytest.Pyteste
     assert "spec violation(s)" in output
     assert "/created" in output
     assert "/choices/0/finish_reason" in output
-    assert "\"usage\" is a required property" in output
+    assert '"usage" is a required property' in output
 
 
 def test_config_fixture_can_be_overridden(pytester: pytest.Pytester) -> None:
