@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -121,6 +122,8 @@ def serve(
     if debug:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
         return
+    if server == "gevent" and importlib.util.find_spec("gevent") is None:
+        raise click.ClickException("--server gevent needs gevent: pip install gevent")
     if server == "granian":
         run_granian(app, config, host=host, port=port, workers=workers, threads=threads)
     else:

@@ -1,0 +1,30 @@
+"""The short version of the endurance run (benchmarks/soak.py runs it for minutes)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_mixed_load_leaks_nothing_and_loses_nothing() -> None:
+    result = subprocess.run(
+        [sys.executable, "benchmarks/soak.py", "--duration", "15", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    report = json.loads(result.stdout)
+    assert report["unexpected"] == [], report["unexpected"]
+    assert report["stored"] > 0 and report["missing_stored"] == 0
+    assert report["thread_growth"] <= 0, report["samples"]
+    assert report["open_file_growth"] <= 0, report["samples"]
+    kinds = {name for name, count in report["outcomes"].items() if count > 0}
+    assert {"chat", "chat-stream", "store", "retrieve", "stub-use", "fault-429"} <= kinds
+    assert {"fault-disconnect", "walk-away"} <= kinds
+    assert report["passed"] is True
+    assert result.returncode == 0
