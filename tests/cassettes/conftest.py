@@ -6,13 +6,10 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import requests
-
-from tests.fixtures.servers import STARTUP_TIMEOUT_S, RunningServer, free_port
+from tests.fixtures.servers import RunningServer, free_port, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "cassettes"
@@ -49,18 +46,7 @@ def start_recorder(
             command, stdout=log, stderr=subprocess.STDOUT, env=env or dict(os.environ)
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"recorder exited with {process.returncode}:\n{server.log()}")
-        try:
-            if requests.get(f"{server.url}/_harness/health", timeout=1).status_code == 200:
-                return server
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    server.stop()
-    raise RuntimeError(f"recorder did not answer within {STARTUP_TIMEOUT_S}s:\n{server.log()}")
+    return wait_until_healthy(server, "/_harness/health", "recorder")
 
 
 def assert_no_secret(folder: Path, *secrets: str) -> None:
