@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 DONE = "[DONE]"
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
@@ -34,17 +36,27 @@ class ServerSentEvent:
 
 
 def dump_json(payload: Any) -> str:
-    """Compact JSON as the real API writes it, non-ASCII kept as UTF-8.
+    """Compact JSON as the real API writes it, non-ASCII kept as UTF-8 (see dump_json_bytes)."""
+    return dump_json_bytes(payload).decode("utf-8")
 
-    A lone surrogate (which clients and fuzzers do send) cannot be UTF-8 encoded, so such
-    payloads fall back to ASCII escapes, which are still valid JSON.
+
+def dump_json_bytes(payload: Any) -> bytes:
+    """Compact UTF-8 JSON as the real API writes it.
+
+    orjson writes it about ten times faster than the standard library (it is on every
+    response's path); what orjson refuses falls back to the standard library: integers
+    beyond 64 bits, and lone surrogates (which clients and fuzzers do send), which cannot
+    be UTF-8 encoded and so are written as ASCII escapes, still valid JSON.
     """
+    try:
+        return orjson.dumps(payload)
+    except (TypeError, orjson.JSONEncodeError):
+        pass
     text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
     try:
-        text.encode("utf-8")
+        return text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
-    return text
+        return json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def encode_event(data: str, event: str | None = None) -> bytes:
@@ -55,7 +67,11 @@ def encode_event(data: str, event: str | None = None) -> bytes:
 
 
 def encode_json_event(payload: Any, event: str | None = None) -> bytes:
-    return encode_event(dump_json(payload), event)
+    # Compact JSON has no line breaks (they are escaped inside strings): one data line.
+    data = dump_json_bytes(payload)
+    if event is None:
+        return b"data: " + data + b"\n\n"
+    return b"event: " + event.encode("utf-8") + b"\ndata: " + data + b"\n\n"
 
 
 def encode_done() -> bytes:

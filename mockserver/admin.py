@@ -35,7 +35,7 @@ def health() -> Response:
 @admin.post("/stubs")
 def create_stubs() -> Response:
     try:
-        stubs = parse_stubs(read_json())
+        stubs = parse_stubs(read_json(request))
     except StubError as exc:
         raise MockError(ErrorReply(400, str(exc), param=exc.param, code="invalid_stub")) from exc
     current_state().stubs.add(stubs)

@@ -7,14 +7,14 @@ from flask import Flask, Response
 from harness.errors import UsageError
 from harness.spec import load_specs
 from mockserver.admin import admin
-from mockserver.api import api
+from mockserver.api import ApiApp
 from mockserver.config import MockConfig
 from mockserver.db import Database, temporary_state_path
 from mockserver.engine.ids import new_id
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
 from mockserver.journal import TABLES as JOURNAL_TABLES
-from mockserver.journal import Journal, install_journal
+from mockserver.journal import Journal
 from mockserver.state import EXTENSION_KEY, MockState
 from mockserver.store import TABLES as RESPONSE_TABLES
 from mockserver.stubs import TABLES as STUB_TABLES
@@ -23,6 +23,9 @@ from mockserver.stubs import StubError, StubStore, load_stub_file
 
 def create_app(config: MockConfig | None = None) -> Flask:
     """Build a fresh mock app: specs loaded and every validator compiled up front.
+
+    The Flask app is what users and servers are handed (``app.test_client()``, WSGI);
+    its ``wsgi_app`` answers the API routes and passes ``/_mock/`` on to Flask.
 
     >>> app = create_app(MockConfig(api_key="test-key"))
     >>> app.test_client().get("/_mock/health").status_code
@@ -48,13 +51,14 @@ def create_app(config: MockConfig | None = None) -> Flask:
     journal = Journal(db)
     # A count left over by a server that was killed mid-response would stall journal reads.
     journal.finishing.reset()
-    app.extensions[EXTENSION_KEY] = MockState(
-        config=config, specs=specs, db=db, journal=journal, stubs=stubs
-    )
-    install_journal(app, journal)
-    app.register_blueprint(api)
+    state = MockState(config=config, specs=specs, db=db, journal=journal, stubs=stubs)
+    app.extensions[EXTENSION_KEY] = state
+    # Flask serves the admin routes under /_mock/; the API routes are answered before
+    # Flask sees them (see mockserver.api.dispatch). Wrapping wsgi_app is Flask's documented
+    # way to put middleware in front of an app; mypy sees a method being replaced.
     app.register_blueprint(admin)
     install_error_handlers(app)
+    app.wsgi_app = ApiApp(state, app.wsgi_app)  # type: ignore[method-assign]
 
     @app.after_request
     def _request_id(response: Response) -> Response:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
-
 from mockserver.errors import ErrorReply
 
 _MISSING = (
@@ -12,9 +10,8 @@ _MISSING = (
 )
 
 
-def check_bearer(expected_key: str | None) -> ErrorReply | None:
-    """``None`` when the request may pass, else the 401 to answer with."""
-    header = request.headers.get("Authorization", "")
+def check_bearer(header: str, expected_key: str | None) -> ErrorReply | None:
+    """``None`` when the ``Authorization`` header lets the request pass, else the 401."""
     scheme, _, key = header.strip().partition(" ")
     key = key.strip()
     if scheme.lower() != "bearer" or not key:

@@ -7,12 +7,13 @@ and ``timeout`` behave alike on every endpoint, for header faults and stub fault
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from werkzeug.wrappers import Response
 
-from harness.sse import dump_json
+from harness.sse import dump_json_bytes
+from mockserver.exchange import Exchange
 from mockserver.faults import (
     DISCONNECT,
     MALFORMED,
@@ -25,11 +26,12 @@ from mockserver.faults import (
 from mockserver.render.stream import SSE_HEADERS, sse_frames
 
 
-def json_reply(body: Any, faults: FaultPlan, status: int = 200) -> Response:
-    data = dump_json(body).encode("utf-8")
+def json_reply(exchange: Exchange, body: Any, status: int = 200) -> Response:
+    data = dump_json_bytes(body)
+    faults = exchange.faults
     if faults.fault not in (DISCONNECT, MALFORMED):
         return Response(data, status=status, mimetype="application/json")
-    chunks = faulty_body(data, faults, socket_closer(request.environ))
+    chunks = faulty_body(data, faults, socket_closer(exchange.request.environ))
     response = Response(chunks, status=status, mimetype="application/json")
     if faults.fault == DISCONNECT:
         # The full length is announced and half is sent: the client sees a cut body.
@@ -38,19 +40,33 @@ def json_reply(body: Any, faults: FaultPlan, status: int = 200) -> Response:
 
 
 def stream_reply(
-    payloads: Iterable[Any], faults: FaultPlan, *, done_marker: bool, typed: bool
+    exchange: Exchange, payloads: Iterable[Any], *, done_marker: bool, typed: bool
 ) -> Response:
-    frames: Iterator[bytes] = sse_frames(payloads, done_marker=done_marker, typed=typed)
+    frames: Iterable[bytes] = sse_frames(payloads, done_marker=done_marker, typed=typed)
+    faults = exchange.faults
+    length = None
+    if faults.fault == DISCONNECT:
+        # The whole stream's length is announced and part is sent (see socket_closer).
+        frames = list(frames)
+        length = sum(len(frame) for frame in frames)
     if faults.fault in (DISCONNECT, MALFORMED) or faults.chunk_delay_ms:
-        frames = faulty_frames(frames, faults, socket_closer(request.environ))
-    response = Response(stream_with_context(frames), mimetype="text/event-stream")
+        frames = faulty_frames(frames, faults, socket_closer(exchange.request.environ))
+    response = Response(frames, mimetype="text/event-stream")
     response.headers.update(SSE_HEADERS)
+    if length is not None:
+        response.headers["Content-Length"] = str(length)
     return response
 
 
-def held_reply() -> Response:
-    """The ``timeout`` fault: no answer at all, then a dropped connection (bounded)."""
-    return Response(held_then_dropped(socket_closer(request.environ)), mimetype="application/json")
+def held_reply(environ: dict[str, Any]) -> Response:
+    """The ``timeout`` fault: no answer at all, then a dropped connection (bounded).
+
+    The announced length is never sent, so the connection drops even where the server
+    gives no socket to cut (see socket_closer).
+    """
+    response = Response(held_then_dropped(socket_closer(environ)), mimetype="application/json")
+    response.headers["Content-Length"] = "2"
+    return response
 
 
 def delay_first_byte(faults: FaultPlan) -> None:

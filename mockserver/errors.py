@@ -10,11 +10,12 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.wrappers import Response
 
 from harness.schema import Violation
-from harness.sse import dump_json
+from harness.sse import dump_json_bytes
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,9 @@ class MockError(Exception):
 
 
 def error_response(reply: ErrorReply) -> Response:
-    response = Response(dump_json(reply.body()), status=reply.status, mimetype="application/json")
+    response = Response(
+        dump_json_bytes(reply.body()), status=reply.status, mimetype="application/json"
+    )
     for name, value in reply.headers.items():
         response.headers[name] = value
     return response
@@ -79,8 +82,13 @@ def validation_error(violations: list[Violation]) -> ErrorReply:
     return ErrorReply(400, message, INVALID_REQUEST, param, code)
 
 
+UNEXPECTED = ErrorReply(
+    500, "The server had an error while processing your request. Sorry about that!", SERVER_ERROR
+)
+
+
 def install_error_handlers(app: Flask) -> None:
-    """Route every failure through :func:`error_response`."""
+    """Route every failure of a Flask app through :func:`error_response`."""
 
     @app.errorhandler(MockError)
     def _mock_error(error: MockError) -> Response:
@@ -88,29 +96,24 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException) -> Response:
-        return error_response(_from_http_exception(error))
+        return error_response(http_error_reply(error, request.method, request.path))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Response:
         log.exception("unexpected error while answering %s %s", request.method, request.path)
-        return error_response(
-            ErrorReply(
-                500,
-                "The server had an error while processing your request. Sorry about that!",
-                SERVER_ERROR,
-            )
-        )
+        return error_response(UNEXPECTED)
 
 
-def _from_http_exception(error: HTTPException) -> ErrorReply:
+def http_error_reply(error: HTTPException, method: str, path: str) -> ErrorReply:
+    """The OpenAI-shaped reply for a routing or protocol error (404, 405, 413, ...)."""
     status = error.code or 500
     if status == 404:
-        return ErrorReply(404, f"Invalid URL ({request.method} {request.path})")
+        return ErrorReply(404, f"Invalid URL ({method} {path})")
     if isinstance(error, MethodNotAllowed):
         allowed = ", ".join(error.valid_methods or [])
         return ErrorReply(
             405,
-            f"Method {request.method} is not allowed for {request.path}; use {allowed}.",
+            f"Method {method} is not allowed for {path}; use {allowed}.",
             headers={"Allow": allowed},
         )
     if status == 413:

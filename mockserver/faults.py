@@ -7,6 +7,7 @@ API's bodies and headers (a 429 carries ``Retry-After`` and the ``x-ratelimit-*`
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -148,20 +149,19 @@ SocketCloser = Callable[[], None]
 def socket_closer(environ: Mapping[str, Any]) -> SocketCloser:
     """A function that cuts the client's connection at once, as a dropped network would.
 
-    WSGI has no way to abort a response; the servers we run under (gunicorn, Werkzeug)
-    expose the client socket in the environ, and shutting it down makes the client see an
-    incomplete body. Without a socket the generator raises, which also closes it.
+    WSGI has no way to abort a response. gunicorn and Werkzeug expose the client socket in
+    the environ, and shutting it down makes the client see an incomplete body. granian
+    exposes none, and an exception inside the body ends a chunked stream as if it were
+    complete; so every cut reply also announces a Content-Length it never reaches (see
+    ``delivery``), and a server ends such a body by closing the connection. Here, without
+    a socket, closing is left to the body ending short.
     """
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
 
     def close() -> None:
         if isinstance(sock, socket.socket):
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 sock.shutdown(socket.SHUT_RDWR)
-                return
-            except OSError:
-                pass
-        raise ConnectionAbortedError("X-Mock-Fault: disconnect")
 
     return close
 
@@ -173,6 +173,13 @@ def held_then_dropped(close: SocketCloser, hold_s: float = TIMEOUT_HOLD_S) -> It
     yield from ()
 
 
+def _flush_then_cut(close: SocketCloser) -> Iterator[bytes]:
+    # Whoever iterates the body may hold a chunk back (the journal does, to learn which is
+    # the last): an empty chunk first lets the part before the cut reach the server.
+    yield b""
+    close()
+
+
 def faulty_frames(frames: Iterable[bytes], plan: FaultPlan, close: SocketCloser) -> Iterator[bytes]:
     """Stream frames paced by the chunk delay, cut or broken when the plan says so."""
     delay = plan.chunk_delay_ms / 1000
@@ -181,7 +188,7 @@ def faulty_frames(frames: Iterable[bytes], plan: FaultPlan, close: SocketCloser)
             time.sleep(delay)
         if position == FRAMES_BEFORE_FAULT:
             if plan.fault == DISCONNECT:
-                close()
+                yield from _flush_then_cut(close)
                 return
             if plan.fault == MALFORMED:
                 yield b'data: {"id": "broken", "choices": [{"delta": {"content": "\n\n'
@@ -193,7 +200,7 @@ def faulty_body(body: bytes, plan: FaultPlan, close: SocketCloser) -> Iterator[b
     half = body[: max(1, len(body) // 2)]
     if plan.fault == DISCONNECT:
         yield half
-        close()
+        yield from _flush_then_cut(close)
         return
     if plan.fault == MALFORMED:
         yield half

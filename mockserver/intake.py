@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, request
+from werkzeug.wrappers import Request
 
 from harness.spec import Operation, SpecSet
 from harness.validate import validate_request
@@ -21,9 +21,9 @@ from mockserver.errors import (
     MockError,
     validation_error,
 )
-from mockserver.faults import NO_FAULT, RATE_LIMIT_HEADERS, TIMEOUT, FaultPlan, fault_error
-from mockserver.journal import JournalEntry, current_entry
-from mockserver.state import current_state
+from mockserver.exchange import Exchange
+from mockserver.faults import RATE_LIMIT_HEADERS, TIMEOUT, FaultPlan, fault_error
+from mockserver.journal import JournalEntry
 
 _BAD_JSON = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
@@ -31,9 +31,9 @@ _BAD_JSON = (
 )
 
 
-def read_json_body() -> dict[str, Any]:
+def read_json_body(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 415/400 :class:`MockError`."""
-    body = read_json()
+    body = read_json(request)
     if not isinstance(body, dict):
         raise MockError(
             ErrorReply(400, f"The request body must be a JSON object, not {type(body).__name__}.")
@@ -41,7 +41,7 @@ def read_json_body() -> dict[str, Any]:
     return body
 
 
-def read_json() -> Any:
+def read_json(request: Request) -> Any:
     """The request body as any JSON value, or a 415/400 :class:`MockError`."""
     mimetype = request.mimetype
     # No Content-Type at all is read as JSON (curl -d without -H, some proxies); any other
@@ -102,32 +102,30 @@ class HeldRequest(Exception):
     """A stub asked for the ``timeout`` fault: the view answers nothing (see delivery)."""
 
 
-def accept_request(user_text_of: Callable[[Mapping[str, Any]], str]) -> Accepted:
+def accept_request(
+    exchange: Exchange, user_text_of: Callable[[Mapping[str, Any]], str]
+) -> Accepted:
     """Read, route and validate an API request, then apply the stub that matches it.
 
     ``user_text_of`` finds the text a stub's ``last_user_message`` regex is searched in
     (the last user message for chat, the last user input text for responses).
     """
-    state = current_state()
-    entry = current_entry()
-    body = read_json_body()
-    if entry is not None:
-        entry.body = body
+    request, state, entry = exchange.request, exchange.state, exchange.entry
+    body = read_json_body(request)
+    entry.body = body
     operation = resolve_operation(state.specs, request.path, body)
     violations = (
         [] if operation.request_validator.is_valid(body) else (validate_request(operation, body))
     )
-    if entry is not None:
-        entry.valid = not violations
-        entry.violations = [{"param": v.param, "message": v.message} for v in violations]
+    entry.valid = not violations
     if violations:
+        entry.violations = [{"param": v.param, "message": v.message} for v in violations]
         raise MockError(validation_error(violations))
-    faults: FaultPlan = g.get("faults", NO_FAULT)
+    faults = exchange.faults
     stub = state.stubs.take(request.path, body, user_text_of(body))
     if stub is None:
         return Accepted(body, operation, faults)
-    if entry is not None:
-        entry.stub_id = stub.id
+    entry.stub_id = stub.id
     return _apply_stub(stub.reply, body, operation, faults, entry)
 
 
@@ -136,7 +134,7 @@ def _apply_stub(
     body: dict[str, Any],
     operation: Operation,
     faults: FaultPlan,
-    entry: JournalEntry | None,
+    entry: JournalEntry,
 ) -> Accepted:
     if "error" in reply:
         error = reply["error"]
@@ -153,8 +151,7 @@ def _apply_stub(
         )
     if "fault" in reply:
         fault = str(reply["fault"])
-        if entry is not None:
-            entry.fault = fault
+        entry.fault = fault
         error_reply = fault_error(fault, str(body.get("model", "gpt-4")))
         if error_reply is not None:
             raise MockError(error_reply)

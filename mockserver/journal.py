@@ -19,13 +19,13 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from flask import Flask, Response, g, request
+import orjson
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Request, Response
 
-from mockserver.db import Database, SharedCounter
+from mockserver.db import Database, SharedTally
 
 log = logging.getLogger(__name__)
-ADMIN_PREFIX = "/_mock/"
-_ENTRY_KEY = "journal_entry"
 
 MAX_ENTRIES = 10_000
 # Bodies larger than this are kept as a truncated string, not parsed JSON.
@@ -86,7 +86,7 @@ class Journal:
     def __init__(self, db: Database) -> None:
         self._db = db
         # Responses sent but not yet journaled, across every worker (see _Completion).
-        self.finishing = SharedCounter(db.path.with_name(db.path.name + ".finishing"))
+        self.finishing = SharedTally(db.path.with_name(db.path.name + ".finishing"))
         self._queue: queue.SimpleQueue[tuple[JournalEntry, bool]] | None = None
         self._queue_pid: int | None = None
         self._start_lock = threading.Lock()
@@ -154,7 +154,7 @@ class Journal:
     def record_many(self, entries: list[JournalEntry]) -> None:
         rows = [
             (
-                json.dumps(asdict(entry), ensure_ascii=True, default=str),
+                _entry_json(entry),
                 entry.path,
                 entry.method,
                 entry.status,
@@ -195,33 +195,33 @@ class Journal:
             return connection.execute("DELETE FROM journal").rowcount
 
 
-def current_entry() -> JournalEntry | None:
-    """The journal entry of the request being answered (``None`` for admin routes)."""
-    entry: JournalEntry | None = g.get(_ENTRY_KEY)
-    return entry
+def _entry_json(entry: JournalEntry) -> str:
+    # orjson writes the dataclass as it is, without asdict's deep copy of the body; what it
+    # refuses (lone surrogates, integers beyond 64 bits) goes through the standard library.
+    try:
+        return orjson.dumps(entry, default=str).decode("utf-8")
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(asdict(entry), ensure_ascii=True, default=str)
 
 
-def install_journal(app: Flask, journal: Journal) -> None:
-    """Journal every request outside ``/_mock/``, written after its response has been sent."""
+def journal_response(
+    journal: Journal, entry: JournalEntry, response: Response, request: Request
+) -> None:
+    """Have ``entry`` written once ``response`` has been sent (never before its last byte)."""
+    entry.status = response.status_code
+    entry.stream = response.mimetype == "text/event-stream"
+    if entry.body is None:
+        entry.body = _raw_body(request)
+    completion = _Completion(journal, entry)
+    response.response = completion.watch(response.response)
+    response.call_on_close(completion.record)
 
-    @app.before_request
-    def _start_entry() -> None:
-        if not request.path.startswith(ADMIN_PREFIX):
-            setattr(g, _ENTRY_KEY, JournalEntry(request.method, request.path))
 
-    @app.after_request
-    def _finish_entry(response: Response) -> Response:
-        entry: JournalEntry | None = g.pop(_ENTRY_KEY, None)
-        if entry is None:
-            return response
-        entry.status = response.status_code
-        entry.stream = response.mimetype == "text/event-stream"
-        if entry.body is None:
-            entry.body = body_for_journal(request.get_data(cache=True))
-        completion = _Completion(journal, entry)
-        response.response = completion.watch(response.response)
-        response.call_on_close(completion.record)
-        return response
+def _raw_body(request: Request) -> Any:
+    try:
+        return body_for_journal(request.get_data(cache=True))
+    except HTTPException:  # a body over the size limit: it was refused unread
+        return None
 
 
 class _Completion:

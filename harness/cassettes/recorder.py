@@ -41,10 +41,11 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import httpx
-from flask import Flask, Response, jsonify, request
+from flask import Flask, jsonify, request
 
 # vcrpy ships no type hints; its decoder turns a gzip/deflate body into text as vcrpy would.
 from vcr.filters import decode_response  # type: ignore[import-untyped]
+from werkzeug.wrappers import Response
 
 from harness.cassettes.cassette import (
     CassetteError,

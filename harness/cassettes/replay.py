@@ -15,8 +15,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, jsonify, request
 from werkzeug.wrappers import Request as WSGIRequest
+from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
 from harness.cassettes.cassette import Cassette, RecordedResponse

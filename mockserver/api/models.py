@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from werkzeug.wrappers import Response
 
-from harness.sse import dump_json
-from mockserver.api import api
+from mockserver.delivery import json_reply
 from mockserver.errors import ErrorReply, MockError
-from mockserver.state import current_state
+from mockserver.exchange import Exchange
 
 # A fixed creation time keeps the listing deterministic (gpt-4's public release date).
 _CREATED = 1687882411
@@ -19,15 +18,13 @@ def _model_object(model: str) -> dict[str, Any]:
     return {"id": model, "object": "model", "created": _CREATED, "owned_by": "openai"}
 
 
-@api.get("/v1/models")
-def list_models() -> Response:
-    data = [_model_object(model) for model in current_state().specs.models]
-    return Response(dump_json({"object": "list", "data": data}), mimetype="application/json")
+def list_models(exchange: Exchange) -> Response:
+    data = [_model_object(model) for model in exchange.state.specs.models]
+    return json_reply(exchange, {"object": "list", "data": data})
 
 
-@api.get("/v1/models/<path:model>")
-def retrieve_model(model: str) -> Response:
-    if model not in current_state().specs.models:
+def retrieve_model(exchange: Exchange, model: str) -> Response:
+    if model not in exchange.state.specs.models:
         raise MockError(
             ErrorReply(
                 404,
@@ -36,4 +33,4 @@ def retrieve_model(model: str) -> Response:
                 code="model_not_found",
             )
         )
-    return Response(dump_json(_model_object(model)), mimetype="application/json")
+    return json_reply(exchange, _model_object(model))

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from werkzeug.wrappers import Response
 
-from mockserver.api import api
 from mockserver.delivery import json_reply, stream_reply
 from mockserver.engine.responses import Message, last_user_input_text, plan_response
 from mockserver.errors import ErrorReply, MockError
-from mockserver.faults import NO_FAULT
+from mockserver.exchange import Exchange
 from mockserver.intake import accept_request
 from mockserver.render.responses import response_body, response_events
-from mockserver.state import current_state
 from mockserver.store import ResponseStore
 
 
-@api.post("/v1/responses")
-def create_response() -> Response:
-    accepted = accept_request(last_user_input_text)
+def create_response(exchange: Exchange) -> Response:
+    accepted = accept_request(exchange, last_user_input_text)
+    exchange.faults = accepted.faults
     body = accepted.body
-    store = ResponseStore(current_state().db)
+    store = ResponseStore(exchange.state.db)
     history = _history(store, body.get("previous_response_id"))
     plan = plan_response(body, history, accepted.reply_override)
     final = response_body(plan)
@@ -30,23 +28,21 @@ def create_response() -> Response:
         # (or the body) can retrieve or continue the response at once, from any worker.
         store.save(plan.id, final, plan.conversation)
     if body.get("stream") is True:
-        return stream_reply(response_events(plan), accepted.faults, done_marker=False, typed=True)
-    return json_reply(final, accepted.faults)
+        return stream_reply(exchange, response_events(plan), done_marker=False, typed=True)
+    return json_reply(exchange, final)
 
 
-@api.get("/v1/responses/<response_id>")
-def retrieve_response(response_id: str) -> Response:
-    stored = ResponseStore(current_state().db).get(response_id)
+def retrieve_response(exchange: Exchange, response_id: str) -> Response:
+    stored = ResponseStore(exchange.state.db).get(response_id)
     if stored is None:
         raise MockError(_not_found(response_id))
-    return _json(stored.body)
+    return json_reply(exchange, stored.body)
 
 
-@api.delete("/v1/responses/<response_id>")
-def delete_response(response_id: str) -> Response:
-    if not ResponseStore(current_state().db).delete(response_id):
+def delete_response(exchange: Exchange, response_id: str) -> Response:
+    if not ResponseStore(exchange.state.db).delete(response_id):
         raise MockError(_not_found(response_id))
-    return _json({"id": response_id, "object": "response", "deleted": True})
+    return json_reply(exchange, {"id": response_id, "object": "response", "deleted": True})
 
 
 def _history(store: ResponseStore, previous_id: Any) -> list[Message]:
@@ -68,7 +64,3 @@ def _history(store: ResponseStore, previous_id: Any) -> list[Message]:
 
 def _not_found(response_id: str) -> ErrorReply:
     return ErrorReply(404, f"Response with id '{response_id}' not found.")
-
-
-def _json(body: Any) -> Response:
-    return json_reply(body, NO_FAULT)

@@ -79,27 +79,30 @@ def _read_ranks(path: Path) -> dict[bytes, int]:
     return ranks
 
 
-def encode(text: str) -> list[int]:
-    # Special-token text ("<|endoftext|>") in user input is counted as plain text, as the
-    # API does for user content, instead of raising.
+def encode(text: str) -> Sequence[int]:
+    """The text's cl100k_base tokens.
+
+    Special-token text ("<|endoftext|>") in user input is counted as plain text, as the
+    API does for user content, instead of raising. Load tests send the same requests over
+    and over, so the same replies are encoded over and over: short texts are remembered.
+    """
+    if len(text) <= _CACHED_TEXT:
+        return _encode_cached(text)
     tokens: list[int] = encoding().encode_ordinary(text)
     return tokens
 
 
 def count_tokens(text: str) -> int:
-    if not text:
-        return 0
-    # Roles, names and repeated prompts recur on every request of a load test; short
-    # texts are worth remembering, long ones would only fill memory.
-    return _count_short(text) if len(text) <= _SHORT_TEXT else len(encode(text))
+    return len(encode(text)) if text else 0
 
 
-_SHORT_TEXT = 256
+# At most about 1,000 entries of at most 1,000 characters: a few MB per worker at worst.
+_CACHED_TEXT = 1024
 
 
-@lru_cache(maxsize=4096)
-def _count_short(text: str) -> int:
-    return len(encode(text))
+@lru_cache(maxsize=1024)
+def _encode_cached(text: str) -> tuple[int, ...]:
+    return tuple(encoding().encode_ordinary(text))
 
 
 @dataclass(frozen=True)

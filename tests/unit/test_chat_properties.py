@@ -137,4 +137,4 @@ def test_token_counts_match_the_reference_tokenizer(text: str) -> None:
         import bpe_openai
 
     reference = bpe_openai.get_encoding("cl100k_base")
-    assert encode(text) == reference.encode_ordinary(text)
+    assert list(encode(text)) == reference.encode_ordinary(text)
