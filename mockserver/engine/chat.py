@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mockserver.engine.ids import chat_completion_id
-from mockserver.engine.plan import ChatPlan
+from mockserver.engine.memo import Memo, fresh, request_key
+from mockserver.engine.plan import ChatPlan, Reply
 from mockserver.engine.reply import (
     TOOL_CHOICE_AUTO,
     TOOL_CHOICE_FUNCTION,
@@ -57,6 +58,10 @@ def content_key(
     return json.dumps(relevant, sort_keys=True, ensure_ascii=True, default=str).encode()
 
 
+# Planned choices by request (see engine.memo); one per process.
+_CHOICES: Memo[tuple[Reply, ...]] = Memo()
+
+
 def snapshot_name(model: str) -> str:
     return MODEL_SNAPSHOTS.get(model, model)
 
@@ -64,11 +69,16 @@ def snapshot_name(model: str) -> str:
 def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None = None) -> ChatPlan:
     """Plan every choice of a chat completion. ``reply_override`` comes from a stub."""
     messages = body.get("messages") or []
-    request = reply_request_from_chat(body, reply_override)
-    key = content_key(body)
-    choices = tuple(
-        plan_reply(request, seeded_rng(key, index)) for index in range(_choice_count(body))
-    )
+
+    def plan_choices() -> tuple[Reply, ...]:
+        request = reply_request_from_chat(body, reply_override)
+        key = content_key(body)
+        return tuple(
+            plan_reply(request, seeded_rng(key, index)) for index in range(_choice_count(body))
+        )
+
+    planned = _CHOICES.get(request_key(body, reply_override), plan_choices)
+    choices = tuple(fresh(choice) for choice in planned)
     prompt_tokens = count_message_tokens(messages) + count_tool_tokens(body.get("tools") or [])
     return ChatPlan(
         id=chat_completion_id(),

@@ -32,6 +32,11 @@ def new_id(prefix: str, length: int = 24) -> str:
     return prefix + _random_bytes(length).translate(_BYTE_TO_CHAR).decode("ascii")
 
 
+def new_hex_id(prefix: str, length: int = 24) -> str:
+    """``prefix`` and ``length`` random bytes in hex (the Responses API's ``resp_…`` shape)."""
+    return prefix + _random_bytes(length).hex()
+
+
 def chat_completion_id() -> str:
     return new_id("chatcmpl-", 29)
 

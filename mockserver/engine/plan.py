@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from mockserver.engine.tokens import Piece, split_pieces
+from mockserver.engine.tokens import Piece, pieces_of
 
 FINISH_STOP = "stop"
 FINISH_LENGTH = "length"
@@ -53,7 +53,7 @@ class ToolCall:
     @cached_property
     def argument_pieces(self) -> tuple[Piece, ...]:
         """The arguments as stream deltas (split only when a stream needs them)."""
-        return tuple(split_pieces(self.arguments))
+        return pieces_of(self.arguments)
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Reply:
     @cached_property
     def pieces(self) -> tuple[Piece, ...]:
         """The text as token-aligned stream deltas (split only when a stream needs them)."""
-        return tuple(split_pieces(self.text))
+        return pieces_of(self.text)
 
     @property
     def content(self) -> str | None:

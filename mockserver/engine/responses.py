@@ -15,7 +15,6 @@ Input items the mock's model cannot read (``item_reference``, the hosted ``mcp_*
 from __future__ import annotations
 
 import dataclasses
-import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,13 +27,15 @@ from mockserver.engine.chat import (
     reply_request_from_chat,
     snapshot_name,
 )
+from mockserver.engine.ids import new_hex_id
+from mockserver.engine.memo import Memo, fresh, request_key
 from mockserver.engine.plan import FINISH_LENGTH, Reply, ToolCall
 from mockserver.engine.reply import plan_reply, seeded_rng
 from mockserver.engine.tokens import (
     Piece,
     count_message_tokens,
     count_tool_tokens,
-    split_pieces,
+    pieces_of,
 )
 
 STATUS_COMPLETED = "completed"
@@ -66,6 +67,8 @@ _DELIVERY_FIELDS = frozenset(
 )
 # Hex ids as long as the real ones (resp_/msg_/fc_ + 48 hex digits).
 _ID_BYTES = 24
+# Planned replies by request (see engine.memo); one per process.
+_REPLIES: Memo[Reply] = Memo()
 
 Message = Mapping[str, Any]
 
@@ -81,7 +84,7 @@ class MessageOutput:
     @cached_property
     def pieces(self) -> tuple[Piece, ...]:
         """The text as stream deltas (split only when a stream needs them)."""
-        return tuple(split_pieces(self.text))
+        return pieces_of(self.text)
 
 
 @dataclass(frozen=True)
@@ -161,11 +164,15 @@ def plan_response(
     """
     conversation = [*history, *input_messages(body.get("input"))]
     chat_body = chat_equivalent(body, conversation)
-    request = reply_request_from_chat(chat_body, reply_override)
-    # The key holds the whole conversation instead of the id that stands for part of it, so
-    # a chained request answers like the same conversation sent inline.
-    key = content_key({**body, "input": conversation}, _DELIVERY_FIELDS)
-    reply = plan_reply(request, seeded_rng(key))
+
+    def plan() -> Reply:
+        request = reply_request_from_chat(chat_body, reply_override)
+        # The key holds the whole conversation instead of the id that stands for part of
+        # it, so a chained request answers like the same conversation sent inline.
+        key = content_key({**body, "input": conversation}, _DELIVERY_FIELDS)
+        return plan_reply(request, seeded_rng(key))
+
+    reply = fresh(_REPLIES.get(request_key(body, conversation, reply_override), plan))
     output = _output_items(reply)
     # Instructions are read as a developer message placed before the conversation.
     instructions = _instructions(body)
@@ -365,7 +372,7 @@ def _output_items(reply: Reply) -> tuple[OutputItem, ...]:
 
 
 def _new_id(prefix: str) -> str:
-    return prefix + secrets.token_hex(_ID_BYTES)
+    return new_hex_id(prefix, _ID_BYTES)
 
 
 def _is_map(value: Any) -> TypeGuard[Mapping[str, Any]]:

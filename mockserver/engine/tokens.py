@@ -136,6 +136,18 @@ def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
     return pieces
 
 
+def pieces_of(text: str) -> tuple[Piece, ...]:
+    """:func:`split_pieces`, remembered for short texts (streams repeat the same replies)."""
+    if len(text) <= _CACHED_TEXT:
+        return _pieces_cached(text)
+    return tuple(split_pieces(text))
+
+
+@lru_cache(maxsize=1024)
+def _pieces_cached(text: str) -> tuple[Piece, ...]:
+    return tuple(split_pieces(text))
+
+
 def truncate_pieces(pieces: Sequence[Piece], limit: int | None) -> tuple[list[Piece], bool]:
     """At most ``limit`` tokens of pieces; the flag says whether anything was cut.
 
