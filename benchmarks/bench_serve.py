@@ -79,8 +79,14 @@ def post(port: int, path: str, body: dict[str, Any], headers: dict[str, str] | N
 
 
 @contextmanager
-def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[float]:
-    """Start a server; yields seconds from spawn to its first answered chat request."""
+@dataclass
+class Started:
+    seconds: float  # from spawn to the first answered chat request
+    pid: int  # the server's own process: gunicorn's master, granian's main process
+
+
+def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[Started]:
+    """Start a server; yields when it has answered its first chat request."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -100,7 +106,7 @@ def running(command: list[str], port: int, env: dict[str, str] | None = None) ->
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{command[:4]} did not start")
             time.sleep(0.02)
-        yield time.perf_counter() - started
+        yield Started(time.perf_counter() - started, process.pid)
     finally:
         process.terminate()
         try:
@@ -241,7 +247,7 @@ def slow_streams(port: int, count: int = SLOW_STREAMS, delay_ms: int = 200) -> I
 
 
 def worker_rss_mb(parent_pid: int) -> list[float]:
-    """Resident memory of each child process of the server (its workers)."""
+    """Resident memory of each child process of the server (its workers), rounded, in MB."""
     sizes = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -253,26 +259,8 @@ def worker_rss_mb(parent_pid: int) -> list[float]:
         ppid = re.search(r"PPid:\s+(\d+)", status)
         rss = re.search(r"VmRSS:\s+(\d+) kB", status)
         if ppid and rss and int(ppid.group(1)) == parent_pid:
-            sizes.append(int(rss.group(1)) / 1024)
+            sizes.append(round(int(rss.group(1)) / 1024, 1))
     return sorted(sizes)
-
-
-def server_pid(port: int) -> int | None:
-    """The pid listening on `port` whose parent is not also listening (the server's master)."""
-    output = subprocess.run(
-        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True
-    ).stdout
-    pids = sorted({int(p) for p in re.findall(r"pid=(\d+)", output)})
-    for pid in pids:
-        try:
-            ppid = int(
-                re.search(r"PPid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text()).group(1)
-            )  # type: ignore[union-attr]
-        except (OSError, AttributeError):
-            continue
-        if ppid not in pids:
-            return pid
-    return pids[0] if pids else None
 
 
 def mock_command(server: str, port: int, workers: int, threads: int) -> list[str]:
@@ -353,13 +341,14 @@ def main() -> None:
 
     for server in args.servers.split(","):
         port = free_port()
-        with running(mock_command(server, port, args.workers, args.threads), port) as startup:
-            notes.append(f"[{server}] start to first answered request: {startup * 1000:.0f} ms")
+        with running(mock_command(server, port, args.workers, args.threads), port) as started:
+            notes.append(
+                f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"
+            )
             for scenario in SCENARIOS:
                 measure(f"mock/{server}", scenario, port)
-            pid = server_pid(port)
-            if pid is not None:
-                notes.append(f"[{server}] RSS per worker after the load: {worker_rss_mb(pid)} MB")
+            rss = worker_rss_mb(started.pid)
+            notes.append(f"[{server}] RSS per worker after the load: {rss} MB")
             idle = first_byte_ms(port)
             notes.append(
                 f"[{server}] chat stream first byte, idle: "
@@ -380,11 +369,10 @@ def main() -> None:
                     "/v1/responses",
                     {"model": "gpt-4", "input": f"store {index}", "store": True},
                 )
-            if pid is not None:
-                notes.append(
-                    f"[{server}] RSS per worker after 1,000 stored responses: "
-                    f"{worker_rss_mb(pid)} MB"
-                )
+            notes.append(
+                f"[{server}] RSS per worker after 1,000 stored responses: "
+                f"{worker_rss_mb(started.pid)} MB"
+            )
         for kind in ("flask", "wsgi"):
             port = free_port()
             with running(floor_command(kind, server, port, args.workers, args.threads), port):

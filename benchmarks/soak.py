@@ -306,7 +306,7 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=180.0)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--server", default="gthread")
+    parser.add_argument("--server", default="granian", help="as `harness serve --server`")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--threads", type=int, default=16, help="threads per worker")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -7,14 +7,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_mixed_load_leaks_nothing_and_loses_nothing() -> None:
+@pytest.mark.parametrize("server", ["granian", "gthread"])
+def test_mixed_load_leaks_nothing_and_loses_nothing(server: str) -> None:
     result = subprocess.run(
         # Few threads per worker, so the pools are full within the first second and any
         # later growth is a leak, not a pool still filling.
-        [sys.executable, "benchmarks/soak.py", "--duration", "15", "--threads", "4", "--json"],
+        [
+            *(sys.executable, "benchmarks/soak.py", "--duration", "15", "--threads", "4"),
+            *("--server", server, "--json"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
