@@ -207,11 +207,20 @@ def _entry_json(entry: JournalEntry) -> str:
 def journal_response(
     journal: Journal, entry: JournalEntry, response: Response, request: Request
 ) -> None:
-    """Have ``entry`` written once ``response`` has been sent (never before its last byte)."""
+    """Have ``entry`` written by this process's writer, off the response's path.
+
+    A body already in memory (a list of bytes) is queued now: the writer thread writes it
+    while the server sends. A streamed body is queued after its last byte, so the entry
+    tells how the stream ended; see :class:`_Completion`.
+    """
     entry.status = response.status_code
     entry.stream = response.mimetype == "text/event-stream"
     if entry.body is None:
         entry.body = _raw_body(request)
+    if isinstance(response.response, list):
+        journal.finishing.add(1)
+        journal.submit(entry, counted=True)
+        return
     completion = _Completion(journal, entry)
     response.response = completion.watch(response.response)
     response.call_on_close(completion.record)

@@ -78,6 +78,10 @@ class ApiApp:
         response = self._answer(Exchange(request, self._state, entry))
         response.headers.setdefault("x-request-id", new_id("req_", 32))
         journal_response(self._state.journal, entry, response, request)
+        if isinstance(response.response, list):
+            # A body in memory goes out as the list it is: granian sends a list in one
+            # write, while any other iterable is pulled chunk by chunk from Python.
+            response.direct_passthrough = True
         return response(environ, start_response)
 
     def _answer(self, exchange: Exchange) -> Response:
