@@ -52,12 +52,17 @@ RANKS_FILE = ("data", "cl100k_base.tiktoken.gz")
 @lru_cache(maxsize=1)
 def encoding() -> tiktoken.Encoding:
     """The cl100k_base encoding, loaded once per process."""
-    return tiktoken.Encoding(
+    loaded = tiktoken.Encoding(
         name=ENCODING_NAME,
         pat_str=CL100K_PATTERN,
         mergeable_ranks=_read_ranks(ranks_path()),
         special_tokens=CL100K_SPECIAL_TOKENS,
     )
+    # The Encoding keeps the Python dict of the 100,000 ranks only to be pickled
+    # (Encoding.__getstate__); its Rust core has its own copy. The mock never pickles it,
+    # and the dict costs every worker about 10 MB.
+    loaded._mergeable_ranks = {}
+    return loaded
 
 
 def ranks_path() -> Path:
