@@ -2,8 +2,10 @@
 
 State that requests share cannot live in a process: with ``--workers 2`` each request may
 land on either worker. SQLite in WAL mode lets all workers read while one writes. Each
-thread of each process opens its own connection, lazily, so a connection is never carried
-across gunicorn's fork or shared between threads.
+process keeps a pool of connections that its threads borrow for a statement or a
+transaction, so a connection is never carried across gunicorn's fork nor used by two
+threads at once, and a worker with 64 threads holds only as many connections as it ever
+used at the same time (each has its own caches).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import atexit
 import fcntl
 import mmap
 import os
+import queue
 import shutil
 import sqlite3
 import struct
@@ -23,6 +26,7 @@ from pathlib import Path
 
 # Seconds a writer waits for another worker's write to finish before giving up.
 BUSY_TIMEOUT_S = 10.0
+PAGE_CACHE_KIB = 256
 
 
 class Database:
@@ -31,29 +35,37 @@ class Database:
     def __init__(self, path: Path, schema: Sequence[str] = ()) -> None:
         self.path = Path(path)
         self._schema = tuple(schema)
-        self._local = threading.local()
+        self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._pool_pid = os.getpid()
 
-    def connection(self) -> sqlite3.Connection:
-        """This thread's connection (new after a fork, since the pid is part of the key)."""
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection of this process's pool, for one statement or transaction."""
         pid = os.getpid()
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None or getattr(self._local, "pid", None) != pid:
+        if self._pool_pid != pid:  # a forked child: the parent's connections are not ours
+            self._pool, self._pool_pid = queue.LifoQueue(), pid
+        pool = self._pool
+        try:
+            # Last in, first out: the same few connections stay in use, and warm.
+            connection = pool.get_nowait()
+        except queue.Empty:
             connection = self._open()
-            self._local.connection = connection
-            self._local.pid = pid
-        return connection
+        try:
+            yield connection
+        finally:
+            pool.put(connection)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken at once (``BEGIN IMMEDIATE``) so writers queue cleanly."""
-        connection = self.connection()
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        with self.connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,6 +75,9 @@ class Database:
         )
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
+        # Each connection has its own page cache (2 MB by default); the file is small and
+        # the OS caches it anyway, so a small cache each keeps a worker's memory down.
+        connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         for statement in self._schema:
             connection.execute(statement)
         return connection

@@ -185,7 +185,8 @@ class Journal:
             values.append(int(value) if name == "status" else value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         query = f"SELECT seq, entry FROM journal{where} ORDER BY seq"
-        rows = self._db.connection().execute(query, values).fetchall()
+        with self._db.connection() as connection:
+            rows = connection.execute(query, values).fetchall()
         if limit is not None:
             rows = rows[-limit:] if limit > 0 else []
         return [{"seq": seq, **json.loads(entry)} for seq, entry in rows]

@@ -1,9 +1,11 @@
 """Run the mock under a production WSGI server: gunicorn or granian, configured in code.
 
-gunicorn builds the app once in its master and forks the workers (``preload_app``);
-granian starts its workers fresh, so each builds the app from a configuration passed in the
-environment (:func:`app_from_environment`), after the parent has prepared the shared state
-(the state file, stubs loaded once).
+Both build the app once and fork the workers from that process: gunicorn with
+``preload_app``, granian by forking its workers from the process that ran
+:func:`run_granian`, whose factory hands them the app it built. Where granian starts its
+workers fresh instead (a platform without fork), each builds the app from a configuration
+passed in the environment (:func:`app_from_environment`), the parent having prepared the
+shared state (the state file, stubs loaded once).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from mockserver.config import MockConfig
 WSGIApp = Callable[..., Any]
 CONFIG_ENV = "HARNESS_MOCK_CONFIG"
 SERVERS = ("granian", "gthread", "sync", "gevent")
+# The app run_granian built in this process, which forked workers inherit.
+_built_before_fork: Flask | None = None
 # How long a worker may stay silent before gunicorn restarts it: a held `timeout` fault or
 # a slow stream keeps a thread busy, never the whole worker, so this is generous.
 WORKER_TIMEOUT_S = 120
@@ -86,6 +90,9 @@ def run_granian(
     from granian import Granian
     from granian.constants import Interfaces
 
+    global _built_before_fork
+    _built_before_fork = parent_app
+
     shared = dataclasses.replace(
         config, state_path=parent_app.extensions["mockserver"].db.path, stubs_file=None
     )
@@ -117,7 +124,16 @@ class _ThreadCountNotice(logging.Filter):
 
 
 def app_from_environment() -> Flask:
-    """The factory granian's workers call: the app for the configuration in the environment."""
+    """The factory granian's workers call.
+
+    A worker forked from the process that built the app (granian forks on Linux) serves
+    that app, as gunicorn's preloaded workers do: a second app built in the worker would
+    cost it all the memory of the first again (specs, validators, tokenizer), on top of
+    the parent's pages it already maps. A worker started fresh builds the app from the
+    configuration in the environment.
+    """
+    if _built_before_fork is not None:
+        return _built_before_fork
     return create_app(_load_config(os.environ[CONFIG_ENV]))
 
 

@@ -55,11 +55,10 @@ class ResponseStore:
             connection.execute("DELETE FROM responses WHERE seq <= ?", (newest - self.limit,))
 
     def get(self, response_id: str) -> StoredResponse | None:
-        row = (
-            self.db.connection()
-            .execute("SELECT body, conversation FROM responses WHERE id = ?", (response_id,))
-            .fetchone()
-        )
+        with self.db.connection() as connection:
+            row = connection.execute(
+                "SELECT body, conversation FROM responses WHERE id = ?", (response_id,)
+            ).fetchone()
         if row is None:
             return None
         return StoredResponse(body=json.loads(row[0]), conversation=json.loads(row[1]))

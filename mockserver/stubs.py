@@ -200,9 +200,10 @@ class StubStore:
         self._generation.add(1)
 
     def list(self) -> list[Stub]:
-        rows = self._db.connection().execute(
-            "SELECT definition, used FROM stubs ORDER BY priority DESC, seq DESC"
-        )
+        with self._db.connection() as connection:
+            rows = connection.execute(
+                "SELECT definition, used FROM stubs ORDER BY priority DESC, seq DESC"
+            ).fetchall()
         return [_load(definition, used) for definition, used in rows]
 
     def clear(self) -> int:
