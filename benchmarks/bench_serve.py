@@ -78,13 +78,13 @@ def post(port: int, path: str, body: dict[str, Any], headers: dict[str, str] | N
         connection.close()
 
 
-@contextmanager
 @dataclass
 class Started:
     seconds: float  # from spawn to the first answered chat request
     pid: int  # the server's own process: gunicorn's master, granian's main process
 
 
+@contextmanager
 def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[Started]:
     """Start a server; yields when it has answered its first chat request."""
     started = time.perf_counter()
