@@ -1,8 +1,9 @@
 """The request journal: what each API request sent, how it validated, what it got.
 
-Entries are written after the response has been sent (``call_on_close``), so no first byte
-waits on the disk, and the table is capped at :data:`MAX_ENTRIES` (oldest dropped) so a long
-load test cannot fill the disk.
+Entries are written by one thread per process, in batches, off the response's path: a body
+already in memory is queued as it is handed to the server, a stream after its last byte
+(``call_on_close``). No first byte waits on the disk, and the table is capped at
+:data:`MAX_ENTRIES` (oldest dropped) so a long load test cannot fill the disk.
 """
 
 from __future__ import annotations
