@@ -37,6 +37,10 @@ class Database:
         self._schema = tuple(schema)
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._pool_pid = os.getpid()
+        # Switch the file to WAL and create the tables now, once: done by the first
+        # requests of several threads or workers at the same time, the switch can fail at
+        # once with "database is locked", whatever the busy timeout.
+        self._open().close()
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -188,12 +192,17 @@ class SharedTally:
         return total
 
     def reset(self) -> None:
-        """Forget every slot (at start-up: counts left by a server that was killed)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        """Forget every slot (at start-up: counts left by a server that was killed).
+
+        The file is zeroed in place, never truncated: another process touching its mapping
+        of a truncated file would die of SIGBUS. A live process whose slot is forgotten
+        claims one again, with its own count, at its next change.
+        """
+        mapped = self._mapping()
+        fd = os.open(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            os.ftruncate(fd, 0)
-            os.ftruncate(fd, _TALLY_SIZE)
+            mapped[:] = bytes(_TALLY_SIZE)
         finally:
             os.close(fd)
 
@@ -215,14 +224,16 @@ class SharedTally:
             return mapped
         if self._pid != pid:  # the first change in this process, or the first after a fork
             self._count = 0
-        # Claim a free slot, or one whose process has died (or take ours back after a reset,
-        # with this process's own count, which the reset could not know).
+        # Claim a free slot, or one whose process has died (after a reset, with this
+        # process's own count, which the reset could not know).
         fd = os.open(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             for offset in range(0, _TALLY_SIZE, _SLOT.size):
                 owner, _ = _SLOT.unpack_from(mapped, offset)
-                if owner == 0 or owner == pid or not _alive(owner):
+                # Not a slot of this pid: another tally on this file in this process
+                # (two apps on one state file) owns it.
+                if owner == 0 or not _alive(owner):
                     _SLOT.pack_into(mapped, offset, pid, self._count)
                     self._pid, self._offset = pid, offset
                     return mapped

@@ -17,10 +17,11 @@ from mockserver.exchange import Exchange
 from mockserver.faults import (
     DISCONNECT,
     MALFORMED,
+    TIMEOUT_HOLD_S,
     FaultPlan,
+    dropped,
     faulty_body,
     faulty_frames,
-    held_then_dropped,
     socket_closer,
 )
 from mockserver.render.stream import SSE_HEADERS, sse_frames
@@ -58,13 +59,15 @@ def stream_reply(
     return response
 
 
-def held_reply(environ: dict[str, Any]) -> Response:
-    """The ``timeout`` fault: no answer at all, then a dropped connection (bounded).
+def held_reply(environ: dict[str, Any], hold_s: float = TIMEOUT_HOLD_S) -> Response:
+    """The ``timeout`` fault: no answer at all for ``hold_s``, then a dropped connection.
 
-    The announced length is never sent, so the connection drops even where the server
-    gives no socket to cut (see socket_closer).
+    The hold happens before the app returns, since granian sends the status line as soon
+    as the app returns, before any body; and the announced length is never sent, so the
+    connection drops even where the server gives no socket to cut (see socket_closer).
     """
-    response = Response(held_then_dropped(socket_closer(environ)), mimetype="application/json")
+    time.sleep(hold_s)
+    response = Response(dropped(socket_closer(environ)), mimetype="application/json")
     response.headers["Content-Length"] = "2"
     return response
 

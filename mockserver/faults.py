@@ -26,6 +26,9 @@ MAX_CHUNK_DELAY_MS = 10_000
 TIMEOUT_HOLD_S = 30.0
 # Frames sent before `disconnect` cuts a stream or `malformed` breaks one.
 FRAMES_BEFORE_FAULT = 3
+# How long a cut waits, where the server gives no socket, for what was sent before it to be
+# written (see socket_closer): far longer than a loopback write, short beside any timeout.
+CUT_GRACE_S = 0.05
 
 RATE_LIMIT = "rate_limit"
 SERVER_ERROR_FAULT = "server_error"
@@ -153,8 +156,9 @@ def socket_closer(environ: Mapping[str, Any]) -> SocketCloser:
     the environ, and shutting it down makes the client see an incomplete body. granian
     exposes none, and an exception inside the body ends a chunked stream as if it were
     complete; so every cut reply also announces a Content-Length it never reaches (see
-    ``delivery``), and a server ends such a body by closing the connection. Here, without
-    a socket, closing is left to the body ending short.
+    ``delivery``), and a server ends such a body by closing the connection. granian writes
+    what it was handed asynchronously, and closing drops what it has not written yet; so
+    without a socket, closing waits a moment first, for the part before the cut to go out.
     """
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
 
@@ -162,13 +166,14 @@ def socket_closer(environ: Mapping[str, Any]) -> SocketCloser:
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):  # already gone
                 sock.shutdown(socket.SHUT_RDWR)
+        else:
+            time.sleep(CUT_GRACE_S)
 
     return close
 
 
-def held_then_dropped(close: SocketCloser, hold_s: float = TIMEOUT_HOLD_S) -> Iterator[bytes]:
-    """The body of a `timeout` fault: nothing for ``hold_s`` seconds, then a dropped connection."""
-    time.sleep(hold_s)
+def dropped(close: SocketCloser) -> Iterator[bytes]:
+    """The body of a `timeout` fault once held: nothing, then a dropped connection."""
     close()
     yield from ()
 

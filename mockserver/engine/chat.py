@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mockserver.engine.ids import chat_completion_id
-from mockserver.engine.memo import Memo, fresh, request_key
+from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
 from mockserver.engine.plan import ChatPlan, Reply
 from mockserver.engine.reply import (
     TOOL_CHOICE_AUTO,
@@ -59,7 +59,7 @@ def content_key(
 
 
 # Planned choices by request (see engine.memo); one per process.
-_CHOICES: Memo[tuple[Reply, ...]] = Memo()
+_CHOICES: Memo[tuple[Reply, ...]] = Memo(reply_weight)
 
 
 def snapshot_name(model: str) -> str:

@@ -28,7 +28,7 @@ from mockserver.engine.chat import (
     snapshot_name,
 )
 from mockserver.engine.ids import new_hex_id
-from mockserver.engine.memo import Memo, fresh, request_key
+from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
 from mockserver.engine.plan import FINISH_LENGTH, Reply, ToolCall
 from mockserver.engine.reply import plan_reply, seeded_rng
 from mockserver.engine.tokens import (
@@ -68,7 +68,7 @@ _DELIVERY_FIELDS = frozenset(
 # Hex ids as long as the real ones (resp_/msg_/fc_ + 48 hex digits).
 _ID_BYTES = 24
 # Planned replies by request (see engine.memo); one per process.
-_REPLIES: Memo[Reply] = Memo()
+_REPLIES: Memo[Reply] = Memo(lambda reply: reply_weight((reply,)))
 
 Message = Mapping[str, Any]
 

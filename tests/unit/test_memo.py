@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.engine.chat import plan_chat
-from mockserver.engine.memo import MAX_KEY_BYTES, Memo, request_key
+from mockserver.engine.memo import MAX_KEY_BYTES, Memo, reply_weight, request_key
 from mockserver.engine.responses import plan_response
 
 WEATHER_TOOL = {
@@ -22,7 +22,7 @@ def _chat(content: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_the_least_recently_used_entry_goes_first() -> None:
-    memo: Memo[str] = Memo(max_entries=2)
+    memo: Memo[str] = Memo(lambda _: 1, max_entries=2)
     made: list[str] = []
 
     def make(value: str) -> Any:
@@ -37,9 +37,27 @@ def test_the_least_recently_used_entry_goes_first() -> None:
     assert made == ["a", "b", "c", "b again"]
 
 
+def test_plans_are_bounded_by_their_total_weight() -> None:
+    memo: Memo[str] = Memo(len, max_entries=100, max_weight=80)
+    memo.get(b"a", lambda: "a" * 10)
+    memo.get(b"b", lambda: "b" * 10)
+    assert memo.get(b"heavy", lambda: "h" * 11) == "h" * 11  # over 80 / 8: not kept
+    assert memo.get(b"heavy", lambda: "new") == "new"
+    for name in "cdefgh":  # 8 x 10 fill the budget: "a" and "b" go first
+        memo.get(name.encode(), lambda name=name: name * 10)
+    assert memo.get(b"a", lambda: "again") == "again"
+    assert memo.get(b"h", lambda: "not planned") == "h" * 10
+
+
 def test_keys_are_exact_and_bounded() -> None:
     assert request_key({"a": 1, "b": 2}) == request_key({"b": 2, "a": 1})
     assert request_key({"a": 1}) != request_key({"a": 1.5})
+    # orjson writes an infinity as null; the key must still tell them apart.
+    infinite = request_key({"maximum": float("inf")})
+    assert (
+        len({infinite, request_key({"maximum": float("-inf")}), request_key({"maximum": None})})
+        == 3
+    )
     assert request_key({"text": "\udc00"}) is None  # a lone surrogate: planned every time
     assert request_key({"n": 2**70}) is None
     assert request_key({"text": "x" * MAX_KEY_BYTES}) is None
@@ -73,3 +91,11 @@ def test_responses_chained_on_different_histories_are_planned_apart() -> None:
     assert alone.output_text == again.output_text
     assert alone.output[0].id != again.output[0].id  # type: ignore[union-attr]
     assert alone.input_tokens < chained.input_tokens
+
+
+def test_heavy_plans_are_weighed_by_tokens_and_alternatives() -> None:
+    light = plan_chat(_chat("Hello"))
+    heavy = plan_chat(_chat("Hello", n=4, logprobs=True, top_logprobs=5))
+    assert reply_weight(light.choices) == light.choices[0].completion_tokens + 1
+    # Each token of each choice, with its 5 alternatives.
+    assert reply_weight(heavy.choices) == sum((c.completion_tokens + 1) * 6 for c in heavy.choices)

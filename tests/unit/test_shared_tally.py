@@ -96,6 +96,24 @@ def test_reset_forgets_every_slot(tmp_path: Path) -> None:
     assert tally.value == 0
 
 
+def test_two_tallies_on_one_file_in_one_process_keep_their_own_counts(tmp_path: Path) -> None:
+    first, second = SharedTally(tmp_path / "tally"), SharedTally(tmp_path / "tally")
+    first.reset()
+    first.add(2)
+    second.add(3)
+    first.add(1)
+    assert first.value == second.value == 6
+
+
+def test_a_reset_while_mapped_elsewhere_keeps_the_file_readable(tmp_path: Path) -> None:
+    reader = SharedTally(tmp_path / "tally")
+    reader.add(4)
+    SharedTally(tmp_path / "tally").reset()  # zeroed in place, not truncated
+    assert reader.value == 0
+    reader.add(1)  # takes a slot again, with its own count
+    assert reader.value == 5
+
+
 def test_counter_changes_from_threads_are_not_lost(tmp_path: Path) -> None:
     # flock alone would let threads of one process interleave their read-modify-writes.
     counter = SharedCounter(tmp_path / "counter")
