@@ -77,7 +77,7 @@ def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None 
             plan_reply(request, seeded_rng(key, index)) for index in range(_choice_count(body))
         )
 
-    planned = _CHOICES.get(request_key(body, reply_override), plan_choices)
+    planned = _CHOICES.get(request_key(body, reply_override or {}), plan_choices)
     choices = tuple(fresh(choice) for choice in planned)
     prompt_tokens = count_message_tokens(messages) + count_tool_tokens(body.get("tools") or [])
     return ChatPlan(

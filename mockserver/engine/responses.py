@@ -172,7 +172,7 @@ def plan_response(
         key = content_key({**body, "input": conversation}, _DELIVERY_FIELDS)
         return plan_reply(request, seeded_rng(key))
 
-    reply = fresh(_REPLIES.get(request_key(body, conversation, reply_override), plan))
+    reply = fresh(_REPLIES.get(request_key(body, conversation, reply_override or {}), plan))
     output = _output_items(reply)
     # Instructions are read as a developer message placed before the conversation.
     instructions = _instructions(body)
