@@ -31,6 +31,9 @@ _BAD_JSON = (
 )
 
 
+_TOO_DEEP = "The request body is nested too deeply to be validated ({detail})."
+
+
 def read_json_body(request: Request) -> dict[str, Any]:
     """The request body as a JSON object, or a 415/400 :class:`MockError`."""
     body = read_json(request)
@@ -58,6 +61,9 @@ def read_json(request: Request) -> Any:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MockError(ErrorReply(400, _BAD_JSON.format(detail=exc))) from exc
+    except RecursionError as exc:
+        detail = "it is nested too deeply"
+        raise MockError(ErrorReply(400, _BAD_JSON.format(detail=detail))) from exc
 
 
 def _reject_constant(name: str) -> Any:
@@ -114,9 +120,13 @@ def accept_request(
     body = read_json_body(request)
     entry.body = body
     operation = resolve_operation(state.specs, request.path, body)
-    violations = (
-        [] if operation.request_validator.is_valid(body) else (validate_request(operation, body))
-    )
+    try:
+        violations = (
+            [] if operation.request_validator.is_valid(body) else validate_request(operation, body)
+        )
+    except (ValueError, RecursionError) as exc:  # the validator's recursion limit
+        entry.valid = False
+        raise MockError(ErrorReply(400, _TOO_DEEP.format(detail=exc))) from exc
     entry.valid = not violations
     if violations:
         entry.violations = [{"param": v.param, "message": v.message} for v in violations]

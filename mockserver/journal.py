@@ -9,11 +9,11 @@ already in memory is queued as it is handed to the server, a stream after its la
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import json
 import logging
 import os
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -77,7 +77,7 @@ def body_for_journal(raw: bytes) -> Any:
         return text[:MAX_BODY_CHARS] + "…(truncated)"
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
         return text
 
 
@@ -140,9 +140,10 @@ class Journal:
             return
         try:
             self.record_many([entry for entry, _ in batch])
-        except sqlite3.Error:
+        except Exception:
             # The answers have gone out already; a journal that cannot be written (disk
-            # full, a locked file) must not turn into an error the client never asked about.
+            # full, a locked file) must not turn into an error the client never asked
+            # about, nor end this thread, which writes every later entry of the process.
             log.warning("could not journal %d requests", len(batch), exc_info=True)
         finally:
             counted = sum(1 for _, is_counted in batch if is_counted)
@@ -203,6 +204,11 @@ def _entry_json(entry: JournalEntry) -> str:
     try:
         return orjson.dumps(entry, default=str).decode("utf-8")
     except (TypeError, orjson.JSONEncodeError):
+        pass
+    try:
+        return json.dumps(asdict(entry), ensure_ascii=True, default=str)
+    except RecursionError:  # a body nested deeper than Python recurses: keep the rest
+        entry = dataclasses.replace(entry, body="(a body nested too deeply to record)")
         return json.dumps(asdict(entry), ensure_ascii=True, default=str)
 
 

@@ -112,7 +112,16 @@ def raw(live_server: RunningServer) -> Iterator[requests.Session]:
 
 
 @pytest.mark.parametrize(
-    "data", [b"{bad json", b"", b"[1, 2]", b'"text"', b'{"model": NaN}', b"\xff\xfe"]
+    "data",
+    [
+        *(b"{bad json", b"", b"[1, 2]", b'"text"', b'{"model": NaN}', b"\xff\xfe"),
+        b'{"messages": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",  # deeper than any parser
+        # Parsed, but deeper than the validator goes.
+        b'{"model": "gpt-4", "messages": [{"role": "user", "content": '
+        + b"[" * 600
+        + b"]" * 600
+        + b"}]}",
+    ],
 )
 def test_malformed_json_is_400(
     live_server: RunningServer, raw: requests.Session, data: bytes

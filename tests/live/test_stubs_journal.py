@@ -165,7 +165,8 @@ def test_journal_records_what_was_sent_and_answered(
     )
     assert bad.status_code == 400
     requests.post(f"{live_server.base_url}/chat/completions", json={}, timeout=10)  # no key
-    entries = admin.requests()
+    # Each worker journals in its own order: sorted by when the requests came.
+    entries = sorted(admin.requests(), key=lambda entry: entry["time"])
     assert [entry["status"] for entry in entries] == [200, 200, 400, 401]
     first, second, third, fourth = entries
     assert first["method"] == "POST" and first["path"] == "/v1/chat/completions"
@@ -181,6 +182,26 @@ def test_journal_records_what_was_sent_and_answered(
     assert requests.get(f"{admin.url}/_mock/requests?colour=red", timeout=10).status_code == 400
     assert requests.delete(f"{admin.url}/_mock/requests", timeout=10).json() == {"deleted": 4}
     assert admin.requests() == []
+
+
+def test_a_body_too_deep_to_record_is_journaled_and_the_journal_goes_on(
+    admin: Admin, live_server: RunningServer
+) -> None:
+    deep = b'{"model": "gpt-4", "messages": ' + b"[" * 900 + b"]" * 900 + b"}"
+    for _ in range(2):  # both workers, most likely
+        answer = requests.post(
+            f"{live_server.base_url}/chat/completions",
+            data=deep,
+            headers={**AUTH, "Content-Type": "application/json"},
+            timeout=10,
+        )
+        assert answer.status_code == 400
+    chat(live_server, "still journaled")
+    chat(live_server, "and this too")
+    # Each worker journals in its own order: sorted by when the requests came.
+    entries = sorted(admin.requests(), key=lambda entry: entry["time"])
+    assert [entry["status"] for entry in entries] == [400, 400, 200, 200]
+    assert entries[-1]["body"]["messages"][0]["content"] == "and this too"
 
 
 def test_stubs_file_loaded_at_start(tmp_path: Path) -> None:
