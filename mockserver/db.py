@@ -179,7 +179,7 @@ class SharedTally:
         with self._lock:
             mapped = self._own_slot()
             self._count += delta
-            _COUNT.pack_into(mapped, self._offset + _COUNT_AT, self._count)
+            _COUNTER.pack_into(mapped, self._offset + _COUNT_AT, self._count)
 
     @property
     def value(self) -> int:
@@ -220,7 +220,7 @@ class SharedTally:
     def _own_slot(self) -> mmap.mmap:
         mapped = self._mapping()
         pid = os.getpid()
-        if self._pid == pid and _COUNT.unpack_from(mapped, self._offset)[0] == pid:
+        if self._pid == pid and _SLOT.unpack_from(mapped, self._offset)[0] == pid:
             return mapped
         if self._pid != pid:  # the first change in this process, or the first after a fork
             self._count = 0
@@ -257,5 +257,4 @@ def _alive(pid: int) -> bool:
 _SLOT = struct.Struct("<qq")  # owner pid, count
 _TALLY_SIZE = mmap.PAGESIZE
 _TALLY_SLOTS = _TALLY_SIZE // _SLOT.size
-_COUNT = struct.Struct("<q")
-_COUNT_AT = 8  # the count follows the pid in a slot
+_COUNT_AT = 8  # in a slot, the count (a _COUNTER) follows the pid
