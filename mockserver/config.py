@@ -9,6 +9,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 # Bodies above this size get a JSON 413 instead of being read into memory.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# A journal entry keeps at most this much of a request body (the rest is cut, with a marker).
+DEFAULT_JOURNAL_BODY_MAX_BYTES = 64 * 1024
+# The journal drops its oldest entries past this total size.
+DEFAULT_JOURNAL_MAX_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,3 +30,11 @@ class MockConfig:
     stubs_file: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     debug: bool = False
+    # The address the server listens on: the admin API accepts it as a Host besides the
+    # loopback names; on a wildcard address (0.0.0.0, ::) it accepts any Host.
+    listen_host: str | None = None
+    # The state file may grow to this many bytes; past it a write is a 507 (None: the disk).
+    state_max_bytes: int | None = None
+    # The journal keeps each request body up to this many bytes, and all entries up to this.
+    journal_body_max_bytes: int = DEFAULT_JOURNAL_BODY_MAX_BYTES
+    journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES
