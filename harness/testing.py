@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Mapping
@@ -55,7 +56,11 @@ class LiveServer:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 return None
 
-        app = create_app(self._config or MockConfig())
+        config = self._config or MockConfig()
+        # The admin API checks the Host it is reached by against the address served.
+        app = create_app(dataclasses.replace(config, listen_host=self._host))
+        if config.api_key is not None:  # the admin API then needs the key too
+            self._http.headers["Authorization"] = f"Bearer {config.api_key}"
         self._server = make_server(self._host, 0, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="harness-live-server", daemon=True

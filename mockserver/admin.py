@@ -1,4 +1,7 @@
-"""Blueprint ``admin``: the mock's own routes under ``/_mock/`` (JSON in and out, no bearer key).
+"""Blueprint ``admin``: the mock's own routes under ``/_mock/`` (JSON in and out).
+
+Who may call them is checked first (:mod:`mockserver.admin_access`): the server's key when it
+has one, JSON-only writes, a loopback or the listened-on Host, no foreign Origin.
 
 ``GET /_mock/health``; ``POST``/``GET``/``DELETE /_mock/stubs`` and ``DELETE /_mock/stubs/<id>``;
 ``GET``/``DELETE /_mock/requests`` (the journal, filtered by ``path``, ``method``, ``status``,
@@ -12,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from harness.sse import dump_json
+from mockserver.admin_access import admin_access_problem
 from mockserver.errors import ErrorReply, MockError
 from mockserver.intake import read_json
 from mockserver.journal import FILTERS
@@ -19,6 +23,13 @@ from mockserver.state import current_state
 from mockserver.stubs import StubError, parse_stubs
 
 admin = Blueprint("admin", __name__, url_prefix="/_mock")
+
+
+@admin.before_request
+def _check_access() -> None:
+    problem = admin_access_problem(request, current_state().config)
+    if problem is not None:
+        raise MockError(problem)
 
 
 def _json(body: Any, status: int = 200) -> Response:

@@ -1,4 +1,4 @@
-"""Bearer-key check for the API routes (the admin routes under /_mock/ need none)."""
+"""Bearer-key check for the API routes, and for the admin routes when the server has a key."""
 
 from __future__ import annotations
 

@@ -103,6 +103,7 @@ def serve(
         state_path=state_path,
         stubs_file=stubs_file,
         debug=debug,
+        listen_host=host,
     )
     if replay_fallback is not None and replay_dir is None:
         raise click.UsageError("--replay-fallback needs --replay DIR")

@@ -133,7 +133,7 @@ def test_model_and_endpoint_matching(admin: Admin, client: OpenAI) -> None:
     ],
 )
 def test_invalid_stubs_are_400_naming_the_field(admin: Admin, stub: Any, param: str) -> None:
-    response = requests.post(f"{admin.url}/_mock/stubs", json=stub, timeout=10)
+    response = requests.post(f"{admin.url}/_mock/stubs", json=stub, headers=AUTH, timeout=10)
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["param"] == param, error
@@ -144,11 +144,18 @@ def test_invalid_stubs_are_400_naming_the_field(admin: Admin, stub: Any, param: 
 def test_delete_one_stub_and_all(admin: Admin) -> None:
     first = admin.stub(reply={"text": "a"})
     admin.stub(reply={"text": "b"})
-    assert requests.delete(f"{admin.url}/_mock/stubs/{first['id']}", timeout=10).json() == {
+    assert requests.delete(
+        f"{admin.url}/_mock/stubs/{first['id']}", headers=AUTH, timeout=10
+    ).json() == {"deleted": 1}
+    assert (
+        requests.delete(
+            f"{admin.url}/_mock/stubs/{first['id']}", headers=AUTH, timeout=10
+        ).status_code
+        == 404
+    )
+    assert requests.delete(f"{admin.url}/_mock/stubs", headers=AUTH, timeout=10).json() == {
         "deleted": 1
     }
-    assert requests.delete(f"{admin.url}/_mock/stubs/{first['id']}", timeout=10).status_code == 404
-    assert requests.delete(f"{admin.url}/_mock/stubs", timeout=10).json() == {"deleted": 1}
 
 
 def test_journal_records_what_was_sent_and_answered(
@@ -179,8 +186,13 @@ def test_journal_records_what_was_sent_and_answered(
     assert API_KEY not in json.dumps(entries)
     assert [e["status"] for e in admin.requests(status=400)] == [400]
     assert len(admin.requests(limit=2)) == 2
-    assert requests.get(f"{admin.url}/_mock/requests?colour=red", timeout=10).status_code == 400
-    assert requests.delete(f"{admin.url}/_mock/requests", timeout=10).json() == {"deleted": 4}
+    assert (
+        requests.get(f"{admin.url}/_mock/requests?colour=red", headers=AUTH, timeout=10).status_code
+        == 400
+    )
+    assert requests.delete(f"{admin.url}/_mock/requests", headers=AUTH, timeout=10).json() == {
+        "deleted": 4
+    }
     assert admin.requests() == []
 
 
