@@ -47,6 +47,7 @@ DEFAULT_TOP_P = 1.0
 DEFAULT_TRUNCATION = "disabled"
 DEFAULT_TOOL_CHOICE = "auto"
 DEFAULT_TEXT: Mapping[str, Any] = {"format": {"type": "text"}}
+DEFAULT_FUNCTION_STRICT = True
 # Fields that shape how the answer is delivered, kept or cut, not what it says (see
 # engine.chat): a stream reassembles to the plain reply, a token limit cuts that same text.
 # `previous_response_id` is here because the key holds the conversation it stands for.
@@ -340,12 +341,17 @@ def _echoed_tool_choice(choice: Any) -> Any:
 def _echoed_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
     if tool.get("type") != "function":
         return tool
+    strict = tool.get("strict")
     return {
         "type": "function",
         "description": tool.get("description"),
         "name": tool.get("name"),
+        # Echoed as sent, `null` included: no recorded wire shows what the live API
+        # echoes for `parameters: null`.
         "parameters": tool.get("parameters"),
-        "strict": tool.get("strict"),
+        # A tool sent without `strict` (or with null) comes back `"strict": true` (recorded
+        # wire, overlay R7): Responses defaults function tools to strict mode.
+        "strict": DEFAULT_FUNCTION_STRICT if strict is None else strict,
     }
 
 

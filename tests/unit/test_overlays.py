@@ -226,6 +226,7 @@ def test_drift_ids_are_known() -> None:
         "R4",
         "R5",
         "R6",
+        "R7",
     }
     assert set(PREREQUISITES) <= drifts
     assert all(needed <= drifts for needed in PREREQUISITES.values())
@@ -311,6 +312,7 @@ _ERROR_EVENT = _evidence("R2-error-event-nested.json")["payload"]
 _CREATED = _evidence("R1-created-usage-null.json")["payload"]
 _ROUND_TRIP = _evidence("C11-assistant-content-null.json")["payload"]
 _REQUEST = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
+_TOOL_REQUEST = _evidence("R7-function-tool-without-strict.json")["payload"]
 
 CHAT, RESPONSES = "/v1/chat/completions", "/v1/responses"
 # (id, path, kind, payload, pointer of the violation, missing property or None)
@@ -425,6 +427,30 @@ KNOWN_BAD: list[tuple[str, str, str, Any, str, str | None]] = [
         _with(_CREATED, response={**_CREATED["response"], "usage": "lots"}),
         "/response/usage",
         None,
+    ),
+    (
+        "function-tool-strict-string",
+        RESPONSES,
+        "request",
+        _with(_TOOL_REQUEST, tools=[{**_TOOL_REQUEST["tools"][0], "strict": "yes"}]),
+        "/tools/0/strict",
+        None,
+    ),
+    (
+        "function-tool-parameters-string",
+        RESPONSES,
+        "request",
+        _with(_TOOL_REQUEST, tools=[{**_TOOL_REQUEST["tools"][0], "parameters": "none"}]),
+        "/tools/0/parameters",
+        None,
+    ),
+    (
+        "function-tool-without-parameters",
+        RESPONSES,
+        "request",
+        _with(_TOOL_REQUEST, tools=[_without(_TOOL_REQUEST["tools"][0], "parameters")]),
+        "/tools/0",
+        "parameters",
     ),
     (
         "reasoning-effort-unknown",
