@@ -7,8 +7,12 @@ Stream violations carry the event's position as the first element of their path,
 Beyond the schemas, :func:`validate_usage` and :func:`validate_finish_reasons` check what a
 schema cannot say: token counts that add up, and finish reasons (or their Responses
 counterparts) that the request made possible. The ``keyword`` of a violation says which rule
-it broke: a JSON Schema keyword, or ``sse``, ``sequence``, ``index``, ``usage``,
-``finish_reason``.
+it broke: a JSON Schema keyword, or ``sse``, ``sequence``, ``index``, ``consistency`` (see
+:mod:`harness.stream_consistency`), ``usage``, ``finish_reason``.
+
+A stream may end in an error after it started (chat: ``data: {"error": {...}}`` and no
+``[DONE]``; Responses: ``event: error`` then ``response.failed``), as the live API does:
+that is a valid stream, and :func:`stream_error` says whether one did.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from typing import Any, TypeGuard
 from harness.schema import TaggedUnion, Violation
 from harness.spec.index import EVENT_STREAM, JSON, Operation
 from harness.sse import DONE, ServerSentEvent, decode_stream
+from harness.stream_consistency import chat_consistency, responses_consistency
 
 # Responses events that end a stream; exactly one must arrive, and last.
 RESPONSES_TERMINAL_EVENTS = frozenset(
     {"response.completed", "response.incomplete", "response.failed"}
 )
 # Keywords of the rules a stream's framing and order break (the rest are schema keywords).
-STREAM_RULES = frozenset({"sse", "sequence", "index"})
+STREAM_RULES = frozenset({"sse", "sequence", "index", "consistency"})
 
 
 def validate_request(operation: Operation, body: Any) -> list[Violation]:
@@ -55,9 +60,10 @@ def validate_stream(
 ) -> list[Violation]:
     """Violations of a whole stream: each event against its schema, plus the framing rules.
 
-    Chat streams end with ``data: [DONE]``; Responses streams name each event's type in an
-    ``event:`` line equal to the payload's ``type``, number events from 0 without gaps, start
-    with ``response.created`` and end with exactly one terminal event.
+    Chat streams end with ``data: [DONE]`` (or an in-stream error); Responses streams name
+    each event's type in an ``event:`` line equal to the payload's ``type``, number events
+    from 0 without gaps, start with ``response.created`` and end with exactly one terminal
+    event. What a client assembles must agree with itself (:mod:`harness.stream_consistency`).
     """
     events = (
         list(stream)
@@ -80,23 +86,74 @@ def _validate_chunks(operation: Operation, events: Sequence[ServerSentEvent]) ->
     found: list[Violation] = []
     if not events:
         return [Violation((), "the stream has no events", "sse")]
-    done_at = [index for index, event in enumerate(events) if event.data == DONE]
-    if not done_at:
-        found.append(Violation((), "the stream does not end with data: [DONE]", "sse"))
-    elif done_at[0] != len(events) - 1:
-        found.append(Violation((done_at[0],), "data: [DONE] is not the last event", "sse"))
+    error_at: int | None = None
+    chunks: list[tuple[int, dict[str, Any]]] = []
     for index, event in enumerate(events):
         if event.data == DONE:
             continue
+        if error_at is not None:
+            message = f"an event follows the in-stream error of event {error_at}"
+            found.append(Violation((index,), message, "sse"))
+            break
         payload, problems = _decode(index, event)
         found.extend(problems)
         if problems:
             continue
-        if isinstance(payload, dict) and "error" in payload:
-            found.append(Violation((index,), "the stream carries an error event", "sse"))
+        if _is_chat_error(payload):
+            error_at = index
+            found.extend(_chat_error_violations(index, payload))
             continue
         found.extend(v.prefixed((index,)) for v in validate_event(operation, payload))
+        if isinstance(payload, dict):
+            chunks.append((index, payload))
+    found.extend(_done_violations(events, ended_in_error=error_at is not None))
+    found.extend(chat_consistency(chunks))
     return found
+
+
+def _is_chat_error(payload: Any) -> bool:
+    return isinstance(payload, dict) and "error" in payload
+
+
+def _chat_error_violations(index: int, payload: dict[str, Any]) -> list[Violation]:
+    # The SDK raises APIError with the error's message (SPEC-NOTES 3.2).
+    if isinstance(_get(payload["error"], "message"), str):
+        return []
+    message = "an in-stream error must be an object with a string message"
+    return [Violation((index, "error"), message, "sse")]
+
+
+def _done_violations(events: Sequence[ServerSentEvent], *, ended_in_error: bool) -> list[Violation]:
+    done_at = [index for index, event in enumerate(events) if event.data == DONE]
+    if not done_at:
+        if ended_in_error:
+            return []  # the live API ends a failed stream without [DONE]
+        return [Violation((), "the stream does not end with data: [DONE]", "sse")]
+    if done_at[0] != len(events) - 1:
+        return [Violation((done_at[0],), "data: [DONE] is not the last event", "sse")]
+    return []
+
+
+def stream_error(events: Sequence[ServerSentEvent]) -> tuple[int, str] | None:
+    """Where a stream reports a failure after it started, and its ``code: message``.
+
+    Chat: a ``data: {"error": {...}}`` event; Responses: an ``error`` event, or failing that
+    a ``response.failed`` one. ``None`` when the stream reports no error.
+    """
+    for index, payload in _payloads(events):
+        kind = payload.get("type")
+        if kind == "error" or (kind is None and "error" in payload):
+            # Live Responses nest the error's fields under "error"; the spec puts them flat.
+            error = payload.get("error") if isinstance(payload.get("error"), Mapping) else payload
+            return index, _describe_error(error)
+        if kind == "response.failed":
+            return index, _describe_error(_get(payload.get("response"), "error"))
+    return None
+
+
+def _describe_error(error: Any) -> str:
+    code = _get(error, "code") or _get(error, "type") or "error"
+    return f"{code}: {_get(error, 'message')}"
 
 
 def _validate_typed_events(
@@ -122,6 +179,7 @@ def _validate_typed_events(
             )
         payloads.append((index, payload))
     found.extend(_sequence_violations(payloads))
+    found.extend(responses_consistency((i, p) for i, p in payloads if isinstance(p, dict)))
     return found
 
 
