@@ -20,55 +20,38 @@ from typing import Any
 # vcrpy ships no type hints.
 import vcr  # type: ignore[import-untyped]
 
+from harness.cassettes.cassette import RecordedRequest, RecordedResponse
 from harness.cassettes.matching import JSON_BODY_MATCHER, match_json_body
-from harness.cassettes.scrub import (
-    SECRET_HEADERS,
-    carried_secrets,
-    redact,
-    redact_bytes,
-    redact_headers,
-    scrub_headers,
-    scrub_uri,
-)
+from harness.cassettes.scrub import Secrets, scrub_request, scrub_response
 
 MATCH_ON = ("method", "path", JSON_BODY_MATCHER)
-# Query parameters named in the filter list (the pattern-based rest is dropped by the hook).
-SECRET_QUERY_PARAMETERS = ("api_key", "api-key", "apikey", "key", "access_token", "token")
 
 
 def vcr_config(*, secrets: Iterable[str] = ()) -> dict[str, Any]:
     """Keyword arguments for ``vcr.VCR(...)`` or pytest-recording's ``vcr_config`` fixture.
 
-    - ``filter_headers``/``filter_query_parameters``: credentials are removed before a request
-      is recorded; the filters also note each key they remove, so the response hook can
-      replace that key (and any of ``secrets``) wherever it appears in a recorded body.
-    - ``before_record_request``/``before_record_response``: drop every header and query
-      parameter whose name says it carries a credential (``harness.cassettes.scrub``).
+    - ``before_record_request``/``before_record_response``: the scrubbing pipeline of
+      ``harness record`` (:mod:`harness.cassettes.scrub`): credential headers and query
+      parameters dropped, and every key learned from them (and any of ``secrets``) redacted
+      wherever else it appears, in every wire form. vcrpy also runs the request hook on the
+      requests it replays, so a redacted body still matches.
     - ``decode_compressed_response``: bodies are stored as readable text, never gzip.
     - ``match_on``: method, path, and the JSON body compared as data (key order and
       whitespace ignored); the ``json_body`` matcher must be registered on the ``VCR``.
     """
-    seen: set[str] = {value for value in secrets if value}
+    seen = Secrets(value for value in secrets if value)
 
     # Closures rather than functools.partial: pytest-recording deep-copies the config, which
     # copies a partial's arguments (and so would split ``seen`` in two) but not a function.
-    def remember(key: str, value: Any, request: Any) -> None:
-        # vcrpy's header/query filters call this with the value they are about to drop.
-        text = str(value[0] if isinstance(value, list | tuple) and value else value)
-        seen.update(carried_secrets({key: [text]}) | ({text} if text else set()))
-        return None
+    def scrub_request_hook(request: Any) -> Any:
+        return _scrub_vcr_request(request, seen)
 
-    def scrub_request(request: Any) -> Any:
-        return _scrub_request(request, seen)
-
-    def scrub_response(response: dict[str, Any]) -> dict[str, Any]:
-        return _scrub_response(response, seen)
+    def scrub_response_hook(response: dict[str, Any]) -> dict[str, Any]:
+        return _scrub_vcr_response(response, seen)
 
     return {
-        "filter_headers": [(name, remember) for name in sorted(SECRET_HEADERS)],
-        "filter_query_parameters": [(name, remember) for name in SECRET_QUERY_PARAMETERS],
-        "before_record_request": scrub_request,
-        "before_record_response": scrub_response,
+        "before_record_request": scrub_request_hook,
+        "before_record_response": scrub_response_hook,
         "decode_compressed_response": True,
         "match_on": list(MATCH_ON),
     }
@@ -86,31 +69,44 @@ def create_vcr(**overrides: Any) -> Any:
     return register_matchers(vcr.VCR(**options))
 
 
-def _scrub_request(request: Any, seen: set[str]) -> Any:
-    headers = {name: [str(value)] for name, value in request.headers.items()}
-    seen.update(carried_secrets(headers))
-    request.headers = {
-        name: values[0] for name, values in redact_headers(scrub_headers(headers), seen).items()
-    }
-    request.uri = redact(scrub_uri(request.uri), seen)
+def _scrub_vcr_request(request: Any, seen: Secrets) -> Any:
+    """vcrpy's ``Request`` through :func:`scrub_request` and back."""
     body = request.body
-    if isinstance(body, bytes) and seen:
-        request.body = redact_bytes(body, seen)
+    recorded = RecordedRequest(
+        method=str(request.method),
+        uri=str(request.uri),
+        body=body if isinstance(body, bytes) else (body or "").encode("utf-8"),
+        headers={str(name): [str(value)] for name, value in request.headers.items()},
+    )
+    scrubbed = scrub_request(recorded, seen)
+    request.uri = scrubbed.uri
+    request.headers = {name: values[0] for name, values in scrubbed.headers.items() if values}
+    if body:
+        request.body = scrubbed.body if isinstance(body, bytes) else scrubbed.body.decode()
     return request
 
 
-def _scrub_response(response: dict[str, Any], seen: set[str]) -> dict[str, Any]:
+def _scrub_vcr_response(response: dict[str, Any], seen: Secrets) -> dict[str, Any]:
+    """vcrpy's response dict through :func:`scrub_response` and back."""
     headers = response.get("headers") or {}
     listed = {
         str(name): [str(value) for value in (values if isinstance(values, list) else [values])]
         for name, values in headers.items()
     }
-    response["headers"] = redact_headers(scrub_headers(listed), seen)
     body = response.get("body")
-    if isinstance(body, dict) and seen:
-        text = body.get("string")
-        if isinstance(text, bytes):
-            body["string"] = redact_bytes(text, seen)
-        elif isinstance(text, str):
-            body["string"] = redact(text, seen)
+    text = body.get("string") if isinstance(body, dict) else None
+    raw = text.encode("utf-8") if isinstance(text, str) else text
+    status = response.get("status") or {}
+    scrubbed = scrub_response(
+        RecordedResponse(
+            status=int(status.get("code") or 0),
+            reason=str(status.get("message") or ""),
+            headers=listed,
+            body=raw if isinstance(raw, bytes) else b"",
+        ),
+        seen,
+    )
+    response["headers"] = dict(scrubbed.headers)
+    if isinstance(body, dict) and isinstance(text, bytes | str):
+        body["string"] = scrubbed.body if isinstance(text, bytes) else scrubbed.body.decode()
     return response

@@ -35,6 +35,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -54,11 +55,11 @@ from harness.cassettes.cassette import (
     append_interaction,
 )
 from harness.cassettes.scrub import (
-    carried_secrets,
-    redact,
-    redact_bytes,
-    redact_headers,
-    scrub_headers,
+    Secrets,
+    header_secrets,
+    query_secrets,
+    scrub_request,
+    scrub_response,
     scrub_uri,
 )
 
@@ -159,6 +160,9 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
     client = httpx.Client(
         timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
         follow_redirects=False,
+        # One client serves every client of the proxy: a cookie the upstream sets for one
+        # must never ride along on another's request, so the jar accepts none.
+        cookies=keep_no_cookies(),
     )
     # httpx adds Accept-Encoding and friends to every request; the proxy sends only what the
     # client sent, so the upstream answers exactly as it would have answered the client.
@@ -217,6 +221,14 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
 
     install_error_handlers(app)
     return app
+
+
+def keep_no_cookies() -> CookieJar:
+    """A cookie jar that stores nothing (an empty ``allowed_domains`` refuses every cookie).
+
+    A cookie a client sends itself still goes through: it is one of the request's headers.
+    """
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 def serve_recorder(
@@ -312,7 +324,7 @@ class _Exchange:
     url: str
     headers: list[tuple[str, str]]
     body: bytes
-    secrets: set[str]
+    secrets: Secrets
     recorded: bool
 
     @classmethod
@@ -322,11 +334,12 @@ class _Exchange:
             for key, value in request.headers.items()
             if key.lower() not in _NOT_FORWARDED
         ]
-        secrets = carried_secrets(_grouped(headers))
+        # The client's key is learned even where the configured one replaces it upstream.
+        secrets = Secrets(header_secrets(_grouped(headers)))
         if config.api_key is not None:
             headers = [(key, value) for key, value in headers if key.lower() != "authorization"]
             headers.append(("Authorization", f"Bearer {config.api_key}"))
-            secrets |= carried_secrets({"authorization": [f"Bearer {config.api_key}"]})
+            secrets.add(header_secrets({"authorization": [f"Bearer {config.api_key}"]}))
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
         if raw_path and not raw_path.startswith("/"):
             # Absolute form (a client using the recorder as an HTTP proxy): keep the path.
@@ -335,11 +348,13 @@ class _Exchange:
         if not raw_path:
             query = request.query_string.decode("latin-1")
             raw_path = quote(request.path) + (f"?{query}" if query else "")
+        url = upstream_url(config.upstream, raw_path)
+        secrets.add(query_secrets(url))
         return cls(
             config=config,
             cassette=config.cassettes_dir / name,
             method=request.method,
-            url=upstream_url(config.upstream, raw_path),
+            url=url,
             headers=headers,
             body=request.get_data(cache=True),
             secrets=secrets,
@@ -349,7 +364,7 @@ class _Exchange:
     @property
     def shown_url(self) -> str:
         """The URL as it may be logged or stored: no credential in its query."""
-        return redact(scrub_uri(self.url), self.secrets)
+        return scrub_uri(self.url, self.secrets)
 
     def build(self, client: httpx.Client) -> httpx.Request:
         return client.build_request(self.method, self.url, headers=self.headers, content=self.body)
@@ -366,7 +381,7 @@ class _Exchange:
                 "not recorded %s %s: the upstream stream broke off (%s)",
                 self.method,
                 self.shown_url,
-                redact(str(exc), self.secrets),
+                self.secrets.redact(str(exc)),
             )
             # A ConnectionError makes werkzeug drop the connection without ending the chunked
             # body, so the client sees the stream cut, as it was cut upstream.
@@ -390,17 +405,19 @@ class _Exchange:
             for name, values in response["headers"].items()
             if name.lower() not in HOP_BY_HOP
         }
-        recorded_request = RecordedRequest(
-            method=self.method,
-            uri=self.shown_url,
-            body=redact_bytes(self.body, self.secrets),
-            headers=redact_headers(scrub_headers(_grouped(self.headers)), self.secrets),
+        # The same pipeline, in the same order, as the vcrpy hooks of ``vcr_config()``.
+        recorded_request = scrub_request(
+            RecordedRequest(self.method, self.url, self.body, _grouped(self.headers)),
+            self.secrets,
         )
-        recorded_response = RecordedResponse(
-            status=upstream.status_code,
-            reason=upstream.reason_phrase,
-            headers=redact_headers(scrub_headers(response_headers), self.secrets),
-            body=redact_bytes(response["body"]["string"], self.secrets),
+        recorded_response = scrub_response(
+            RecordedResponse(
+                status=upstream.status_code,
+                reason=upstream.reason_phrase,
+                headers=response_headers,
+                body=response["body"]["string"],
+            ),
+            self.secrets,
         )
         try:
             index = append_interaction(

@@ -1,25 +1,52 @@
-"""Secret filters applied before anything is written to a cassette.
+"""Secret filters applied before anything is written to a cassette: one pipeline for both paths.
 
-Three rules, applied by ``harness record`` and by the vcrpy hooks of :func:`vcr_config`:
+``harness record`` (:mod:`harness.cassettes.recorder`) and the vcrpy hooks of
+:func:`harness.cassettes.vcr_config` both call :func:`scrub_request` and then
+:func:`scrub_response` with one :class:`Secrets` per recorder, so the two write the same thing.
+Each step first *learns* the secrets an interaction carries, then *scrubs*:
 
-1. Headers that carry credentials are dropped: the fixed list :data:`SECRET_HEADERS`, and any
-   header whose name contains a word such as ``key``, ``token``, ``secret``, ``auth`` or
-   ``password`` (:func:`is_secret_name`). Names are split into words, so ``x-api-key`` and
-   ``apiKey`` are secret while the rate-limit headers ``x-ratelimit-remaining-tokens`` are kept.
-2. Query parameters with such names are dropped from the URI.
-3. Every occurrence of a key in use (the request's bearer key, the key the recorder sends
-   upstream) is replaced by :data:`REDACTED` anywhere in the interaction: an upstream error
-   may echo it in a body, a client may put it in a URL.
+1. Headers that carry credentials are dropped: the fixed list :data:`SECRET_HEADERS` (the
+   bearer key, cookies, ``OpenAI-Organization`` and ``OpenAI-Project``) and any header whose
+   name contains a word such as ``key``, ``token``, ``secret``, ``auth`` or ``password``
+   (:func:`is_secret_name`). Names are split into words, so ``x-api-key`` and ``apiKey`` are
+   secret while the rate-limit headers ``x-ratelimit-remaining-tokens`` are kept. Their values
+   (and a cookie's values) are learned as secrets.
+2. Query parameters with such names are dropped from the request URI and from URI-valued
+   response headers (``Location``, ``Content-Location``); their values are learned as secrets.
+   The rest of a query is kept exactly as it was written.
+3. Every learned secret is replaced by :data:`REDACTED` wherever else it appears (the URI, other
+   header values, both bodies), in each form it can take on the wire: as is and in any letter
+   case, URL-encoded (``%2F`` or ``%2f``, ``+`` for a space), JSON-escaped (``\\/``, ``\\"``)
+   and base64-encoded (standard or URL-safe, alone or inside a longer base64 text such as a
+   ``Basic`` credential). Bodies stay valid: a JSON body, or a stream's ``data:`` line, that a
+   plain replacement would break is redacted value by value instead.
 """
 
 from __future__ import annotations
 
+import base64
+import json
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
+
+from harness.cassettes.cassette import RecordedRequest, RecordedResponse, header_value
 
 SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "api-key", "x-api-key", "cookie", "set-cookie"}
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "cookie",
+        "set-cookie",
+        # Not credentials, but they name the account the key belongs to.
+        "openai-organization",
+        "openai-project",
+    }
 )
 # Words that make a header or query parameter name secret (compared whole, lowercased).
 SECRET_WORDS = frozenset(
@@ -41,11 +68,17 @@ SECRET_WORDS = frozenset(
 )
 # Fragments that make a name secret even when written as one word (``accesstoken``).
 _SECRET_FRAGMENTS = ("apikey", "accesstoken", "authtoken", "secret", "password", "passwd")
+# Headers whose value is a URI: its query is scrubbed as the request URI's is.
+URI_HEADERS = frozenset({"location", "content-location"})
 REDACTED = "***"
 # Values shorter than this are not searched for: replacing a 3-letter "key" everywhere would
 # mangle ordinary text, and nothing that short is a real API key.
 MIN_SECRET_LENGTH = 6
 _WORD_BREAK = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_CREDENTIAL_SCHEMES = ("bearer", "basic", "token")
+_DATA_FIELD = "data:"
+
+Headers = Mapping[str, Sequence[str]]
 
 
 def is_secret_name(name: str) -> bool:
@@ -63,58 +96,262 @@ def is_secret_name(name: str) -> bool:
     return any(fragment in compact for fragment in _SECRET_FRAGMENTS)
 
 
-def carried_secrets(headers: Mapping[str, Sequence[str]]) -> set[str]:
-    """The credentials a request carries in its headers (the bearer key, ``api-key`` values)."""
+class Secrets:
+    """The secrets a recorder has learned, and one pattern that finds each in every form.
+
+    >>> secrets = Secrets(["sk-abc/123"])
+    >>> secrets.redact("key sk-abc%2F123 or SK-ABC\\\\/123")
+    'key *** or ***'
+    """
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._text: re.Pattern[str] | None = None
+        self._bytes: re.Pattern[bytes] | None = None
+        self.add(values)
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def add(self, values: Iterable[str]) -> None:
+        """Learn ``values`` (whitespace trimmed; those too short to be a secret are ignored)."""
+        new = {value.strip() for value in values} - self._values
+        new = {value for value in new if len(value) >= MIN_SECRET_LENGTH}
+        if new:
+            self._values |= new
+            self._text = self._bytes = None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every form of every secret replaced by :data:`REDACTED`."""
+        pattern = self._text_pattern()
+        return pattern.sub(REDACTED, text) if pattern is not None else text
+
+    def redact_bytes(self, body: bytes) -> bytes:
+        pattern = self._bytes_pattern()
+        return pattern.sub(REDACTED.encode(), body) if pattern is not None else body
+
+    def _text_pattern(self) -> re.Pattern[str] | None:
+        if self._text is None and self._values:
+            self._text = re.compile(_alternatives(self._values))
+        return self._text
+
+    def _bytes_pattern(self) -> re.Pattern[bytes] | None:
+        if self._bytes is None and self._values:
+            self._bytes = re.compile(_alternatives(self._values).encode("utf-8"))
+        return self._bytes
+
+
+def _alternatives(values: Iterable[str]) -> str:
+    """One regular expression for every wire form of each value, longest first.
+
+    Written by hand because no library lists the encodings a secret takes on the wire; a
+    regular expression (not ``str.replace`` per form) keeps one pass over a large body.
+    """
+    any_case: set[str] = set()
+    exact: set[str] = set()
+    for value in values:
+        any_case.update(
+            {
+                value,
+                quote(value, safe=""),
+                quote(value),
+                quote_plus(value),
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                json.dumps(value)[1:-1],
+                value.replace("/", "\\/"),
+                json.dumps(value)[1:-1].replace("/", "\\/"),
+            }
+        )
+        exact.update(_base64_forms(value.encode("utf-8")))
+    forms = [(form, True) for form in any_case] + [(form, False) for form in exact - any_case]
+    forms = [item for item in forms if len(item[0]) >= MIN_SECRET_LENGTH]
+    forms.sort(key=lambda item: len(item[0]), reverse=True)
+    return "|".join(f"(?i:{re.escape(form)})" if fold else re.escape(form) for form, fold in forms)
+
+
+def _base64_forms(raw: bytes) -> set[str]:
+    """The value's base64 (standard and URL-safe, padded or not), and the part of it that
+    is the same wherever the value starts inside a longer base64 text (three alignments)."""
+    forms: set[str] = set()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode("ascii")
+        forms.update({whole, whole.rstrip("=")})
+        for offset in range(3):
+            text = encode(b"\0" * offset + raw).decode("ascii")
+            # Characters 6 bits wide: the first that holds no padding bit, to the last whole one.
+            first, last = math.ceil(8 * offset / 6), (8 * (offset + len(raw))) // 6
+            forms.add(text[first:last])
+    return forms
+
+
+# --- learning ------------------------------------------------------------------------------
+
+
+def header_secrets(headers: Headers) -> set[str]:
+    """The credentials in secret-named headers: whole values, bearer tokens, cookie values."""
     found: set[str] = set()
     for name, values in headers.items():
         if not is_secret_name(name):
             continue
+        lowered = name.lower()
         for value in values:
+            found.add(value)
             scheme, _, rest = value.strip().partition(" ")
-            token = rest.strip() if scheme.lower() in ("bearer", "basic", "token") else ""
-            found.update(item for item in (value.strip(), token) if item)
-    return {value for value in found if len(value) >= MIN_SECRET_LENGTH}
+            if scheme.lower() in _CREDENTIAL_SCHEMES:
+                found.add(rest)
+                if scheme.lower() == "basic":
+                    found.update(_basic_credentials(rest))
+            if lowered in ("cookie", "set-cookie"):
+                found.update(_cookie_values(value, only_first=lowered == "set-cookie"))
+    return found
 
 
-def scrub_headers(headers: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    """The headers without any whose name says it carries a credential."""
-    return {name: list(values) for name, values in headers.items() if not is_secret_name(name)}
+def query_secrets(uri: str) -> set[str]:
+    """The values of the URI's query parameters whose names say they carry a credential."""
+    found: set[str] = set()
+    for piece in urlsplit(uri).query.split("&"):
+        name, _, value = piece.partition("=")
+        if is_secret_name(unquote_plus(name)):
+            found.add(unquote_plus(value))
+    return found
 
 
-def scrub_uri(uri: str) -> str:
-    """The URI without query parameters whose name says they carry a credential."""
-    parts = urlsplit(uri)
-    if not parts.query:
-        return uri
-    kept = [
-        (name, value)
-        for name, value in parse_qsl(parts.query, keep_blank_values=True)
-        if not is_secret_name(name)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(kept)))
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every occurrence of each secret (longest first) replaced."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= MIN_SECRET_LENGTH:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-def redact_bytes(body: bytes, secrets: Iterable[str]) -> bytes:
-    """:func:`redact` for a UTF-8 body; a body that is not UTF-8 is searched as bytes."""
+def _basic_credentials(token: str) -> set[str]:
     try:
-        return redact(body.decode("utf-8"), secrets).encode("utf-8")
-    except UnicodeDecodeError:
-        for secret in sorted(secrets, key=len, reverse=True):
-            if len(secret) >= MIN_SECRET_LENGTH:
-                body = body.replace(secret.encode("utf-8"), REDACTED.encode("utf-8"))
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except ValueError:
+        return set()
+    password = decoded.partition(":")[2]
+    return {password, decoded}
+
+
+def _cookie_values(value: str, *, only_first: bool) -> set[str]:
+    # A Set-Cookie's later pairs are attributes (Path, Expires: dates that occur elsewhere).
+    pairs = value.split(";")[:1] if only_first else value.split(";")
+    return {pair.partition("=")[2].strip() for pair in pairs}
+
+
+# --- scrubbing -----------------------------------------------------------------------------
+
+
+def scrub_uri(uri: str, secrets: Secrets) -> str:
+    """The URI without secret-named query parameters and with every known secret redacted.
+
+    The parameters kept are left exactly as written (no re-encoding), so the URI still
+    matches what the client sent.
+    """
+    parts = urlsplit(uri)
+    if parts.query:
+        kept = [
+            piece
+            for piece in parts.query.split("&")
+            if piece and not is_secret_name(unquote_plus(piece.partition("=")[0]))
+        ]
+        uri = urlunsplit(parts._replace(query="&".join(kept)))
+    return secrets.redact(uri)
+
+
+def scrub_headers(headers: Headers, secrets: Secrets) -> dict[str, list[str]]:
+    """Secret-named headers dropped, URI-valued ones scrubbed as URIs, the rest redacted."""
+    kept: dict[str, list[str]] = {}
+    for name, values in headers.items():
+        if is_secret_name(name):
+            continue
+        lowered = name.lower()
+        kept[name] = [
+            scrub_uri(value, secrets) if lowered in URI_HEADERS else secrets.redact(value)
+            for value in values
+        ]
+    return kept
+
+
+def scrub_body(body: bytes, secrets: Secrets) -> bytes:
+    """The body with every known secret redacted; JSON stays JSON and SSE stays SSE."""
+    if not secrets or not body:
         return body
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return secrets.redact_bytes(body)
+    redacted = secrets.redact(text)
+    if redacted == text:
+        return body
+    if _is_json(text):
+        if not _is_json(redacted):
+            redacted = _redact_json(text, secrets)
+    else:
+        redacted = "".join(_redact_line(line, secrets) for line in text.splitlines(keepends=True))
+    return redacted.encode("utf-8")
 
 
-def redact_headers(
-    headers: Mapping[str, Sequence[str]], secrets: Iterable[str]
-) -> dict[str, list[str]]:
-    listed = list(secrets)
-    return {name: [redact(value, listed) for value in values] for name, values in headers.items()}
+def scrub_request(request: RecordedRequest, secrets: Secrets) -> RecordedRequest:
+    """Learn the request's secrets into ``secrets``, then scrub its URI, headers and body."""
+    secrets.add(header_secrets(request.headers) | query_secrets(request.uri))
+    return replace(
+        request,
+        uri=scrub_uri(request.uri, secrets),
+        headers=scrub_headers(request.headers, secrets),
+        body=scrub_body(request.body, secrets),
+    )
+
+
+def scrub_response(response: RecordedResponse, secrets: Secrets) -> RecordedResponse:
+    """Learn the response's secrets into ``secrets``, then scrub its headers and body."""
+    learned = header_secrets(response.headers)
+    for name in URI_HEADERS:
+        location = header_value(response.headers, name)
+        if location is not None:
+            learned |= query_secrets(location)
+    secrets.add(learned)
+    return replace(
+        response,
+        headers=scrub_headers(response.headers, secrets),
+        body=scrub_body(response.body, secrets),
+    )
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _redact_line(line: str, secrets: Secrets) -> str:
+    """One line of an SSE stream (or any text); a ``data:`` line's JSON stays JSON."""
+    redacted = secrets.redact(line)
+    if redacted == line or not line.startswith(_DATA_FIELD):
+        return redacted
+    body = line[len(_DATA_FIELD) :]
+    end = body[len(body.rstrip("\r\n")) :]
+    payload = body[: len(body) - len(end)]
+    if not _is_json(payload) or _is_json(secrets.redact(payload)):
+        return redacted
+    lead = payload[: len(payload) - len(payload.lstrip(" "))]
+    return f"{_DATA_FIELD}{lead}{_redact_json(payload, secrets)}{end}"
+
+
+def _redact_json(text: str, secrets: Secrets) -> str:
+    """JSON redacted value by value, for a secret that a plain replacement cannot take out
+    without breaking the JSON (one that runs into a number or across a quote). The text is
+    written again by ``json.dumps``, so this is kept for that rare case."""
+    return json.dumps(_redact_value(json.loads(text), secrets), ensure_ascii=False)
+
+
+def _redact_value(value: Any, secrets: Secrets) -> Any:
+    if isinstance(value, str):
+        return secrets.redact(value)
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int | float):
+        text = json.dumps(value)
+        return value if secrets.redact(text) == text else REDACTED
+    if isinstance(value, list):
+        return [_redact_value(item, secrets) for item in value]
+    if isinstance(value, dict):
+        return {secrets.redact(key): _redact_value(item, secrets) for key, item in value.items()}
+    return value
