@@ -60,9 +60,12 @@ import jsonschema  # type: ignore[import-untyped]
 from jsonschema import validators as _jsv
 from rstr.xeger import Xeger
 
-__all__ = ["UnsatisfiableSchemaError", "generate_instance"]
+__all__ = ["Suggest", "UnsatisfiableSchemaError", "generate_instance"]
 
 Schema: TypeAlias = Mapping[str, Any] | bool
+# Proposes values for the property `name` with schema `schema`, best first (see
+# engine.mentions); the generator keeps the first one the schema accepts.
+Suggest: TypeAlias = Callable[[str, Mapping[str, Any]], Sequence[Any]]
 # The $ref targets expanded on the way to the current subschema (JSON pointers).
 _Trail: TypeAlias = tuple[str, ...]
 
@@ -719,8 +722,11 @@ class _Xeger(Xeger):
 
 
 class _Generator:
-    def __init__(self, compiled: _Compiled, rng: random.Random) -> None:
+    def __init__(
+        self, compiled: _Compiled, rng: random.Random, suggest: Suggest | None = None
+    ) -> None:
         self.root = compiled.root
+        self.suggest = suggest
         self.validator = compiled.validator
         self.siblings_of_ref_apply = compiled.siblings_of_ref_apply
         self.rng = rng
@@ -953,6 +959,9 @@ class _Generator:
             raise UnsatisfiableSchemaError(f"at {path!r}: schema is false (nothing is valid)")
         elif not isinstance(schema, Mapping):
             raise UnsatisfiableSchemaError(f"at {path!r}: not a schema: {schema!r}")
+        suggested = self._suggested(schema, hint)
+        if suggested is not None:
+            return suggested[0]
         example = self._example(schema)
         if example is not None:
             return example[0]
@@ -1001,6 +1010,15 @@ class _Generator:
         out = [n for key, value in negated.items() for n in _negate_keyword(key, value)]
         self.rng.shuffle(out)
         return out
+
+    def _suggested(self, schema: Mapping[str, Any], hint: str | None) -> tuple[Any] | None:
+        """The first suggested value for the property `hint` that the schema accepts."""
+        if self.suggest is None or hint is None:
+            return None
+        for value in self.suggest(hint, schema):
+            if self.is_valid(schema, value):
+                return (copy.deepcopy(value),)
+        return None
 
     def _example(self, schema: Mapping[str, Any]) -> tuple[Any] | None:
         """Sometimes reuse an author-supplied example or default: they read naturally."""
@@ -1777,8 +1795,13 @@ def _hinted_string(rng: random.Random, hint: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
-def generate_instance(schema: Mapping[str, Any] | bool, rng: random.Random) -> Any:
+def generate_instance(
+    schema: Mapping[str, Any] | bool, rng: random.Random, suggest: Suggest | None = None
+) -> Any:
     """Return a JSON value (dict/list/str/int/float/bool/None) valid against `schema`.
+
+    ``suggest``, when given, proposes values for named properties (the user's own words for a
+    tool call's arguments); a proposal is used only where the property's schema accepts it.
 
     `schema` is a JSON Schema (draft 4 to 2020-12, chosen by ``$schema``, default 2020-12) and
     may use OpenAPI 3.0's ``nullable``.  The value depends only on the schema and the state of
@@ -1788,7 +1811,7 @@ def generate_instance(schema: Mapping[str, Any] | bool, rng: random.Random) -> A
     if not isinstance(schema, Mapping | bool):
         raise TypeError(f"schema must be a mapping or a bool, not {type(schema).__name__}")
     compiled = _compile(_cache_key(schema))
-    generator = _Generator(compiled, rng)
+    generator = _Generator(compiled, rng, suggest)
     problem = "no attempt made"
     # Why validate and retry: the generator is a heuristic (lossy allOf merges, regex
     # lookarounds, float multipleOf, oneOf overlap, `not`, ...), while the caller promises the

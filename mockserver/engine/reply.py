@@ -22,7 +22,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from mockserver.engine.ids import tool_call_id
-from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.instances import Suggest, UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.mentions import Mentions
 from mockserver.engine.plan import (
     FINISH_LENGTH,
     FINISH_STOP,
@@ -137,7 +138,9 @@ def _planned_calls(request: ReplyRequest, rng: random.Random) -> list[tuple[str,
             chosen = [request.tools[0]]
         if not request.parallel_tool_calls:
             chosen = chosen[:1]
-    return [(tool.name, _arguments_for(tool, rng)) for tool in chosen]
+    # The user's own values ("weather in Paris?" -> "Paris") for the arguments they fit.
+    suggest = Mentions.of(request.user_text).suggest if chosen else None
+    return [(tool.name, _arguments_for(tool, rng, suggest)) for tool in chosen]
 
 
 def _mentioned_tools(tools: Sequence[FunctionTool], user_text: str) -> list[FunctionTool]:
@@ -155,12 +158,14 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
-def _arguments_for(tool: FunctionTool, rng: random.Random) -> Any:
+def _arguments_for(tool: FunctionTool, rng: random.Random, suggest: Suggest | None) -> Any:
     schema = tool.parameters if tool.parameters is not None else {"type": "object"}
-    return _instance_or_object(schema, rng)
+    return _instance_or_object(schema, rng, suggest)
 
 
-def _instance_or_object(schema: Mapping[str, Any], rng: random.Random) -> Any:
+def _instance_or_object(
+    schema: Mapping[str, Any], rng: random.Random, suggest: Suggest | None = None
+) -> Any:
     """A value valid against ``schema``, or ``{}`` where no value can be.
 
     The specs accept any object as function ``parameters`` or as an output schema, and a
@@ -168,7 +173,7 @@ def _instance_or_object(schema: Mapping[str, Any], rng: random.Random) -> Any:
     with ``maxLength: 2``, or not a JSON Schema at all) the answer is an empty object.
     """
     try:
-        return generate_instance(schema, rng)
+        return generate_instance(schema, rng, suggest)
     except UnsatisfiableSchemaError:
         return {}
 

@@ -92,8 +92,9 @@ GREETINGS = (
     "Hi there! How can I help you today?",
     "Hello! What can I do for you today?",
 )
+# `{Summary}` starts a sentence, `{summary}` continues one.
 AFTER_TOOL = (
-    "Thanks, I have the result. {summary}",
+    "Thanks, I have the result. {Summary}",
     "Here is what the tool returned: {summary}",
     "Based on the tool output, {summary}",
 )
@@ -141,20 +142,23 @@ def compose_reply(rng: random.Random, user_text: str, after_tool: str | None = N
     """A reply to ``user_text``; ``after_tool`` is the last tool result, when one was sent."""
     if after_tool is not None:
         summary = _summarize(after_tool)
-        return rng.choice(AFTER_TOOL).format(summary=summary)
+        return rng.choice(AFTER_TOOL).format(summary=summary, Summary=_capitalized(summary))
     if _GREETING.match(user_text):
         return rng.choice(GREETINGS)
     topic = _topic(user_text)
     sentences = [rng.choice(OPENERS)]
     for template in rng.sample(SENTENCES, rng.randint(1, 3)):
         first, second = rng.sample(NOUNS, 2)
-        sentences.append(
-            template.format(topic=topic, Topic=topic[:1].upper() + topic[1:], a=first, b=second)
-        )
+        sentences.append(template.format(topic=topic, Topic=_capitalized(topic), a=first, b=second))
     closer = rng.choice(CLOSERS)
     if closer:
         sentences.append(closer)
     return " ".join(sentences)
+
+
+def _capitalized(text: str) -> str:
+    """``text`` with its first letter in upper case (``str.capitalize`` would lower the rest)."""
+    return text[:1].upper() + text[1:]
 
 
 def _topic(text: str) -> str:

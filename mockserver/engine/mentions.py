@@ -1,0 +1,358 @@
+"""Values the user wrote, offered to the tool arguments whose names fit them.
+
+A model asked "What's the weather in Paris?" calls ``get_weather`` with ``{"location":
+"Paris"}``; the mock's arguments do the same where the last user message holds a fitting value:
+
+* a capitalised name ("Paris", "New York", "Alice Smith") fills a string argument named or
+  described as a place (``city``, ``location``, ``destination``, ...) or a person (``name``,
+  ``recipient``, ...). A name after "in", "at", "near", ... is a place; after "from" it suits
+  ``origin``-like arguments, after "to" ``destination``-like ones;
+* a quoted string ("...", “...”, '...') fills a text argument (``query``, ``title``,
+  ``message``, ...);
+* a number fills a numeric argument when a word next to it names the argument ("3 nights" for
+  ``nights``, "top 5 results" for ``max_results``), or a year-like number a ``year``;
+* a word of the message that is one of an argument's ``enum`` values ("in fahrenheit") picks it.
+
+:meth:`Mentions.suggest` only proposes; the generator keeps a value only if the argument's
+schema accepts it (type, enum, pattern, bounds), so arguments stay valid. Everything is
+derived from the message text, so replies stay deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+# How much of the message is read: the values a tool call needs sit in the question itself.
+_TEXT_LIMIT: Final = 4000
+_QUOTED: Final = re.compile(
+    r"\"([^\"\n]{1,200})\"|“([^”\n]{1,200})”|(?<!\w)'([^'\n]{1,200})'(?!\w)"
+)
+# A run of capitalised words ("New York", "São Paulo"); "'s" is dropped from the last word.
+_CAPITALISED: Final = re.compile(r"(?<![\w'’])[A-Z][\w’'-]*(?: [A-Z][\w’'-]*)*")
+_TOKEN: Final = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.])|[^\W\d_]+")
+_NUMBER: Final = re.compile(r"-?\d+(?:\.\d+)?")
+_NAME_TOKEN: Final = re.compile(r"[a-z0-9]+")
+# Capitalised only because they start a sentence or a question, or always ("I").
+_NOT_NAMES: Final = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "book",
+        "can",
+        "check",
+        "could",
+        "create",
+        "did",
+        "do",
+        "does",
+        "find",
+        "get",
+        "give",
+        "hello",
+        "hey",
+        "hi",
+        "how",
+        "i",
+        "i'm",
+        "is",
+        "it",
+        "let",
+        "list",
+        "look",
+        "make",
+        "may",
+        "my",
+        "please",
+        "search",
+        "send",
+        "set",
+        "should",
+        "show",
+        "tell",
+        "thanks",
+        "the",
+        "what",
+        "what's",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "would",
+        "yes",
+        "no",
+        "ok",
+        "okay",
+    ]
+)
+_PLACE_PREPOSITIONS: Final = frozenset({"in", "at", "near", "around", "from", "to", "for", "of"})
+_FROM_WORDS: Final = frozenset({"origin", "from", "departure", "source", "start", "leaving"})
+_TO_WORDS: Final = frozenset({"destination", "to", "arrival", "target", "end", "going"})
+_PLACE_WORDS: Final = frozenset(
+    [
+        "city",
+        "town",
+        "location",
+        "place",
+        "destination",
+        "origin",
+        "where",
+        "region",
+        "area",
+        "country",
+        "address",
+        "venue",
+        "airport",
+        "departure",
+        "arrival",
+        "locality",
+    ]
+)
+_PERSON_WORDS: Final = frozenset(
+    [
+        "person",
+        "author",
+        "recipient",
+        "sender",
+        "customer",
+        "owner",
+        "contact",
+        "assignee",
+        "attendee",
+        "employee",
+        "patient",
+        "who",
+        "fullname",
+    ]
+)
+_PERSON_PREFIXES: Final = frozenset({"first", "last", "full", "display", "contact", "person"})
+_TEXT_WORDS: Final = frozenset(
+    [
+        "query",
+        "q",
+        "search",
+        "keyword",
+        "keywords",
+        "term",
+        "terms",
+        "text",
+        "message",
+        "title",
+        "subject",
+        "content",
+        "body",
+        "prompt",
+        "question",
+        "topic",
+        "phrase",
+        "string",
+        "input",
+        "note",
+        "comment",
+        "expression",
+    ]
+)
+_STRING_KEYWORDS: Final = ("pattern", "minLength", "maxLength", "format")
+# Words too common to tie a number to an argument ("for 3 ..." says nothing about `for_x`).
+_FILLER: Final = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "for",
+        "in",
+        "on",
+        "at",
+        "by",
+        "and",
+        "or",
+        "with",
+        "from",
+        "into",
+        "per",
+        "is",
+        "are",
+        "be",
+        "number",
+        "value",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class _Name:
+    text: str
+    preposition: str  # the word before it, lower case ("" at the start)
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: int | float
+    neighbours: frozenset[str]  # stems of the words just before and after it
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """The values a user message offers (see the module docstring)."""
+
+    names: tuple[_Name, ...] = ()
+    quoted: tuple[str, ...] = ()
+    numbers: tuple[_Number, ...] = ()
+    text: str = ""  # the message in lower case, for enum values
+
+    @classmethod
+    def of(cls, message: str) -> Mentions:
+        text = message[:_TEXT_LIMIT]
+        quoted = tuple(next(g for g in match.groups() if g) for match in _QUOTED.finditer(text))
+        unquoted = _QUOTED.sub(" , ", text)
+        return cls(_names(unquoted), quoted, _numbers(unquoted), text.lower())
+
+    def suggest(self, name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
+        """Values for the argument ``name`` (schema ``schema``), best first; may be empty."""
+        enum = schema.get("enum")
+        if isinstance(enum, list):
+            return [value for value in enum if isinstance(value, str) and self._says(value)]
+        kinds = _kinds(schema)
+        words = _words_of(name, schema)
+        found: list[Any] = []
+        if kinds & {"integer", "number"}:
+            found += self._numbers_for(words)
+        if "string" in kinds:
+            found += self._strings_for(words)
+        return found
+
+    def _says(self, value: str) -> bool:
+        return (
+            len(value) > 1 and re.search(rf"\b{re.escape(value.lower())}\b", self.text) is not None
+        )
+
+    def _numbers_for(self, words: _Words) -> list[int | float]:
+        wanted = {_stem(word) for word in words.all} - _FILLER
+        found = [number.value for number in self.numbers if number.neighbours & wanted]
+        if "year" in words.name:
+            found += [
+                n.value
+                for n in self.numbers
+                if isinstance(n.value, int) and 1000 <= n.value <= 2999
+            ]
+        return found
+
+    def _strings_for(self, words: _Words) -> list[str]:
+        found = list(self.quoted) if words.name & _TEXT_WORDS else []
+        if _is_place(words.name) or (not _is_person(words.name) and _is_place(words.described)):
+            found += self._places(words.all)
+        elif _is_person(words.name) or _is_person(words.described):
+            found += [n.text for n in self.names if n.preposition not in _PLACE_PREPOSITIONS]
+            found += [n.text for n in self.names if n.preposition in _PLACE_PREPOSITIONS]
+        return found
+
+    def _places(self, words: frozenset[str]) -> list[str]:
+        """Names after a place preposition first, those after the preposition the argument
+        suggests ("from" for an origin, "to" for a destination) before the others."""
+
+        def rank(name: _Name) -> int:
+            if name.preposition == "from":
+                return 0 if words & _FROM_WORDS else 2 if words & _TO_WORDS else 1
+            if name.preposition == "to":
+                return 0 if words & _TO_WORDS else 2 if words & _FROM_WORDS else 1
+            return 1 if name.preposition in _PLACE_PREPOSITIONS else 3
+
+        return [name.text for name in sorted(self.names, key=rank)]
+
+
+@dataclass(frozen=True)
+class _Words:
+    name: frozenset[str]  # the argument name's words ("max_results" -> max, results)
+    described: frozenset[str]  # the words of its description
+
+    @property
+    def all(self) -> frozenset[str]:
+        return self.name | self.described
+
+
+def _words_of(name: str, schema: Mapping[str, Any]) -> _Words:
+    snake = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    description = schema.get("description")
+    described = description.lower()[:500] if isinstance(description, str) else ""
+    return _Words(frozenset(_NAME_TOKEN.findall(snake)), frozenset(_NAME_TOKEN.findall(described)))
+
+
+def _kinds(schema: Mapping[str, Any]) -> set[str]:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return {kind}
+    if isinstance(kind, list):
+        return {k for k in kind if isinstance(k, str)}
+    # Untyped: a string only when string keywords say so (an untyped node with `properties`
+    # accepts a string too, but is meant to be an object).
+    return {"string"} if any(key in schema for key in _STRING_KEYWORDS) else set()
+
+
+def _is_place(words: frozenset[str]) -> bool:
+    return bool(words & _PLACE_WORDS)
+
+
+def _is_person(words: frozenset[str]) -> bool:
+    named = "name" in words and (len(words) == 1 or bool(words & _PERSON_PREFIXES))
+    return named or bool(words & _PERSON_WORDS)
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def _names(text: str) -> tuple[_Name, ...]:
+    found: list[_Name] = []
+    for match in _CAPITALISED.finditer(text):
+        words = match.group().split(" ")
+        while words and _plain(words[0]) in _NOT_NAMES:
+            words.pop(0)
+        if not words:
+            continue
+        last = re.sub(r"['’]s$", "", words[-1]).rstrip("'’-")
+        name = " ".join([*words[:-1], last]).strip()
+        if not name or name in (n.text for n in found):
+            continue
+        start = match.start() + match.group().index(words[0])
+        before = re.findall(r"[^\W\d_]+", text[max(0, start - 20) : start])
+        found.append(_Name(name, before[-1].lower() if before else ""))
+    return tuple(found)
+
+
+def _plain(word: str) -> str:
+    return word.lower().replace("’", "'")
+
+
+def _numbers(text: str) -> tuple[_Number, ...]:
+    tokens = _TOKEN.findall(text)
+    found = []
+    for index, token in enumerate(tokens):
+        if not _NUMBER.fullmatch(token):
+            continue
+        value: int | float = float(token) if "." in token else int(token)
+        before = _nearest_word(reversed(tokens[max(0, index - 3) : index]))
+        after = _nearest_word(tokens[index + 1 : index + 4])
+        neighbours = frozenset(_stem(word) for word in (before, after) if word)
+        found.append(_Number(value, neighbours))
+    return tuple(found)
+
+
+def _nearest_word(tokens: Iterable[str]) -> str:
+    """The first word that says something ("budget of 350": "budget"), or ""."""
+    for token in tokens:
+        if _NUMBER.fullmatch(token):
+            return ""
+        if token.lower() not in _FILLER:
+            return token
+    return ""

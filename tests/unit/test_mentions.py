@@ -1,0 +1,109 @@
+"""Values from the user's message for the tool arguments they fit (mockserver.engine.mentions)."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import jsonschema
+import pytest
+
+from mockserver.engine.instances import generate_instance
+from mockserver.engine.mentions import Mentions
+
+
+def arguments(message: str, parameters: dict[str, Any], seed: int = 0) -> Any:
+    value = generate_instance(parameters, random.Random(seed), Mentions.of(message).suggest)
+    jsonschema.validate(value, parameters)
+    return value
+
+
+def obj(**properties: Any) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": list(properties)}
+
+
+STRING = {"type": "string"}
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("What's the weather in Paris?", "Paris"),
+        ("weather in New York City today", "New York City"),
+        ("Is it raining in São Paulo?", "São Paulo"),
+        ("How cold is Oslo's winter?", "Oslo"),
+    ],
+)
+def test_a_place_argument_takes_the_named_place(message: str, expected: str) -> None:
+    assert arguments(message, obj(city=STRING)) == {"city": expected}
+
+
+def test_the_description_can_name_the_kind_of_value() -> None:
+    parameters = obj(q={"type": "string", "description": "The city to look up"})
+    assert arguments("Look up Lisbon for me", parameters) == {"q": "Lisbon"}
+
+
+def test_a_person_argument_takes_a_name_not_a_place() -> None:
+    parameters = obj(recipient=STRING, city=STRING)
+    value = arguments("Send Alice Smith the report from Berlin", parameters)
+    assert value == {"recipient": "Alice Smith", "city": "Berlin"}
+
+
+def test_quoted_strings_fill_text_arguments_only() -> None:
+    parameters = obj(title=STRING, city=STRING)
+    for quote in ('"{}"', "“{}”", "'{}'"):
+        message = "Create a note titled " + quote.format("Weekly plan") + " in Rome"
+        assert arguments(message, parameters) == {"title": "Weekly plan", "city": "Rome"}
+
+
+def test_numbers_go_where_their_words_point() -> None:
+    parameters = obj(
+        nights={"type": "integer"}, guests={"type": "integer"}, budget={"type": "number"}
+    )
+    value = arguments("2 guests, 4 nights and a budget of 350.5 please", parameters)
+    assert value == {"nights": 4, "guests": 2, "budget": 350.5}
+
+
+def test_a_year_argument_takes_a_year() -> None:
+    assert arguments("Best films of 1994?", obj(year={"type": "integer"})) == {"year": 1994}
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"type": "string", "maxLength": 3}, "weather in Paris"),
+        ({"type": "string", "pattern": "^[a-z]+$"}, "weather in Paris"),
+        ({"type": "string", "enum": ["London", "Tokyo"]}, "weather in Paris"),
+        ({"type": "string", "format": "email"}, "weather in Paris"),
+        ({"type": "integer", "maximum": 10}, "for 30 nights"),
+        ({"type": "integer", "multipleOf": 4}, "for 3 nights"),
+        ({"type": "integer"}, "for 2.5 nights"),
+    ],
+)
+def test_a_value_the_schema_refuses_is_not_used(schema: dict[str, Any], message: str) -> None:
+    parameters = obj(city=schema, nights=schema)
+    for seed in range(5):
+        value = arguments(message, parameters, seed)
+        assert value["city"] != "Paris"
+        assert value["nights"] not in (30, 3, 2.5)
+
+
+def test_an_enum_value_the_user_wrote_is_picked() -> None:
+    unit = {"type": "string", "enum": ["celsius", "fahrenheit"]}
+    for seed in range(5):
+        assert arguments("Paris, in Fahrenheit", obj(unit=unit), seed) == {"unit": "fahrenheit"}
+
+
+def test_nothing_fitting_leaves_the_generated_value() -> None:
+    plain = generate_instance(obj(city=STRING), random.Random(3))
+    assert arguments("hello there", obj(city=STRING), 3) == plain
+
+
+def test_sentence_starts_are_not_names() -> None:
+    assert Mentions.of("What's up? Please show me the list").names == ()
+
+
+def test_long_digit_runs_are_read_in_linear_time() -> None:
+    # A regex with nested repeats would backtrack here for a long time.
+    message = "1" * 3999 + "x"
+    assert Mentions.of(message).numbers == ()
