@@ -8,8 +8,11 @@ also uses) with a fast ``is_valid`` path and a slow path that turns errors into
 the branch the instance was meant for (picked by its ``type``/``role`` tag), so a message says
 ``messages[1].content: 5 is not of type "string"`` instead of "not valid under any of the schemas".
 
-Formats are annotations here (``validate_formats=False``), as in schemathesis and in
-python-jsonschema without a FormatChecker, so the mock and the contract checks agree.
+Formats are asserted on requests only (``assert_formats=True``, see
+:data:`ASSERTED_REQUEST_FORMATS`), as schemathesis judges the requests it generates, so a
+replayed citation with ``"url": ""`` is refused where the spec says ``format: uri``. Response
+schemas keep formats as annotations, as python-jsonschema without a FormatChecker does: the
+mock's checks of a live API's bodies do not fail on a URL the API itself chose to send.
 """
 
 from __future__ import annotations
@@ -32,6 +35,16 @@ _DROPPED_KEYWORDS = frozenset(
 TAG_PROPERTIES = ("type", "role")
 
 PathPart = str | int
+
+# The string formats a request schema asserts: exactly those jsonschema_rs's Draft 4
+# validator defines with ``validate_formats=True`` (RFC 3986 ``uri``, RFC 3339 ``date-time``,
+# ...), the judge schemathesis uses to call a generated value invalid. OpenAPI's numeric
+# formats (``int32``, ``int64``, ``float``, ``double``) and names with no checkable definition
+# (``password``, ``byte``, ``binary``) stay annotations. The shipped specs declare only
+# ``uri`` on requests (tests/unit/test_request_formats.py keeps that inventory).
+ASSERTED_REQUEST_FORMATS = frozenset(
+    {"date", "date-time", "email", "hostname", "idn-email", "ipv4", "ipv6", "regex", "time", "uri"}
+)
 
 
 def to_json_schema(schema: Any) -> Any:
@@ -63,6 +76,27 @@ def to_json_schema(schema: Any) -> Any:
             types.append("null")
         converted["type"] = types
     return converted
+
+
+# At most this many violations are listed for one instance; an instance with more nodes
+# than this is explained by its first violation only (see CompiledSchema.violations).
+MAX_LISTED_VIOLATIONS = 1000
+
+
+def _has_at_most_nodes(instance: Any, limit: int) -> bool:
+    """Whether ``instance`` has at most ``limit`` values in all (stops counting past it)."""
+    pending = [instance]
+    seen = 0
+    while pending:
+        value = pending.pop()
+        seen += 1
+        if seen > limit:
+            return False
+        if isinstance(value, Mapping):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return True
 
 
 @dataclass(frozen=True)
@@ -102,21 +136,25 @@ class Violation:
         return f"{self.pointer or '/'}: {self.message}"
 
 
-def compile_schema(schema: Any) -> jsonschema_rs.Draft4Validator:
-    """Compile a converted JSON Schema with the settings the whole project uses."""
-    return jsonschema_rs.Draft4Validator(schema, validate_formats=False)
+def compile_schema(schema: Any, *, assert_formats: bool = False) -> jsonschema_rs.Draft4Validator:
+    """Compile a converted JSON Schema with the settings the whole project uses.
+
+    ``assert_formats`` checks :data:`ASSERTED_REQUEST_FORMATS` (for request bodies); by
+    default formats are annotations.
+    """
+    return jsonschema_rs.Draft4Validator(schema, validate_formats=assert_formats)
 
 
 class CompiledSchema:
     """A converted schema compiled once; ``violations`` lists every error as data."""
 
-    def __init__(self, json_schema: Any) -> None:
+    def __init__(self, json_schema: Any, *, assert_formats: bool = False) -> None:
         self.json_schema = json_schema
-        self._validator = compile_schema(json_schema)
+        self._validator = compile_schema(json_schema, assert_formats=assert_formats)
 
     @classmethod
-    def from_openapi(cls, schema: Any) -> CompiledSchema:
-        return cls(to_json_schema(schema))
+    def from_openapi(cls, schema: Any, *, assert_formats: bool = False) -> CompiledSchema:
+        return cls(to_json_schema(schema), assert_formats=assert_formats)
 
     def is_valid(self, instance: Any) -> bool:
         return bool(self._validator.is_valid(instance))
@@ -124,10 +162,19 @@ class CompiledSchema:
     def violations(self, instance: Any) -> list[Violation]:
         if self._validator.is_valid(instance):
             return []
+        if not _has_at_most_nodes(instance, MAX_LISTED_VIOLATIONS):
+            # jsonschema_rs builds every error before the first is returned (iter_errors
+            # is not lazy, ~40 µs an error): an instance with many nodes can hold as many
+            # errors. Its first error alone, which ``validate`` finds and stops at.
+            try:
+                self._validator.validate(instance)
+            except jsonschema_rs.ValidationError as first:
+                return _unique(_explain(first, self.json_schema))[:MAX_LISTED_VIOLATIONS]
+            return []
         found: list[Violation] = []
         for error in self._validator.iter_errors(instance):
             found.extend(_explain(error, self.json_schema))
-        return _unique(found)
+        return _unique(found)[:MAX_LISTED_VIOLATIONS]
 
 
 class TaggedUnion:

@@ -9,6 +9,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
 # Bodies above this size get a JSON 413 instead of being read into memory.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# gpt-4-0613's context window: a longer prompt is the live API's `context_length_exceeded`.
+DEFAULT_CONTEXT_WINDOW = 8192
 # A journal entry keeps at most this much of a request body (the rest is cut, with a marker).
 DEFAULT_JOURNAL_BODY_MAX_BYTES = 64 * 1024
 # The journal drops its oldest entries past this total size.
@@ -30,6 +32,8 @@ class MockConfig:
     stubs_file: Path | None = None
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     debug: bool = False
+    # Prompts (messages or input, with tools) longer than this many tokens are refused.
+    context_window: int = DEFAULT_CONTEXT_WINDOW
     # The address the server listens on: the admin API accepts it as a Host besides the
     # loopback names; on a wildcard address (0.0.0.0, ::) it accepts any Host.
     listen_host: str | None = None

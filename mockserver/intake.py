@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from harness.spec import Operation, SpecSet
@@ -22,8 +23,16 @@ from mockserver.errors import (
     validation_error,
 )
 from mockserver.exchange import Exchange
-from mockserver.faults import RATE_LIMIT_HEADERS, TIMEOUT, FaultPlan, fault_error
+from mockserver.faults import (
+    RATE_LIMIT_HEADERS,
+    STREAM_ERROR,
+    TIMEOUT,
+    FaultPlan,
+    fault_error,
+    stub_stream_error,
+)
 from mockserver.journal import JournalEntry
+from mockserver.live_limits import check_live_limits
 
 _BAD_JSON = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
@@ -56,7 +65,7 @@ def read_json(request: Request) -> Any:
                 f"Unsupported Content-Type {mimetype!r}; send the body as application/json.",
             )
         )
-    raw = request.get_data(cache=True)
+    raw = read_body(request)
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -64,6 +73,30 @@ def read_json(request: Request) -> Any:
     except RecursionError as exc:
         detail = "it is nested too deeply"
         raise MockError(ErrorReply(400, _BAD_JSON.format(detail=detail))) from exc
+
+
+def read_body(request: Request) -> bytes:
+    """The whole body, or a 413 naming the limit, whether its length is declared or chunked."""
+    limit = request.max_content_length
+    try:
+        raw = request.get_data(cache=True)
+    except RequestEntityTooLarge as exc:  # a declared Content-Length over the limit
+        raise MockError(_too_large(limit)) from exc
+    # A chunked body declares no length: werkzeug's stream stops at the limit and returns
+    # what it read as if the body ended there (LimitedStream.readall). One byte more from
+    # the server's own stream tells whether it did.
+    if limit is not None and len(raw) >= limit and request.content_length is None:
+        if request.environ["wsgi.input"].read(1):
+            raise MockError(_too_large(limit))
+    return raw
+
+
+def _too_large(limit: int | None) -> ErrorReply:
+    return ErrorReply(
+        413,
+        f"The request body is too large: the mock reads at most {limit} bytes "
+        "(harness serve --max-body-bytes).",
+    )
 
 
 def _reject_constant(name: str) -> Any:
@@ -131,6 +164,9 @@ def accept_request(
     if violations:
         entry.violations = [{"param": v.param, "message": v.message} for v in violations]
         raise MockError(validation_error(violations))
+    check_live_limits(
+        request.path, body, len(request.get_data(cache=True)), state.config.context_window
+    )
     faults = exchange.faults
     stub = state.stubs.take(request.path, body, user_text_of(body))
     if stub is None:
@@ -159,6 +195,9 @@ def _apply_stub(
                 headers=RATE_LIMIT_HEADERS if status == 429 else {},
             )
         )
+    if "stream_error" in reply:
+        entry.fault = STREAM_ERROR
+        return Accepted(body, operation, stub_stream_error(faults, reply["stream_error"]))
     if "fault" in reply:
         fault = str(reply["fault"])
         entry.fault = fault

@@ -1,0 +1,68 @@
+"""The model's context window: how many prompt tokens a request holds, at a bounded cost.
+
+The live API refuses a prompt longer than the model's context window (gpt-4-0613: 8,192
+tokens) with ``context_length_exceeded``. Counting is also the one part of a request whose
+cost grows with the prompt faster than its size: cl100k's BPE is superlinear on long runs
+without spaces (10 MB of "a" took 7.7 s). Two facts bound the work here. A token is at
+least one byte, so a prompt of at most ``window`` bytes fits without being counted. A
+cl100k token is at most 128 bytes, so a text of more than ``128 * window`` bytes cannot fit
+and is not counted either. Between the two, texts are counted one by one and counting stops
+as soon as the window is exceeded: at most about two windows' worth of text (2 MB) is ever
+tokenized.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mockserver.engine.tokens import (
+    REPLY_PRIMING_TOKENS,
+    TOKENS_PER_MESSAGE,
+    TOKENS_PER_NAME,
+    content_text,
+    count_tokens,
+    count_tool_tokens,
+)
+
+# The longest cl100k_base token, in bytes (128 spaces).
+_MAX_TOKEN_BYTES = 128
+
+
+@dataclass(frozen=True)
+class PromptSize:
+    """Prompt tokens as counted up to the window: exact, or a lower bound once past it."""
+
+    tokens: int
+    exact: bool
+
+
+def prompt_size(
+    messages: Iterable[Any], tools: Iterable[Any], window: int, body_bytes: int
+) -> PromptSize:
+    """The prompt tokens of ``messages`` and ``tools``, counted no further than needed.
+
+    ``body_bytes`` is the size of the request body the prompt came from: a body no larger
+    than the window holds no more tokens than that, and nothing is counted.
+    """
+    if body_bytes <= window:
+        return PromptSize(0, exact=False)
+    total = REPLY_PRIMING_TOKENS
+    for message in messages:
+        total += TOKENS_PER_MESSAGE
+        if not isinstance(message, Mapping):
+            continue
+        for key, value in message.items():
+            text = content_text(value)
+            size = len(text.encode("utf-8", errors="surrogatepass"))
+            if size > _MAX_TOKEN_BYTES * window:
+                # Cannot fit: no tokenizing, a lower bound is enough to refuse.
+                return PromptSize(total + -(-size // _MAX_TOKEN_BYTES), exact=False)
+            total += count_tokens(text)
+            if key == "name":
+                total += TOKENS_PER_NAME
+            if total > window:
+                return PromptSize(total, exact=False)
+    total += count_tool_tokens(tools)
+    return PromptSize(total, exact=True)

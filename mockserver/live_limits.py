@@ -1,0 +1,67 @@
+"""Limits the live API puts on a spec-valid request, answered with the live API's own errors.
+
+Each is a request the live API refuses, so refusing it is fidelity, not a restriction of
+the mock's own; each also bounds what one request can make the mock do (20,000 tools took
+5 s and a 145 MB stream to answer; a 10 MB prompt 17 s and 630 MB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.engine.context import prompt_size
+from mockserver.engine.responses import input_messages
+from mockserver.errors import ErrorReply, MockError
+
+# The live API's cap on `tools` (the chat spec's own description says "A max of 128").
+MAX_TOOLS = 128
+
+
+def check_live_limits(
+    path: str, body: Mapping[str, Any], body_bytes: int, context_window: int
+) -> None:
+    """Raise the live API's 400 when ``body`` (valid against the spec) is over one of them."""
+    tools = body.get("tools")
+    tools = tools if isinstance(tools, list) else []
+    if len(tools) > MAX_TOOLS:
+        raise MockError(
+            ErrorReply(
+                400,
+                f"Invalid 'tools': array too long. Expected an array with maximum length "
+                f"{MAX_TOOLS}, but got an array with length {len(tools)} instead.",
+                param="tools",
+                code="array_above_max_length",
+            )
+        )
+    responses = path.endswith("/responses")
+    if responses:
+        instructions = body.get("instructions")
+        prompt = [{"role": "developer", "content": instructions}] if instructions else []
+        messages = [*prompt, *input_messages(body.get("input"))]
+        # Responses tools are flat ({type, name, parameters}); the count reads chat's shape.
+        tools = [{"function": tool} for tool in tools if isinstance(tool, Mapping)]
+    else:
+        messages = body.get("messages") or []
+    size = prompt_size(messages, tools, context_window, body_bytes)
+    if size.tokens <= context_window:
+        return
+    if responses:
+        message = (
+            "Your input exceeds the context window of this model. "
+            "Please adjust your input and try again."
+        )
+    else:
+        counted = f"{size.tokens}" if size.exact else f"at least {size.tokens}"
+        message = (
+            f"This model's maximum context length is {context_window} tokens. However, your "
+            f"messages resulted in {counted} tokens. Please reduce the length of the messages."
+        )
+    raise MockError(
+        ErrorReply(
+            400,
+            message,
+            param="input" if responses else "messages",
+            code="context_length_exceeded",
+        )
+    )
