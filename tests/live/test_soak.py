@@ -20,6 +20,8 @@ def test_mixed_load_leaks_nothing_and_loses_nothing(server: str) -> None:
         [
             *(sys.executable, "benchmarks/soak.py", "--duration", "15", "--threads", "4"),
             *("--server", server, "--json"),
+            # Latency figures are reported, not asserted: targets live in benchmarks/.
+            *("--max-p99-ratio", "0"),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -34,5 +36,7 @@ def test_mixed_load_leaks_nothing_and_loses_nothing(server: str) -> None:
     kinds = {name for name, count in report["outcomes"].items() if count > 0}
     assert {"chat", "chat-stream", "store", "retrieve", "stub-use", "fault-429"} <= kinds
     assert {"fault-disconnect", "walk-away"} <= kinds
+    hostile = {"hostile-schema", "hostile-chunked-413", "hostile-context", "hostile-stub-use"}
+    assert hostile <= kinds, report["outcomes"]
     assert report["passed"] is True
     assert result.returncode == 0
