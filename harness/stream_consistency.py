@@ -119,6 +119,9 @@ class _Item:
     added: Mapping[str, Any]
     arguments: str | None  # function calls only
     parts: list[_Part | None] = field(default_factory=list)
+    # A delta went to a part that was never added (an ``index`` violation): what the item
+    # holds can no longer be told, and every later comparison would only repeat that.
+    lost: bool = False
 
 
 def responses_consistency(payloads: Payloads) -> list[Violation]:
@@ -176,7 +179,8 @@ def _follow_part(
 ) -> list[Violation]:
     content_index = event.get("content_index")
     part = _at(item.parts, content_index)
-    if part is None:
+    if part is None or item.lost:
+        item.lost = item.lost or kind in DELTA_EVENTS
         return []
     where = f"output {event.get('output_index')} content {content_index}"
     if DELTA_EVENTS.get(kind) == part.field:
@@ -204,7 +208,7 @@ def _compare_output(position: int, kind: Any, output: Any, items: list[_Item]) -
 
 def _compare_item(path: Path, body: Any, item: _Item, output: str) -> list[Violation]:
     """An item as a ``done`` event or the final Response holds it, against what was streamed."""
-    if not isinstance(body, Mapping) or body.get("type") != item.added.get("type"):
+    if not isinstance(body, Mapping) or body.get("type") != item.added.get("type") or item.lost:
         return []
     found = []
     for name in ITEM_IDENTITY:

@@ -295,9 +295,10 @@ def validate_usage(operation: Operation, request: Any, response: Any) -> list[Vi
     ``response`` is a decoded JSON body, or a stream (its events, or the raw SSE text);
     ``request`` is the request body, or ``None`` when unknown (a saved body).
     Chat: ``total_tokens = prompt_tokens + completion_tokens``; a stream sent with
-    ``stream_options.include_usage`` ends with one usage chunk whose ``choices`` is empty,
-    and without it no chunk carries usage. Responses: ``total_tokens = input_tokens +
-    output_tokens`` in the body or the terminal event's response.
+    ``stream_options.include_usage`` ends with one usage chunk whose ``choices`` is empty
+    (unless it failed midway), and without it no chunk carries usage. Responses:
+    ``total_tokens = input_tokens + output_tokens`` in the body or the terminal event's
+    response.
     """
     responses = is_responses_stream(operation)
     parts = (
@@ -319,6 +320,8 @@ def validate_usage(operation: Operation, request: Any, response: Any) -> list[Vi
         found.extend(_usage_sum((index,), payload["usage"], parts))
     if request is None:
         return found  # without the request, whether usage was asked for is unknown
+    if stream_error(events) is not None:
+        return found  # a stream that failed midway never reaches its usage chunk
     if _get(_get(request, "stream_options"), "include_usage") is True:
         if not with_usage:
             message = "stream_options.include_usage was sent but no chunk carries usage"

@@ -28,6 +28,7 @@ from harness.spec import EVENT_STREAM, JSON, Operation, load_specs
 from harness.sse import ServerSentEvent, decode_stream
 from harness.validate import (
     STREAM_RULES,
+    stream_error,
     validate_finish_reasons,
     validate_response,
     validate_stream,
@@ -43,7 +44,7 @@ _INDEX = re.compile(r"/\d+(?=/|$)")
 # What each of our checks guards, as the title of its failures.
 TITLES = {
     "spec_conformance": "Response violates the effective spec",
-    "stream_conformance": "Stream framing or order is broken",
+    "stream_conformance": "Stream framing, order or consistency is broken",
     "usage_consistency": "Token usage does not add up",
     "finish_reason_consistency": "Finish reason or tool call the request made impossible",
 }
@@ -160,7 +161,13 @@ def spec_conformance(
 def stream_conformance(
     ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
 ) -> CheckResult:
-    """``stream: true`` gets SSE and nothing else does; framing, order and indexes hold."""
+    """``stream: true`` gets SSE and nothing else does; framing, order, indexes hold, and
+    what a client assembles agrees with itself.
+
+    A stream that fails after it started (chat ``data: {"error": ...}``, Responses ``error``
+    and ``response.failed``) is well formed, but it is an error answer, reported as
+    schemathesis's ``not_a_server_error`` reports a 5xx.
+    """
     operation = harness_operation(case)
     if operation is None or not 200 <= response.status_code < 300:
         return SKIP
@@ -174,7 +181,13 @@ def stream_conformance(
         _fail(case, "stream_conformance", [Violation((), message, "sse")])
     if not streamed or response.stream_cut_short:
         return SKIP  # a stream read only in part cannot be judged for how it ends
-    found = [v for v in validate_stream(operation, response.content) if v.keyword in STREAM_RULES]
+    events = decode_stream(response.content)
+    found = [v for v in validate_stream(operation, events) if v.keyword in STREAM_RULES]
+    failed = stream_error(events)
+    if failed is not None:
+        index, error = failed
+        message = f"the stream failed after it started: {error}"
+        found.append(Violation((index,), message, "stream_error"))
     _fail(case, "stream_conformance", found)
     return None
 
