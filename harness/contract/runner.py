@@ -117,16 +117,11 @@ def load_schema(
     Marks the document so :mod:`harness.contract.checks` knows which harness operation a
     case belongs to (``specs_dir``: the folder it was loaded from, default the shipped specs),
     and makes two thirds of the generated (fuzzing) positive cases streams. ``config``
-    defaults to :func:`contract_config` (without a base URL).
-    ``format`` is dropped from request bodies: the harness (and the mock) treat formats as
-    annotations (``harness.schema``), while schemathesis's negative generation would call a
-    request with ``url: ""`` invalid and flag the mock for accepting it.
+    defaults to :func:`contract_config` (without a base URL). Request ``format``s stay:
+    the harness asserts them as schemathesis does (``harness.schema``), so its negative
+    mode's ``url: ""`` must be refused.
     """
     raw = copy.deepcopy(document.effective)
-    for item in (raw.get("paths") or {}).values():
-        for operation in (item or {}).values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                _drop_formats(operation["requestBody"])
     overlays = bool(document.overlays)
     raw[MARKER] = {"document": document.name, "specs-dir": specs_dir, "overlays": overlays}
     schema = schemathesis.openapi.from_dict(raw, config=config or contract_config())
@@ -150,17 +145,6 @@ def _force_streams(context: schemathesis.HookContext, case: schemathesis.Case[An
     # element, so listing True first gives about two thirds streams in the fuzzing phase
     # (False first gave a third); the coverage phase's cases stay JSON, so both are exercised.
     return st.sampled_from((True, False)).map(choose)
-
-
-def _drop_formats(node: Any) -> None:
-    if isinstance(node, dict):
-        if node.get("type") == "string" and isinstance(node.get("format"), str):
-            del node["format"]
-        for value in node.values():
-            _drop_formats(value)
-    elif isinstance(node, list):
-        for value in node:
-            _drop_formats(value)
 
 
 def check_names() -> list[str]:

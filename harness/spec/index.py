@@ -51,7 +51,8 @@ class Operation:
         schema = self.request_schema
         if schema is None:
             raise UsageError(f"{self} has no application/json request body")
-        return CompiledSchema.from_openapi(schema)
+        # Requests assert their string formats (harness.schema.ASSERTED_REQUEST_FORMATS).
+        return CompiledSchema.from_openapi(schema, assert_formats=True)
 
     def response_validator(self, status: str = "200", media_type: str = JSON) -> Validator:
         """The validator of a response body, or of one stream event for ``text/event-stream``."""
