@@ -1,5 +1,10 @@
 """The mock's speed beside its floors and its alternatives, measured side by side in one run.
 
+Traffic is *varied* by default: every request's user message holds a new number, as load
+tests of real applications send prompts that differ, so nothing is answered from a memo of
+earlier requests. The *repeated* figures (one body over and over) are measured beside them
+and labelled as such.
+
 For each WSGI server (``--servers``, default gthread and granian), under the same settings:
   mock    `harness serve`: chat plain/stream, responses plain/stream (validation, planning,
           tokenizer, rendering, journal)
@@ -42,6 +47,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer bench-key"}
 HELLO = [{"role": "user", "content": "Hello"}]
+# The mark a varied run replaces with a new number in every request's user message.
+COUNTER = "#COUNTER#"
 SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
     "chat": ("/v1/chat/completions", {"model": "gpt-4", "messages": HELLO}),
     "chat-stream": ("/v1/chat/completions", {"model": "gpt-4", "messages": HELLO, "stream": True}),
@@ -49,6 +56,22 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
     "responses-stream": ("/v1/responses", {"model": "gpt-4", "input": "Hello", "stream": True}),
 }
 CHAT_PATH, CHAT_BODY = SCENARIOS["chat"]
+TRAFFIC = ("varied", "repeated")
+
+
+def varied_body(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the counter mark in its user message (a question that differs each time)."""
+    question = f"What is the status of order {COUNTER} in our shop?"
+    if "messages" in body:
+        return {**body, "messages": [{"role": "user", "content": question}]}
+    return {**body, "input": question}
+
+
+def body_for(scenario: str, traffic: str) -> tuple[str, dict[str, Any]]:
+    path, body = SCENARIOS[scenario]
+    return path, varied_body(body) if traffic == "varied" else body
+
+
 SLOW_STREAMS = 50
 
 
@@ -115,14 +138,33 @@ def running(command: list[str], port: int, env: dict[str, str] | None = None) ->
             process.kill()
 
 
-def run_wrk(port: int, path: str, body: dict[str, Any], duration: float, connections: int) -> Load:
-    script = "\n".join(
-        [
-            'wrk.method = "POST"',
-            f"wrk.body = {json.dumps(json.dumps(body))}",
-            *(f'wrk.headers["{key}"] = "{value}"' for key, value in HEADERS.items()),
+def wrk_script(body: dict[str, Any]) -> str:
+    """wrk's Lua: a fixed body, or (with the counter mark) a new number in every request."""
+    payload = json.dumps(body)
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = {json.dumps(payload)}",
+        *(f'wrk.headers["{key}"] = "{value}"' for key, value in HEADERS.items()),
+    ]
+    if COUNTER in payload:
+        head, tail = payload.split(COUNTER, 1)
+        lines += [
+            # Each wrk thread has its own Lua state: setup() numbers them, so the threads'
+            # counters never meet.
+            "local threads = 0",
+            "function setup(thread) thread:set('id', threads); threads = threads + 1 end",
+            "function init(args) counter = id * 1000000000 end",
+            "function request()",
+            "  counter = counter + 1",
+            f"  return wrk.format(nil, nil, nil, {json.dumps(head)} .. counter .. "
+            f"{json.dumps(tail)})",
+            "end",
         ]
-    )
+    return "\n".join(lines)
+
+
+def run_wrk(port: int, path: str, body: dict[str, Any], duration: float, connections: int) -> Load:
+    script = wrk_script(body)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     try:
@@ -156,7 +198,8 @@ def run_python_loop(
     port: int, path: str, body: dict[str, Any], duration: float, connections: int
 ) -> Load:
     """Fallback load: `connections` threads with keep-alive, bounded by time."""
-    payload = json.dumps(body).encode()
+    template = json.dumps(body)
+    numbers = iter(range(1 << 62))
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -166,6 +209,7 @@ def run_python_loop(
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine: list[float] = []
         while time.monotonic() < stop_at:
+            payload = template.replace(COUNTER, str(next(numbers))).encode()
             started = time.perf_counter()
             connection.request("POST", path, payload, HEADERS)
             response = connection.getresponse()
@@ -332,11 +376,11 @@ def main() -> None:
     rows: list[tuple[str, str, Load]] = []
     notes: list[str] = []
 
-    def measure(label: str, scenario: str, port: int) -> Load:
-        path, body = SCENARIOS[scenario]
+    def measure(label: str, scenario: str, port: int, traffic: str = "varied") -> Load:
+        path, body = body_for(scenario, traffic)
         load(port, path, body, min(2.0, args.duration), args.connections)  # warm-up
         result = load(port, path, body, args.duration, args.connections)
-        rows.append((label, scenario, result))
+        rows.append((label, f"{scenario} ({traffic})", result))
         return result
 
     for server in args.servers.split(","):
@@ -346,7 +390,8 @@ def main() -> None:
                 f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"
             )
             for scenario in SCENARIOS:
-                measure(f"mock/{server}", scenario, port)
+                for traffic in TRAFFIC:
+                    measure(f"mock/{server}", scenario, port, traffic)
             rss = worker_rss_mb(started.pid)
             notes.append(f"[{server}] RSS per worker after the load: {rss} MB")
             idle = first_byte_ms(port)
@@ -376,7 +421,7 @@ def main() -> None:
         for kind in ("flask", "wsgi"):
             port = free_port()
             with running(floor_command(kind, server, port, args.workers, args.threads), port):
-                measure(f"{kind}/{server}", "chat", port)
+                measure(f"{kind}/{server}", "chat", port, "repeated")
 
     prism = args.npm_dir / "node_modules" / ".bin" / "prism"
     published = ROOT / "specs" / "upstream" / "gpt-4.json"
@@ -387,7 +432,8 @@ def main() -> None:
         ]:
             port = free_port()
             with running([str(prism), "mock", "-p", str(port), "-v", "silent", str(spec)], port):
-                measure(label, "chat", port)
+                for traffic in TRAFFIC:
+                    measure(label, "chat", port, traffic)
     aimock = args.npm_dir / "node_modules" / ".bin" / "llmock"
     if aimock.exists():
         fixtures = Path(tempfile.mkdtemp()) / "fixtures.json"
@@ -407,30 +453,35 @@ def main() -> None:
         with running(
             [str(aimock), "-p", str(port), "-f", str(fixtures), "--log-level", "silent"], port
         ):
-            measure("aimock", "chat", port)
+            for scenario in SCENARIOS:
+                for traffic in TRAFFIC:
+                    measure("aimock", scenario, port, traffic)
 
     print(
         f"load: {load.__name__}, {args.connections} connections, {args.duration:.0f} s each, "
         f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} cores"
     )
-    print(f"{'target':28} {'scenario':17} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'target':28} {'scenario':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for label, scenario, result in rows:
         print(
-            f"{label:28} {scenario:17} {result.requests_per_s:8.0f} {result.p50_ms:8.2f} "
+            f"{label:28} {scenario:28} {result.requests_per_s:8.0f} {result.p50_ms:8.2f} "
             f"{result.p99_ms:8.2f} {result.errors:7d}"
         )
     rate = {(label, scenario): result.requests_per_s for label, scenario, result in rows}
+    print("ratios (req/s of the mock / req/s of the other, same scenario and traffic):")
     for server in args.servers.split(","):
-        mock = rate.get((f"mock/{server}", "chat"), 0.0)
-        for other in [
-            f"flask/{server}",
-            f"wsgi/{server}",
-            "aimock",
-            "prism/published",
-            "prism/no-typeless-nullable",
-        ]:
-            if rate.get((other, "chat")):
-                print(f"mock/{server} chat / {other} = {mock / rate[(other, 'chat')]:.2f}")
+        for scenario in SCENARIOS:
+            for traffic in TRAFFIC:
+                key = f"{scenario} ({traffic})"
+                mock = rate.get((f"mock/{server}", key), 0.0)
+                for other in ["aimock", "prism/published", "prism/no-typeless-nullable"]:
+                    if rate.get((other, key)):
+                        print(f"  mock/{server} {key} / {other} = {mock / rate[(other, key)]:.2f}")
+        mock = rate.get((f"mock/{server}", "chat (repeated)"), 0.0)
+        for floor in [f"flask/{server}", f"wsgi/{server}"]:
+            if rate.get((floor, "chat (repeated)")):
+                ratio = mock / rate[(floor, "chat (repeated)")]
+                print(f"  mock/{server} chat (repeated) / {floor} = {ratio:.2f}")
     for note in notes:
         print(note)
 
