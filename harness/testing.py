@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -153,9 +153,11 @@ def conformance_violations(
 ) -> list[Violation]:
     """Every way a response breaks the effective spec.
 
-    ``response`` is an ``httpx.Response`` or ``requests.Response`` (read, not streamed), an
-    SDK raw response (``.with_raw_response``), or a body: a JSON dict or an SSE transcript
-    (``str``/``bytes``), with ``path`` naming the operation.
+    ``response`` is an ``httpx.Response`` or ``requests.Response``, an SDK raw response
+    (``.with_raw_response``, ``.with_streaming_response``), or a body: a JSON dict or an SSE
+    transcript (``str``/``bytes``), with ``path`` naming the operation. A streamed body not
+    read yet is read here (the SDK can still parse it afterwards); an async one must be
+    read first (``await raw.http_response.aread()``).
     """
     specs = specs or _default_specs()
     body, path, method, status, media_type, model = _unpack(response, path, method, status)
@@ -188,11 +190,34 @@ def _unpack(
         path = path or urlsplit(str(request.url)).path
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
         model = _model_of(getattr(request, "content", None) or getattr(request, "body", None))
-        return response.content, path, request.method, response.status_code, media_type, model
+        body = _read_body(response)
+        return body, path, request.method, response.status_code, media_type, model
     if path is None:
         raise UsageError("pass path= when validating a bare body")
     is_sse = isinstance(response, str | bytes) and _looks_like_sse(response)
     return response, path, method, status, EVENT_STREAM if is_sse else JSON, None
+
+
+def _read_body(response: Any) -> Any:
+    """The body of an HTTP response, read now if it was streamed and not read yet."""
+    try:
+        return response.content
+    except Exception as exc:
+        # httpx, and the httpx fork the openai SDK ships, raise ResponseNotRead for a
+        # streamed body (stream=True) not read yet; matched by name so neither is imported.
+        if type(exc).__name__ != "ResponseNotRead":
+            raise
+    if getattr(response, "is_stream_consumed", False) or getattr(response, "is_closed", False):
+        raise UsageError(
+            "the streamed body was already consumed (the SDK's stream was iterated): call "
+            "assert_conforms before iterating it, or pass the saved transcript with path="
+        )
+    if not isinstance(getattr(response, "stream", None), Iterable):
+        raise UsageError(
+            "an async response's streamed body is not read yet: "
+            "await raw.http_response.aread() before assert_conforms"
+        )
+    return response.read()
 
 
 def _looks_like_sse(body: str | bytes) -> bool:
