@@ -24,31 +24,88 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.errors import UsageError
+from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
+
 # Seconds a writer waits for another worker's write to finish before giving up.
 BUSY_TIMEOUT_S = 10.0
 PAGE_CACHE_KIB = 256
 
 
+class StateFileError(UsageError):
+    """The state file cannot be created, or opened as a SQLite database."""
+
+
+class StateFull(MockError):
+    """A write found no room: the state file's disk is full (or the file reached its cap)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            ErrorReply(
+                507,
+                f"The mock's state file {path} is full: its disk has no space left (or the "
+                "file reached its size limit). Free space with DELETE /_mock/requests or "
+                "POST /_mock/reset, or on the disk.",
+                type=SERVER_ERROR,
+                code="state_full",
+            )
+        )
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a SQLite error means no room to write (``SQLITE_FULL``)."""
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def _rolled_back(connection: sqlite3.Connection) -> bool:
+    """End the open transaction, if any; ``True`` once none is open.
+
+    A failed ``COMMIT`` (no room for the log) leaves the transaction open, while SQLite
+    rolls back by itself on some errors; a connection must go back to the pool outside
+    any transaction, or its next ``BEGIN`` fails and every later use of it with it.
+    """
+    if connection.in_transaction:
+        try:
+            connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            return False
+    return True
+
+
 class Database:
     """A SQLite file plus the DDL its users need, applied on first connection."""
 
-    def __init__(self, path: Path, schema: Sequence[str] = ()) -> None:
+    def __init__(
+        self, path: Path, schema: Sequence[str] = (), max_bytes: int | None = None
+    ) -> None:
+        """``schema``: statements run on each new connection (``CREATE ... IF NOT EXISTS``,
+        and ``ALTER TABLE ... ADD COLUMN`` for files made by an older version, which fails
+        harmlessly once the column is there). ``max_bytes``: the size the file may reach;
+        past it a write fails as on a full disk (:class:`StateFull`)."""
         self.path = Path(path)
         self._schema = tuple(schema)
+        self._max_bytes = max_bytes
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._pool_pid = os.getpid()
         # Switch the file to WAL and create the tables now, once: done by the first
         # requests of several threads or workers at the same time, the switch can fail at
         # once with "database is locked", whatever the busy timeout.
-        self._open().close()
+        try:
+            self._open().close()
+        except (OSError, sqlite3.Error) as exc:  # a folder it cannot make, a file not SQLite
+            raise StateFileError(f"cannot use the state file {self.path}: {exc}") from exc
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
-        """A connection of this process's pool, for one statement or transaction."""
+        """A connection of this process's pool, for one statement or transaction.
+
+        A write that finds the disk full raises :class:`StateFull` (a 507 to the client).
+        """
         pid = os.getpid()
         if self._pool_pid != pid:  # a forked child: the parent's connections are not ours
             self._pool, self._pool_pid = queue.LifoQueue(), pid
         pool = self._pool
+        connection: sqlite3.Connection | None
         try:
             # Last in, first out: the same few connections stay in use, and warm.
             connection = pool.get_nowait()
@@ -56,8 +113,16 @@ class Database:
             connection = self._open()
         try:
             yield connection
+        except sqlite3.Error as exc:
+            if not _rolled_back(connection):
+                connection.close()  # stuck in a transaction: never lent again
+                connection = None
+            if is_disk_full(exc):
+                raise StateFull(self.path) from exc
+            raise
         finally:
-            pool.put(connection)
+            if connection is not None:
+                pool.put(connection)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -66,10 +131,22 @@ class Database:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
+                connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                _rolled_back(connection)
                 raise
-            connection.execute("COMMIT")
+
+    def make_room(self) -> None:
+        """Give the write-ahead log's space back to the disk (after a clear, when full).
+
+        Rows deleted free pages inside the file, which later writes reuse; the log keeps
+        its size until it is checkpointed and truncated.
+        """
+        try:
+            with self.connection() as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass  # a reader holds the log: it is reused from its start at the next write
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,8 +159,15 @@ class Database:
         # Each connection has its own page cache (2 MB by default); the file is small and
         # the OS caches it anyway, so a small cache each keeps a worker's memory down.
         connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        if self._max_bytes is not None:
+            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+            connection.execute(f"PRAGMA max_page_count={max(1, self._max_bytes // page_size)}")
         for statement in self._schema:
-            connection.execute(statement)
+            try:
+                connection.execute(statement)
+            except sqlite3.OperationalError as exc:
+                if "duplicate column name" not in str(exc):
+                    raise
         return connection
 
 

@@ -11,10 +11,15 @@ shared state (the state file, stubs loaded once).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import gc
 import json
 import logging
 import os
+import signal
+import socket
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,18 +27,26 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from harness.errors import UsageError
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 
 # A WSGI application: the Flask app, or any callable(environ, start_response).
 WSGIApp = Callable[..., Any]
 CONFIG_ENV = "HARNESS_MOCK_CONFIG"
+# The pid of the process that starts granian's workers, which they must not outlive.
+MASTER_PID_ENV = "HARNESS_MOCK_MASTER_PID"
 SERVERS = ("granian", "gthread", "sync", "gevent")
 # The app run_granian built in this process, which forked workers inherit.
 _built_before_fork: Flask | None = None
 # How long a worker may stay silent before gunicorn restarts it: a held `timeout` fault or
 # a slow stream keeps a thread busy, never the whole worker, so this is generous.
 WORKER_TIMEOUT_S = 120
+# How long a stopping worker may finish its running requests (a held `timeout` fault, a
+# slow stream) before it is ended regardless.
+GRACEFUL_TIMEOUT_S = 5
+# How often a worker checks that its master is alive.
+PARENT_CHECK_S = 0.25
 
 
 class _GunicornApp(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -68,7 +81,8 @@ def run_gunicorn(
         # The app is built once in the master and forked, so workers start instantly and
         # share the loaded specs' memory.
         "preload_app": True,
-        "graceful_timeout": 5,
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "post_worker_init": _watch_master,
         "timeout": WORKER_TIMEOUT_S,
         "keepalive": 5,
         "accesslog": None,
@@ -78,6 +92,11 @@ def run_gunicorn(
         options["worker_connections"] = max(threads, 100)
     freeze_long_lived_objects()
     _GunicornApp(app, options).run()
+
+
+def _watch_master(worker: Any) -> None:
+    """gunicorn's ``post_worker_init`` hook: the worker stops with its master."""
+    exit_with_parent(worker.ppid)
 
 
 def run_granian(
@@ -99,6 +118,7 @@ def run_granian(
         config, state_path=parent_app.extensions["mockserver"].db.path, stubs_file=None
     )
     os.environ[CONFIG_ENV] = _dump_config(shared)
+    os.environ[MASTER_PID_ENV] = str(os.getpid())
     server = Granian(
         "mockserver.serving:app_from_environment",
         factory=True,
@@ -109,6 +129,9 @@ def run_granian(
         blocking_threads=threads,
         log_level="warning",  # type: ignore[arg-type]  # granian accepts the plain name
         respawn_failed_workers=True,
+        # Without it a stopping granian waits for every running request, however long
+        # (respected since granian 2.7.6).
+        workers_kill_timeout=GRACEFUL_TIMEOUT_S,
     )
     logging.getLogger("_granian").addFilter(_ThreadCountNotice())
     freeze_long_lived_objects()
@@ -135,11 +158,65 @@ def app_from_environment() -> Flask:
     the parent's pages it already maps. A worker started fresh builds the app from the
     configuration in the environment.
     """
+    if MASTER_PID_ENV in os.environ:
+        exit_with_parent(int(os.environ[MASTER_PID_ENV]))
     if _built_before_fork is not None:
         return _built_before_fork
     app = create_app(_load_config(os.environ[CONFIG_ENV]))
     freeze_long_lived_objects()
     return app
+
+
+def exit_with_parent(parent_pid: int, grace_s: float = GRACEFUL_TIMEOUT_S) -> None:
+    """Stop this worker when its master dies: gracefully at once, for good after ``grace_s``.
+
+    A granian worker never looks at its parent: with the master killed (``kill -9``, the
+    OOM killer) it would go on serving the port, unseen, for good. gunicorn's workers do
+    notice, but then wait for their running requests however long they take (a held
+    ``timeout`` fault: 30 s), where a live master would have killed them after its
+    graceful timeout. A thread that watches the parent pid gives every worker the stop its
+    master would have given it. (Linux's ``prctl(PR_SET_PDEATHSIG)`` signals at once, but
+    only one signal, with no deadline after it, and only on Linux.)
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os.kill(os.getpid(), signal.SIGTERM)  # the server's own graceful stop
+        time.sleep(grace_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Refuse to start on a port another server listens on; :class:`UsageError` if so.
+
+    granian's workers bind with ``SO_REUSEPORT``, so a second granian server on a taken
+    port binds as well and the kernel splits the connections between the two servers,
+    silently. A probe bound without ``SO_REUSEPORT`` fails on a port that any socket
+    listens on (Linux shares a port only among sockets that all set it), while
+    ``SO_REUSEADDR``, as servers set it, lets a port whose last connections linger in
+    TIME_WAIT be taken again. Two servers started within the same second can both pass
+    the probe before either listens: the check is for the common mistake, not a lock.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {port} is in use: another server listens on {host}:{port}; "
+                    "stop it or choose another --port"
+                ) from exc
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 def freeze_long_lived_objects() -> None:

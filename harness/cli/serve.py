@@ -95,7 +95,7 @@ def serve(
     # Lazy: the harness reaches into the mock only where a server is started.
     from harness.errors import HarnessError
     from mockserver import MockConfig, create_app
-    from mockserver.serving import run_granian, run_gunicorn
+    from mockserver.serving import ensure_port_free, run_granian, run_gunicorn
 
     config = MockConfig(
         specs_dir=specs_dir,
@@ -112,6 +112,8 @@ def serve(
     if replay_dir is not None and server == "granian":
         raise click.UsageError("--replay is served by gunicorn; use another --server")
     try:
+        # Before the app is built: a taken port is the likelier mistake, and found at once.
+        ensure_port_free(host, port)
         if replay_dir is None:
             app = create_app(config)
         else:
