@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from werkzeug.wrappers import Response
 
 from harness.sse import dump_json_bytes
+from mockserver.errors import error_response
 from mockserver.exchange import Exchange
 from mockserver.faults import (
     DISCONNECT,
     MALFORMED,
+    STREAM_ERROR,
     TIMEOUT_HOLD_S,
     FaultPlan,
     dropped,
@@ -24,12 +27,15 @@ from mockserver.faults import (
     faulty_frames,
     socket_closer,
 )
-from mockserver.render.stream import SSE_HEADERS, sse_frames
+from mockserver.render.stream import SSE_HEADERS
 
 
 def json_reply(exchange: Exchange, body: Any, status: int = 200) -> Response:
-    data = dump_json_bytes(body)
     faults = exchange.faults
+    if faults.fault == STREAM_ERROR:
+        # No stream to fail part-way: the error comes as the status a failed request gets.
+        return error_response(faults.stream_error.reply())
+    data = dump_json_bytes(body)
     if faults.fault not in (DISCONNECT, MALFORMED):
         return Response(data, status=status, mimetype="application/json")
     chunks = faulty_body(data, faults, socket_closer(exchange.request.environ))
@@ -40,15 +46,16 @@ def json_reply(exchange: Exchange, body: Any, status: int = 200) -> Response:
     return response
 
 
-def stream_reply(
-    exchange: Exchange, payloads: Iterable[Any], *, done_marker: bool, typed: bool
-) -> Response:
-    frames: Iterable[bytes] = sse_frames(payloads, done_marker=done_marker, typed=typed)
+def stream_reply(exchange: Exchange, frames: Iterable[bytes]) -> Response:
+    """Send SSE frames (see ``render.stream``), paced, cut or broken as the faults say."""
     faults = exchange.faults
     length = None
+    if faults.fault in (DISCONNECT, MALFORMED):
+        frames = list(frames)
+        # Past the stream's end, the last frame is the one cut or broken.
+        faults = replace(faults, after_frames=min(faults.after_frames, max(len(frames) - 1, 0)))
     if faults.fault == DISCONNECT:
         # The whole stream's length is announced and part is sent (see socket_closer).
-        frames = list(frames)
         length = sum(len(frame) for frame in frames)
     if faults.fault in (DISCONNECT, MALFORMED) or faults.chunk_delay_ms:
         frames = faulty_frames(frames, faults, socket_closer(exchange.request.environ))

@@ -6,7 +6,8 @@ A stub is JSON (or YAML in a ``--stubs`` file)::
                "last_user_message": "<regex>", "body": {"<field>": <value that must be equal>}},
      "reply": {"text": "..."} | {"tool_call": {"name": "...", "arguments": {...}}}
             | {"error": {"status": 429, "type": "...", "code": "...", "message": "..."}}
-            | {"fault": "disconnect"},
+            | {"fault": "disconnect"}
+            | {"stream_error": {"after_frames": 3, "type": "...", "code": "...", "message": "..."}},
      "times": 1, "priority": 0}
 
 Every ``match`` field is optional. Higher ``priority`` wins, then the newest stub; a stub with
@@ -38,7 +39,7 @@ import yaml
 from harness.schema import CompiledSchema, Violation
 from mockserver.db import Database, SharedCounter
 from mockserver.engine.ids import new_id
-from mockserver.faults import FAULT_NAMES
+from mockserver.faults import FAULT_NAMES, MAX_AFTER_FRAMES
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS stubs (
@@ -101,6 +102,22 @@ STUB_SCHEMA: dict[str, Any] = {
                     },
                 },
                 "fault": {"type": "string", "enum": sorted(FAULT_NAMES)},
+                # `stream_error` with its details chosen (each optional; see faults).
+                "stream_error": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "after_frames": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "maximum": MAX_AFTER_FRAMES,
+                        },
+                        "type": {"type": "string", "minLength": 1},
+                        "code": {"type": "string", "minLength": 1},
+                        "message": {"type": "string", "minLength": 1},
+                        "param": {"type": ["string", "null"]},
+                    },
+                },
             },
         },
         "times": {"type": ["integer", "null"], "minimum": 1, "maximum": INT64_MAX},

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from werkzeug.wrappers import Response
 
 from mockserver.delivery import json_reply, stream_reply
 from mockserver.engine.chat import last_user_text, plan_chat
 from mockserver.exchange import Exchange
+from mockserver.faults import STREAM_ERROR
 from mockserver.intake import accept_request
-from mockserver.render.chat import completion_body, completion_chunks
+from mockserver.render.chat import completion_body, completion_chunks, failed_chunks
+from mockserver.render.obfuscation import wants_obfuscation
+from mockserver.render.stream import padded_chunk_frames, sse_frames
 
 
 def create_chat_completion(exchange: Exchange) -> Response:
     accepted = accept_request(exchange, last_user_text)
     body = accepted.body
     plan = plan_chat(body, accepted.reply_override)
-    exchange.faults = accepted.faults
+    faults = exchange.faults = accepted.faults
     if body.get("stream") is True:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        chunks = completion_chunks(plan, include_usage=include_usage)
-        return stream_reply(exchange, chunks, done_marker=True, typed=False)
+        chunks: Iterable[Mapping[str, Any]] = completion_chunks(plan, include_usage=include_usage)
+        failing = faults.fault == STREAM_ERROR
+        if failing:
+            error_body = faults.stream_error.reply().body()
+            chunks = failed_chunks(chunks, error_body, faults.after_frames)
+        if wants_obfuscation(body):
+            frames = padded_chunk_frames(chunks, done_marker=not failing)
+        else:
+            frames = sse_frames(chunks, done_marker=not failing)
+        return stream_reply(exchange, frames)
     return json_reply(exchange, completion_body(plan))

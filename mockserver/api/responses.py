@@ -10,25 +10,47 @@ from mockserver.delivery import json_reply, stream_reply
 from mockserver.engine.responses import Message, last_user_input_text, plan_response
 from mockserver.errors import ErrorReply, MockError
 from mockserver.exchange import Exchange
+from mockserver.faults import STREAM_ERROR
 from mockserver.intake import accept_request
-from mockserver.render.responses import response_body, response_events
+from mockserver.render.obfuscation import wants_obfuscation
+from mockserver.render.responses import (
+    failed_response,
+    failed_response_events,
+    response_body,
+    response_events,
+)
+from mockserver.render.stream import sse_frames
 from mockserver.store import ResponseStore
 
 
 def create_response(exchange: Exchange) -> Response:
     accepted = accept_request(exchange, last_user_input_text)
-    exchange.faults = accepted.faults
+    faults = exchange.faults = accepted.faults
     body = accepted.body
+    streamed = body.get("stream") is True
+    if faults.fault == STREAM_ERROR and not streamed:
+        raise MockError(faults.stream_error.reply())  # before anything is stored
     store = ResponseStore(exchange.state.db)
     history = _history(store, body.get("previous_response_id"))
     plan = plan_response(body, history, accepted.reply_override)
-    final = response_body(plan)
+    obfuscate = wants_obfuscation(body)
+    if faults.fault == STREAM_ERROR:
+        error = faults.stream_error.details()
+        final = failed_response(plan, error)
+        # What was said before the failure never reached the client: a continuation
+        # carries on from the input alone.
+        conversation = plan.conversation[: len(plan.conversation) - len(plan.output)]
+        events = failed_response_events(plan, error, faults.after_frames, obfuscate=obfuscate)
+    else:
+        final = response_body(plan)
+        conversation = plan.conversation
+        events = response_events(plan, obfuscate=obfuscate)
     if plan.settings.store:
         # Stored before the first byte goes out, so a client that has read the last event
         # (or the body) can retrieve or continue the response at once, from any worker.
-        store.save(plan.id, final, plan.conversation)
-    if body.get("stream") is True:
-        return stream_reply(exchange, response_events(plan), done_marker=False, typed=True)
+        store.save(plan.id, final, conversation)
+    if streamed:
+        return stream_reply(exchange, sse_frames(events, done_marker=False, typed=True))
     return json_reply(exchange, final)
 
 

@@ -4,12 +4,15 @@ Shapes follow the recorded gpt-4-0613 wire (SPEC-NOTES 3.1, 3.2): ``refusal: nul
 ``annotations: []`` in messages; in streams a first chunk carrying the role, one chunk per
 token-aligned piece, a last chunk with an empty delta and the finish reason, and with
 ``stream_options.include_usage`` a ``usage: null`` on every chunk plus a final usage chunk
-whose ``choices`` is empty.
+whose ``choices`` is empty. A stream that fails part-way ends with ``data: {"error": ...}``
+and no ``[DONE]``, as the live API ends it (SPEC-NOTES 3.2). The ``obfuscation`` padding of
+chunks is added when they are framed (``render.stream``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 from mockserver.engine.plan import ChatPlan, Reply, TokenLogprob
@@ -141,3 +144,14 @@ def _tool_call_chunks(index: int, reply: Reply, chunk: Any) -> Iterator[dict[str
         for piece in call.argument_pieces:
             argument_delta = {"index": position, "function": {"arguments": piece.text}}
             yield chunk(index, {"tool_calls": [argument_delta]})
+
+
+def failed_chunks(
+    chunks: Iterable[Mapping[str, Any]], error_body: Mapping[str, Any], after: int
+) -> Iterator[Mapping[str, Any]]:
+    """The first ``after`` chunks, then the error body that ends a failed chat stream.
+
+    The SDKs raise on a chunk with an ``error`` key; the caller sends no ``[DONE]`` after it.
+    """
+    yield from islice(chunks, max(after, 0))
+    yield error_body

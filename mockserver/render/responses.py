@@ -7,12 +7,15 @@ in-progress snapshot (``output: []``, ``usage: null``); each output item is open
 ``response.completed`` (or ``response.incomplete``) carrying the same object the JSON body is;
 ``sequence_number`` counts from 0. ``logprobs: []`` is sent where the SDK's event types
 require the field (text deltas and done events), and in output_text parts as the current wire
-does.
+does. Deltas carry ``obfuscation`` padding unless the request turned it off (see
+``render.obfuscation``); ``service_tier`` is ``"auto"`` until the response is done, then
+``"default"``; no ``output_text`` (an SDK convenience the live API never sends). A stream
+that fails part-way ends with ``error`` and ``response.failed``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from mockserver.engine.responses import (
@@ -21,9 +24,14 @@ from mockserver.engine.responses import (
     OutputItem,
     ResponsesPlan,
 )
+from mockserver.render.obfuscation import Padding
 
 STATUS_IN_PROGRESS = "in_progress"
-SERVICE_TIER = "default"
+STATUS_FAILED = "failed"
+# The live API says the tier asked for ("auto", the default) while the response is in
+# progress, and the tier that served it once it is done (recorded Responses streams).
+SERVICE_TIER_REQUESTED = "auto"
+SERVICE_TIER_DONE = "default"
 
 
 def response_body(plan: ResponsesPlan) -> dict[str, Any]:
@@ -34,8 +42,8 @@ def response_body(plan: ResponsesPlan) -> dict[str, Any]:
         status=plan.status,
         incomplete_details=incomplete,
         output=[_item(item) for item in plan.output],
-        output_text=plan.output_text,
         usage=_usage(plan),
+        service_tier=SERVICE_TIER_DONE,
     )
 
 
@@ -46,48 +54,92 @@ def response_snapshot(plan: ResponsesPlan) -> dict[str, Any]:
         status=STATUS_IN_PROGRESS,
         incomplete_details=None,
         output=[],
-        output_text="",
         usage=None,
+        service_tier=SERVICE_TIER_REQUESTED,
     )
 
 
-def response_events(plan: ResponsesPlan) -> Iterator[dict[str, Any]]:
-    """Every stream event, in order, numbered from 0."""
-    for number, (event_type, fields) in enumerate(_events(plan)):
+def failed_response(plan: ResponsesPlan, error: Mapping[str, Any]) -> dict[str, Any]:
+    """The Response of a stream that failed part-way (``response.failed``, the stored one).
+
+    As on the live wire: ``status: "failed"``, ``error: {code, message}``, no usage.
+    """
+    failure = {"code": error["code"], "message": error["message"]}
+    return _response(
+        plan,
+        status=STATUS_FAILED,
+        incomplete_details=None,
+        output=[],
+        usage=None,
+        service_tier=SERVICE_TIER_REQUESTED,
+        error=failure,
+    )
+
+
+def response_events(plan: ResponsesPlan, *, obfuscate: bool = False) -> Iterator[dict[str, Any]]:
+    """Every stream event, in order, numbered from 0; deltas padded if ``obfuscate``."""
+    for number, (event_type, fields) in enumerate(_events(plan, obfuscate)):
         yield {"type": event_type, "sequence_number": number, **fields}
 
 
-def _events(plan: ResponsesPlan) -> Iterator[tuple[str, dict[str, Any]]]:
+def failed_response_events(
+    plan: ResponsesPlan, error: Mapping[str, Any], after: int, *, obfuscate: bool = False
+) -> Iterator[dict[str, Any]]:
+    """The stream of a response that fails after ``after`` events, as the live API ends it.
+
+    The events before the failure, then ``error`` (the details nested under ``error``, which
+    is what makes the SDKs raise) and ``response.failed``. A count past the last event
+    before the terminal one fails in its place.
+    """
+    events = list(_events(plan, obfuscate))[:-1]
+    sent = events[: max(after, 0)]
+    for number, (event_type, fields) in enumerate(sent):
+        yield {"type": event_type, "sequence_number": number, **fields}
+    yield {"type": "error", "sequence_number": len(sent), "error": dict(error)}
+    failed = {"response": failed_response(plan, error)}
+    yield {"type": "response.failed", "sequence_number": len(sent) + 1, **failed}
+
+
+def _events(plan: ResponsesPlan, obfuscate: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "response.created", {"response": response_snapshot(plan)}
     yield "response.in_progress", {"response": response_snapshot(plan)}
+    padding = Padding() if obfuscate else None
     for index, item in enumerate(plan.output):
         if isinstance(item, MessageOutput):
-            yield from _message_events(index, item)
+            yield from _message_events(index, item, padding)
         else:
-            yield from _function_call_events(index, item)
+            yield from _function_call_events(index, item, padding)
     terminal = "response.incomplete" if plan.incomplete_reason else "response.completed"
     yield terminal, {"response": response_body(plan)}
 
 
-def _message_events(index: int, item: MessageOutput) -> Iterable[tuple[str, dict[str, Any]]]:
+def _message_events(
+    index: int, item: MessageOutput, padding: Padding | None
+) -> Iterable[tuple[str, dict[str, Any]]]:
     where = {"item_id": item.id, "output_index": index, "content_index": 0}
     yield "response.output_item.added", {"output_index": index, "item": _message(item, opened=True)}
     yield "response.content_part.added", {**where, "part": _text_part("")}
     for piece in item.pieces:
-        yield "response.output_text.delta", {**where, "delta": piece.text, "logprobs": []}
+        delta = {**where, "delta": piece.text, "logprobs": []}
+        if padding is not None:
+            delta["obfuscation"] = padding.for_delta(piece.text)
+        yield "response.output_text.delta", delta
     yield "response.output_text.done", {**where, "text": item.text, "logprobs": []}
     yield "response.content_part.done", {**where, "part": _text_part(item.text)}
     yield "response.output_item.done", {"output_index": index, "item": _message(item)}
 
 
 def _function_call_events(
-    index: int, item: FunctionCallOutput
+    index: int, item: FunctionCallOutput, padding: Padding | None
 ) -> Iterable[tuple[str, dict[str, Any]]]:
     where = {"item_id": item.id, "output_index": index}
     opened = _function_call(item, opened=True)
     yield "response.output_item.added", {"output_index": index, "item": opened}
     for piece in item.call.argument_pieces:
-        yield "response.function_call_arguments.delta", {**where, "delta": piece.text}
+        delta = {**where, "delta": piece.text}
+        if padding is not None:
+            delta["obfuscation"] = padding.for_delta(piece.text)
+        yield "response.function_call_arguments.delta", delta
     # `name` is not in the published event schema, but the live wire and OpenAI's spec carry
     # it, and SDK releases that declare it (v3.3.1) require it.
     done = {**where, "name": item.call.name, "arguments": item.call.arguments}
@@ -140,29 +192,30 @@ def _response(
     status: str,
     incomplete_details: dict[str, Any] | None,
     output: list[dict[str, Any]],
-    output_text: str,
     usage: dict[str, Any] | None,
+    service_tier: str,
+    error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     settings = plan.settings
-    # Key order as on the recorded wire; `output_text` is declared by the AIML spec (the
-    # SDK computes the same value client-side).
+    # Key order as on the recorded wire. No `output_text`: the AIML spec declares it, but
+    # the live API never sends it (the SDKs compute it from `output`), and a raw-JSON client
+    # that read it here would break against the live API.
     return {
         "id": plan.id,
         "object": "response",
         "created_at": plan.created_at,
         "status": status,
         "background": False,
-        "error": None,
+        "error": error,
         "incomplete_details": incomplete_details,
         "instructions": settings.instructions,
         "max_output_tokens": settings.max_output_tokens,
         "model": plan.model,
         "output": output,
-        "output_text": output_text,
         "parallel_tool_calls": settings.parallel_tool_calls,
         "previous_response_id": settings.previous_response_id,
         "reasoning": {"effort": None, "summary": None},
-        "service_tier": SERVICE_TIER,
+        "service_tier": service_tier,
         "store": settings.store,
         "temperature": settings.temperature,
         "text": dict(settings.text),
