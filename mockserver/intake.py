@@ -6,7 +6,7 @@ Shared by every API view, so both endpoints refuse and accept exactly alike.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,17 +104,26 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def resolve_operation(specs: SpecSet, path: str, body: dict[str, Any]) -> Operation:
-    """The operation serving the body's model at ``path``; 404 ``model_not_found`` if none."""
+def resolve_operation(
+    specs: SpecSet, path: str, body: dict[str, Any], aliases: Collection[str] = ()
+) -> Operation:
+    """The operation serving the body's model at ``path``; 404 ``model_not_found`` if none.
+
+    ``aliases`` (``harness serve --model``) are served by the route's first operation, the
+    one serving the first loaded document's model.
+    """
     model = body.get("model")
     if isinstance(model, str):
         operation = specs.find(path, "post", model)
+        if operation is None and model in aliases:
+            operation = specs.find(path, "post")
         if operation is None:
+            served = [*specs.models_for(path), *aliases]
             raise MockError(
                 ErrorReply(
                     404,
                     f"The model `{model}` does not exist or you do not have access to it. "
-                    f"Models served here: {', '.join(specs.models_for(path)) or 'none'}.",
+                    f"Models served here: {', '.join(dict.fromkeys(served)) or 'none'}.",
                     param="model",
                     code="model_not_found",
                 )
@@ -125,6 +134,18 @@ def resolve_operation(specs: SpecSet, path: str, body: dict[str, Any]) -> Operat
     if operation is None:
         raise MockError(ErrorReply(404, f"Invalid URL (POST {path})"))
     return operation
+
+
+def as_validated(operation: Operation, body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the spec checks it: a model alias reads as the operation's own model.
+
+    A document's ``model`` enum names its own model only; a request naming an alias it
+    serves must pass that check, and meet every other one.
+    """
+    model = body.get("model")
+    if not isinstance(model, str) or model in operation.models or not operation.models:
+        return body
+    return {**body, "model": min(operation.models)}
 
 
 @dataclass(frozen=True)
@@ -152,10 +173,13 @@ def accept_request(
     request, state, entry = exchange.request, exchange.state, exchange.entry
     body = read_json_body(request)
     entry.body = body
-    operation = resolve_operation(state.specs, request.path, body)
+    operation = resolve_operation(state.specs, request.path, body, state.config.model_aliases)
+    checked = as_validated(operation, body)
     try:
         violations = (
-            [] if operation.request_validator.is_valid(body) else validate_request(operation, body)
+            []
+            if operation.request_validator.is_valid(checked)
+            else validate_request(operation, checked)
         )
     except (ValueError, RecursionError) as exc:  # the validator's recursion limit
         entry.valid = False

@@ -238,6 +238,8 @@ def _dump_config(config: MockConfig) -> str:
 
 def _load_config(text: str) -> MockConfig:
     raw = json.loads(text)
+    # JSON has no tuples; the configuration's sequences are tuples (it is frozen).
+    raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
     for name in ("specs_dir", "state_path", "stubs_file"):
         if raw.get(name) is not None:
             raw[name] = Path(raw[name])

@@ -76,6 +76,13 @@ DEFAULT_THREADS = 64
     type=click.Choice(["mock"]),
     help="With --replay: answer what no cassette holds from the mock instead of a 404.",
 )
+@click.option(
+    "--model",
+    "model_aliases",
+    multiple=True,
+    metavar="NAME",
+    help="Also serve this model name, as the gpt-4 document serves gpt-4 (repeatable).",
+)
 @click.option("--debug", is_flag=True, help="Flask's development server, with reloader off.")
 def serve(
     host: str,
@@ -89,6 +96,7 @@ def serve(
     server: str | None,
     replay_dir: Path | None,
     replay_fallback: str | None,
+    model_aliases: tuple[str, ...],
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
@@ -103,8 +111,11 @@ def serve(
         state_path=state_path,
         stubs_file=stubs_file,
         debug=debug,
+        model_aliases=model_aliases,
         listen_host=host,
     )
+    if any(not name.strip() for name in model_aliases):
+        raise click.BadParameter("a model name cannot be empty", param_hint="--model")
     if replay_fallback is not None and replay_dir is None:
         raise click.UsageError("--replay-fallback needs --replay DIR")
     if server is None:
@@ -122,7 +133,8 @@ def serve(
         raise click.ClickException(str(exc)) from exc
     base_url = f"http://{_url_host(host)}:{port}/v1"
     if replay_dir is None:
-        models = ", ".join(app.extensions["mockserver"].specs.models)
+        served = [*app.extensions["mockserver"].specs.models, *model_aliases]
+        models = ", ".join(dict.fromkeys(served))
         click.echo(f"Mock AIML API serving {models} at {base_url}  (Ctrl-C to stop)", err=True)
     else:
         fallback = " (unmatched requests: the mock)" if replay_fallback else ""

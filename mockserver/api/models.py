@@ -1,4 +1,7 @@
-"""``GET /v1/models`` and ``GET /v1/models/{id}``: the models the loaded specs serve."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}``: the models the loaded specs serve.
+
+The model aliases of the configuration (``harness serve --model``) follow the specs' own.
+"""
 
 from __future__ import annotations
 
@@ -18,13 +21,18 @@ def _model_object(model: str) -> dict[str, Any]:
     return {"id": model, "object": "model", "created": _CREATED, "owned_by": "openai"}
 
 
+def served_models(exchange: Exchange) -> list[str]:
+    state = exchange.state
+    return list(dict.fromkeys([*state.specs.models, *state.config.model_aliases]))
+
+
 def list_models(exchange: Exchange) -> Response:
-    data = [_model_object(model) for model in exchange.state.specs.models]
+    data = [_model_object(model) for model in served_models(exchange)]
     return json_reply(exchange, {"object": "list", "data": data})
 
 
 def retrieve_model(exchange: Exchange, model: str) -> Response:
-    if model not in exchange.state.specs.models:
+    if model not in served_models(exchange):
         raise MockError(
             ErrorReply(
                 404,
