@@ -63,3 +63,80 @@ def check(directory: Path, html_file: Path | None, specs_dir: Path | None) -> No
         click.echo(f"HTML report: {html_file}", err=True)
     if report.uncovered:
         raise SystemExit(1)
+
+
+@cassettes.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option(
+    "--target",
+    metavar="URL",
+    help="A running server (http://host:port or …/v1); default: the mock, started for the run.",
+)
+@click.option(
+    "--api-key",
+    envvar="AIMLAPI_API_KEY",
+    show_envvar=True,
+    help="Sent as the bearer key to --target (never printed).",
+)
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the report as a self-contained HTML page (sortable, filterable).",
+)
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JUnit XML: one test case per interaction.",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A YAML list of accepted differences, each with its reason.",
+)
+def compare(
+    directory: Path,
+    target: str | None,
+    api_key: str | None,
+    html_file: Path | None,
+    junit_file: Path | None,
+    baseline_file: Path | None,
+) -> None:
+    """Send every recorded request under DIRECTORY to a target; compare the answers.
+
+    Compared by structure, never by content: status, the error envelope, keys at every JSON
+    pointer, null versus absent, JSON types, enum-like values, id prefixes and lengths, the
+    order of stream event kinds and their keys, the headers clients read.
+    Exit status: 0 when nothing new differs, 1 when something does, 2 on bad input.
+    """
+    from harness.cassettes.compare_run import CompareOptions, check_inputs, run_compare
+    from harness.errors import UsageError
+
+    # The mock started for the run gets a key of its own; the recorded 401s need one.
+    key = api_key or "sk-harness-compare"
+    options = CompareOptions(
+        directory, target or "http://127.0.0.1", key, html_file, junit_file, baseline_file
+    )
+    try:
+        check_inputs(options)
+        if target is not None:
+            report = run_compare(options, lambda text: click.echo(text, nl=False))
+        else:
+            # The composition root: the default target is the mock, in this process.
+            from harness.testing import LiveServer
+            from mockserver import MockConfig
+
+            with LiveServer(MockConfig(api_key=key)) as server:
+                options = CompareOptions(
+                    directory, server.url, key, html_file, junit_file, baseline_file
+                )
+                report = run_compare(options, lambda text: click.echo(text, nl=False))
+    except UsageError as exc:
+        raise _BadInput(" ".join(str(exc).split())) from exc
+    for path, name in ((html_file, "HTML report"), (junit_file, "JUnit report")):
+        if path is not None:
+            click.echo(f"{name}: {path}", err=True)
+    if not report.clean:
+        raise SystemExit(1)
