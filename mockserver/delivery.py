@@ -2,6 +2,8 @@
 
 Every API view answers through here, so latency, chunk pacing, ``disconnect``, ``malformed``
 and ``timeout`` behave alike on every endpoint, for header faults and stub faults alike.
+``stream_error`` is rendered by the views (it ends a stream with the endpoint's own error
+frames); a JSON body asked to fail that way is answered with the error as a 500.
 """
 
 from __future__ import annotations

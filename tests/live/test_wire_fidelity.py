@@ -213,6 +213,23 @@ def test_the_sdk_reads_padded_streams(client: OpenAI) -> None:
     assert final.output_text == client.responses.create(model="gpt-4", input="Hello").output_text
 
 
+def test_the_sdk_sees_the_padding_and_turns_it_off(client: OpenAI) -> None:
+    padded = list(client.chat.completions.create(model="gpt-4", messages=HELLO, stream=True))
+    assert all(chunk.obfuscation for chunk in padded)
+    plain = client.chat.completions.create(
+        model="gpt-4", messages=HELLO, stream=True, stream_options={"include_obfuscation": False}
+    )
+    assert all(chunk.obfuscation is None for chunk in plain)
+    events = client.responses.create(
+        model="gpt-4",
+        input="Hello",
+        stream=True,
+        stream_options={"include_obfuscation": False},
+    )
+    deltas = [event for event in events if event.type == "response.output_text.delta"]
+    assert deltas and all(getattr(event, "obfuscation", None) is None for event in deltas)
+
+
 # --------------------------------------------------------------------------- hosted tools
 
 
