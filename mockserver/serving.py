@@ -189,8 +189,10 @@ def exit_with_parent(parent_pid: int, grace_s: float = GRACEFUL_TIMEOUT_S) -> No
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def ensure_port_free(host: str, port: int) -> None:
-    """Refuse to start on a port another server listens on; :class:`UsageError` if so.
+def ensure_port_free(host: str, port: int) -> str:
+    """The address ``host`` names, once ``port`` is found free there; :class:`UsageError` if not.
+
+    The address is numeric (granian takes no host names), the one a server should bind.
 
     granian's workers bind with ``SO_REUSEPORT``, so a second granian server on a taken
     port binds as well and the kernel splits the connections between the two servers,
@@ -217,6 +219,7 @@ def ensure_port_free(host: str, port: int) -> None:
                     "stop it or choose another --port"
                 ) from exc
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return str(address[0])
 
 
 def freeze_long_lived_objects() -> None:

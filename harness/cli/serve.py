@@ -124,7 +124,7 @@ def serve(
         raise click.UsageError("--replay is served by gunicorn; use another --server")
     try:
         # Before the app is built: a taken port is the likelier mistake, and found at once.
-        ensure_port_free(host, port)
+        address = ensure_port_free(host, port)
         if replay_dir is None:
             app = create_app(config)
         else:
@@ -140,15 +140,15 @@ def serve(
         fallback = " (unmatched requests: the mock)" if replay_fallback else ""
         click.echo(f"Replaying {replay_dir} at {base_url}{fallback}  (Ctrl-C to stop)", err=True)
     if debug:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        app.run(host=address, port=port, threaded=True, use_reloader=False)
         return
     if server == "gevent" and importlib.util.find_spec("gevent") is None:
         raise click.ClickException("--server gevent needs gevent: pip install gevent")
     if server == "granian":
-        run_granian(app, config, host=host, port=port, workers=workers, threads=threads)
+        run_granian(app, config, host=address, port=port, workers=workers, threads=threads)
     else:
         run_gunicorn(
-            app, host=host, port=port, workers=workers, threads=threads, worker_class=server
+            app, host=address, port=port, workers=workers, threads=threads, worker_class=server
         )
 
 

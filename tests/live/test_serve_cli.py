@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from harness.spec import default_specs_dir
@@ -65,3 +67,16 @@ def test_bad_specs_folder_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "no *.json spec documents" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_host_name_is_served_at_its_address(tmp_path: Path) -> None:
+    """granian takes only numeric addresses: `--host localhost` must still serve."""
+    first = socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)[0][4][0]
+    if first != "127.0.0.1":
+        pytest.skip(f"localhost resolves to {first} first here; start_server checks 127.0.0.1")
+    server = start_server(["--host", "localhost", "--workers", "1"], log_dir=tmp_path)
+    try:
+        assert "http://localhost:" in server.log()
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()
