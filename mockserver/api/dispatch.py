@@ -24,8 +24,9 @@ from mockserver.api.guard import guard
 from mockserver.api.models import list_models, retrieve_model
 from mockserver.api.responses import create_response, delete_response, retrieve_response
 from mockserver.delivery import held_reply
+from mockserver.engine.generation_limits import LIMIT_CODE, GenerationLimitError
 from mockserver.engine.ids import new_id
-from mockserver.errors import UNEXPECTED, MockError, error_response, http_error_reply
+from mockserver.errors import UNEXPECTED, ErrorReply, MockError, error_response, http_error_reply
 from mockserver.exchange import Exchange
 from mockserver.intake import HeldRequest
 from mockserver.journal import JournalEntry, journal_response
@@ -93,6 +94,10 @@ class ApiApp:
             return view(exchange, **arguments)
         except MockError as error:
             return error_response(error.reply)
+        except GenerationLimitError as error:  # a schema asks for more than the mock generates
+            return error_response(
+                ErrorReply(400, error.message, param=error.param, code=LIMIT_CODE)
+            )
         except HeldRequest:
             return held_reply(request.environ)
         except RequestRedirect as redirect:  # "/v1/models/x/" and the like: where to go

@@ -7,6 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mockserver.engine.generation_limits import GenerationBudget
 from mockserver.engine.ids import chat_completion_id
 from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
 from mockserver.engine.plan import ChatPlan, Reply
@@ -73,8 +74,10 @@ def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None 
     def plan_choices() -> tuple[Reply, ...]:
         request = reply_request_from_chat(body, reply_override)
         key = content_key(body)
+        budget = GenerationBudget()  # one for all n choices: n multiplies the work
         return tuple(
-            plan_reply(request, seeded_rng(key, index)) for index in range(_choice_count(body))
+            plan_reply(request, seeded_rng(key, index), budget)
+            for index in range(_choice_count(body))
         )
 
     planned = _CHOICES.get(request_key(body, reply_override or {}), plan_choices)
@@ -161,7 +164,7 @@ def _last_text(messages: Sequence[Mapping[str, Any]], role: str) -> str:
 
 def _function_tools(tools: Any) -> tuple[FunctionTool, ...]:
     found = []
-    for tool in tools if isinstance(tools, list) else []:
+    for index, tool in enumerate(tools if isinstance(tools, list) else []):
         function = tool.get("function") if isinstance(tool, Mapping) else None
         if isinstance(function, Mapping) and isinstance(function.get("name"), str):
             parameters = function.get("parameters")
@@ -170,6 +173,7 @@ def _function_tools(tools: Any) -> tuple[FunctionTool, ...]:
                     name=function["name"],
                     description=str(function.get("description") or ""),
                     parameters=parameters if isinstance(parameters, Mapping) else None,
+                    param=f"tools[{index}].function.parameters",
                 )
             )
     return tuple(found)

@@ -57,10 +57,26 @@ from typing import Any, Final, TypeAlias
 from urllib.parse import unquote
 
 import jsonschema  # type: ignore[import-untyped]
+import referencing.exceptions
+import regex  # type: ignore[import-untyped]  # no type information is installed
 from jsonschema import validators as _jsv
 from rstr.xeger import Xeger
 
-__all__ = ["Suggest", "UnsatisfiableSchemaError", "generate_instance"]
+from mockserver.engine.generation_limits import (
+    BOUNDED_KEYWORDS,
+    MAX_STRING_LENGTH,
+    MAX_VALUE_DEPTH,
+    GenerationBudget,
+    GenerationLimitError,
+    check_count,
+    check_pattern,
+    check_schema_depth,
+    check_string_length,
+    freeze,
+    search,
+)
+
+__all__ = ["GenerationLimitError", "Suggest", "UnsatisfiableSchemaError", "generate_instance"]
 
 Schema: TypeAlias = Mapping[str, Any] | bool
 # Proposes values for the property `name` with schema `schema`, best first (see
@@ -80,8 +96,10 @@ _BRANCH_ATTEMPTS: Final = 2
 _SOFT_REF_DEPTH: Final = 2
 # Entering the same $ref target more often than this means the schema demands infinite nesting.
 _HARD_REF_DEPTH: Final = 12
-# Upper bound on generator steps per call, so pathological schemas fail fast instead of hanging.
-_STEP_BUDGET: Final = 50_000
+# A multipleOf below this overflows value / step for plausible values (see _generate_integer).
+_TINY_STEP: Final = 1e-300
+# Enums longer than this are sampled instead of shuffled (see _generate_large_enum).
+_SAMPLED_ENUM_SIZE: Final = 64
 # How far beyond its minimum a regex repeat (`*`, `+`, `{2,}`) may go: keeps strings short.
 _REPEAT_SPAN: Final = 6
 # Internal key of merged schemas: schemas that must hold too but could not be merged in.
@@ -326,10 +344,6 @@ class _Retry(Exception):
     """A generated value failed a check; another draw from the rng may succeed."""
 
 
-class _BudgetExceeded(Exception):
-    """The schema needs more generator steps than ``_STEP_BUDGET``."""
-
-
 # --------------------------------------------------------------------------------------------
 # Schema preparation and caching
 # --------------------------------------------------------------------------------------------
@@ -418,7 +432,9 @@ def _compile(key: str) -> _Compiled:
     except jsonschema.SchemaError as exc:
         where = _pointer(exc.absolute_path)
         raise UnsatisfiableSchemaError(f"invalid schema at {where!r}: {exc.message}") from exc
-    validator = cls(root, format_checker=cls.FORMAT_CHECKER)
+    # Same dialect, with regex matching and enum checks of bounded cost (generation_limits).
+    bounded = _jsv.extend(cls, BOUNDED_KEYWORDS)
+    validator = bounded(root, format_checker=cls.FORMAT_CHECKER)
     # Up to draft 7, keywords next to `$ref` are ignored; from 2019-09 on they apply too.
     siblings = cls not in (jsonschema.Draft6Validator, jsonschema.Draft7Validator)
     return _Compiled(root=root, validator=validator, siblings_of_ref_apply=siblings)
@@ -444,6 +460,14 @@ def _child(path: str, *parts: str | int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _search(pattern: str, text: str) -> bool:
+    """``re.search`` with a bounded cost (see generation_limits.search)."""
+    try:
+        return search(pattern, text)
+    except regex.error as exc:
+        raise UnsatisfiableSchemaError(f"pattern {pattern!r} is not a valid regex: {exc}") from exc
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -466,23 +490,8 @@ def _matches_type(value: object, kind: str) -> bool:
     return False
 
 
-def _freeze(value: Any) -> Any:
-    """Hashable form with JSON equality: 1 == 1.0, but true != 1 (as jsonschema's uniqueItems)."""
-    if isinstance(value, bool) or value is None:
-        return ("c", value)
-    if isinstance(value, int | float):
-        return ("n", value)
-    if isinstance(value, str):
-        return ("s", value)
-    if isinstance(value, list):
-        return ("l", tuple(_freeze(v) for v in value))
-    if isinstance(value, dict):
-        return ("d", tuple(sorted((k, _freeze(v)) for k, v in value.items())))
-    return ("o", repr(value))
-
-
 def _json_equal(a: Any, b: Any) -> bool:
-    return bool(_freeze(a) == _freeze(b))
+    return bool(freeze(a) == freeze(b))
 
 
 def _types_of(schema: Mapping[str, Any]) -> list[str] | None:
@@ -529,13 +538,46 @@ def _is_multiple(value: int | float, step: int | float) -> bool:
 def _ceil_div(value: float, step: float) -> int:
     if isinstance(value, int) and isinstance(step, int):
         return -(-value // step)
-    return math.ceil(value / step)
+    try:
+        return math.ceil(value / step)
+    except OverflowError:  # a tiny step (1e-320): the float quotient is infinite
+        return math.ceil(Fraction(value) / Fraction(step))
 
 
 def _floor_div(value: float, step: float) -> int:
     if isinstance(value, int) and isinstance(step, int):
         return value // step
-    return math.floor(value / step)
+    try:
+        return math.floor(value / step)
+    except OverflowError:
+        return math.floor(Fraction(value) / Fraction(step))
+
+
+def _times(k: int, step: int | float) -> int | float:
+    """``k * step``; exact through fractions where the float product would overflow."""
+    try:
+        return k * step
+    except OverflowError:  # k is an int beyond the float range
+        return float(Fraction(k) * Fraction(step))
+
+
+def _binary_multiples(step: float, window: tuple[float, float]) -> list[float]:
+    """Multiples of ``step`` near the ends of ``window``, computed exactly: ``unit = step *
+    2**s`` is exact, and so is ``unit * j`` while the significant bits of the step and of
+    ``j`` fit in a double's 53 (tried with ``j`` of several widths)."""
+    found: list[float] = []
+    for end in (window[1], window[0]):
+        if end == 0 or step <= 0 or not math.isfinite(end):
+            continue
+        # log2(|end| / step) without the quotient, which overflows for a tiny step.
+        magnitude = math.floor(math.log2(abs(end)) - math.log2(step))
+        for bits in (20, 40, 6, 2):
+            try:
+                unit = math.ldexp(step, max(magnitude - bits, 0))
+            except OverflowError:
+                continue
+            found += [unit * math.floor(end / unit), unit * math.ceil(end / unit)]
+    return found
 
 
 def _decimals(value: float) -> int:
@@ -694,6 +736,9 @@ class _Xeger(Xeger):
         self._alphabets["nonword"] = " " + string.punctuation.replace("_", "")
         self._alphabets["whitespace"] = " "
         self.repeat_floor = 0
+        # Characters emitted by repeats since the last reset: nested repeats multiply, and
+        # the cap stops them long before the product (`((a*)*)*` with a floor) is reached.
+        self.emitted = 0
         cases = dict(self._cases)
         cases["any"] = lambda _value: self._random.choice(_REGEX_ALPHABET)
         cases["not_literal"] = lambda value: self._random.choice(
@@ -713,7 +758,14 @@ class _Xeger(Xeger):
     def _handle_repeat(self, start_range: int, end_range: int, value: str) -> str:
         low = min(end_range, max(start_range, self.repeat_floor))
         times = self._random.randint(low, min(end_range, low + _REPEAT_SPAN))
-        return "".join("".join(self._handle_state(i) for i in value) for _ in range(times))
+        parts = []
+        for _ in range(times):
+            part = "".join(self._handle_state(i) for i in value)
+            self.emitted += len(part)
+            if self.emitted > MAX_STRING_LENGTH:
+                raise _Retry("regex repeats exceed the string length limit")
+            parts.append(part)
+        return "".join(parts)
 
 
 # --------------------------------------------------------------------------------------------
@@ -723,38 +775,54 @@ class _Xeger(Xeger):
 
 class _Generator:
     def __init__(
-        self, compiled: _Compiled, rng: random.Random, suggest: Suggest | None = None
+        self,
+        compiled: _Compiled,
+        rng: random.Random,
+        suggest: Suggest | None = None,
+        budget: GenerationBudget | None = None,
     ) -> None:
         self.root = compiled.root
         self.suggest = suggest
+        self.budget = budget if budget is not None else GenerationBudget()
+        self.depth = 0
         self.validator = compiled.validator
         self.siblings_of_ref_apply = compiled.siblings_of_ref_apply
         self.rng = rng
-        self.steps = 0
         self._xeger: _Xeger | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def tick(self) -> None:
-        self.steps += 1
-        if self.steps > _STEP_BUDGET:
-            raise _BudgetExceeded
+        self.budget.spend_step()
 
     def is_valid(self, schema: Any, value: Any) -> bool:
         try:
             if schema is self.root:
                 return bool(self.validator.is_valid(value))
             return bool(self.validator.evolve(schema=_validatable(schema)).is_valid(value))
-        except (_BudgetExceeded, UnsatisfiableSchemaError):
-            raise
-        except Exception as exc:  # unresolvable $ref, unknown type name, bad regex, ...
+        # What a schema that passed check_schema can still hold; anything else is a bug and
+        # surfaces as one.
+        except (
+            referencing.exceptions.Unresolvable,
+            jsonschema.exceptions.UnknownType,
+            regex.error,
+        ) as exc:
             raise UnsatisfiableSchemaError(f"jsonschema cannot evaluate the schema: {exc}") from exc
 
-    def xeger(self, pattern: str, floor: int) -> str:
+    def xeger(self, pattern: str, floor: int, path: str) -> str:
+        check_pattern(pattern, path)
         if self._xeger is None:
             self._xeger = _Xeger(self.rng)
         self._xeger.repeat_floor = floor
-        return str(self._xeger.xeger(pattern))
+        self._xeger.emitted = 0
+        try:
+            return str(self._xeger.xeger(pattern))
+        # rstr has no case for some of Python's regex syntax (lookarounds, conditionals, ...)
+        # and fails with a KeyError, or a ValueError/IndexError on odd ranges.
+        except (KeyError, ValueError, IndexError) as exc:
+            raise UnsatisfiableSchemaError(
+                f"at {path!r}: cannot generate from pattern {pattern!r}: {exc!r}"
+            ) from exc
 
     def resolve(self, ref: Any, path: str) -> tuple[Any, str]:
         if not isinstance(ref, str):
@@ -931,7 +999,7 @@ class _Generator:
             patterns = side.get("patternProperties", {})
 
             def covered(name: str, own: Any = own, patterns: Any = patterns) -> bool:
-                return name in own or any(re.search(p, name) for p in patterns)
+                return name in own or any(_search(p, name) for p in patterns)
 
             for name in other.get("required", []):
                 if not covered(name) and extra is False:
@@ -1017,7 +1085,7 @@ class _Generator:
             return None
         for value in self.suggest(hint, schema):
             if self.is_valid(schema, value):
-                return (copy.deepcopy(value),)
+                return (self._copied(value),)
         return None
 
     def _example(self, schema: Mapping[str, Any]) -> tuple[Any] | None:
@@ -1035,7 +1103,7 @@ class _Generator:
             return None
         value = self.rng.choice(candidates)
         if self.is_valid(schema, value):
-            return (copy.deepcopy(value),)
+            return (self._copied(value),)
         return None
 
     def _generate_branching(
@@ -1130,7 +1198,7 @@ class _Generator:
         self, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
     ) -> Any:
         if "const" in schema:
-            return copy.deepcopy(schema["const"])
+            return self._copied(schema["const"])
         if "enum" in schema:
             return self._generate_enum(schema, path)
         kinds = self._candidate_types(schema, trail)
@@ -1183,6 +1251,8 @@ class _Generator:
 
     def _generate_enum(self, schema: Mapping[str, Any], path: str) -> Any:
         values = schema["enum"]
+        if isinstance(values, list) and len(values) > _SAMPLED_ENUM_SIZE:
+            return self._generate_large_enum(schema, values, path)
         kinds = _types_of(schema)
         if kinds is not None:
             values = [v for v in values if any(_matches_type(v, k) for k in kinds)]
@@ -1192,10 +1262,46 @@ class _Generator:
         simple = all(k in ("enum", "type", *_ANNOTATIONS) for k in schema)
         for index in order:
             if simple or self.is_valid(schema, values[index]):
-                return copy.deepcopy(values[index])
+                return self._copied(values[index])
         raise UnsatisfiableSchemaError(
             f"at {path!r}: no enum value satisfies the other constraints (keyword 'enum')"
         )
+
+    def _generate_large_enum(self, schema: Mapping[str, Any], values: list[Any], path: str) -> Any:
+        """A member of a large enum, drawn at random: shuffling or filtering the whole list
+        for every value (128 choices of a 300,000-member enum) would cost more than the rest
+        of the request. The walk from a random start is bounded by the step budget."""
+        kinds = _types_of(schema)
+        simple = all(k in ("enum", "type", *_ANNOTATIONS) for k in schema)
+        start = self.rng.randrange(len(values))
+        fallback: tuple[Any] | None = None
+        for offset in range(len(values)):
+            self.tick()
+            value = values[(start + offset) % len(values)]
+            if kinds is not None and not any(_matches_type(value, k) for k in kinds):
+                continue
+            if simple or self.is_valid(schema, value):
+                if value is not None:
+                    return self._copied(value)
+                fallback = fallback or (value,)
+            if fallback is not None and offset >= _SAMPLED_ENUM_SIZE:
+                break
+        if fallback is not None:
+            return fallback[0]
+        raise UnsatisfiableSchemaError(
+            f"at {path!r}: no enum value satisfies the other constraints (keyword 'enum')"
+        )
+
+    def _copied(self, value: Any) -> Any:
+        """A copy of a value the schema spells out (const, enum, example), counted against
+        the output budget: a large const repeated by minItems is as costly as a long string."""
+        if isinstance(value, str):
+            self.budget.spend_chars(len(value))
+            return value
+        if isinstance(value, list | dict):
+            self.budget.spend_chars(len(json.dumps(value)))
+            return copy.deepcopy(value)
+        return value
 
     def _generate_of_type(
         self, kind: str, schema: Mapping[str, Any], path: str, trail: _Trail, hint: str | None
@@ -1210,10 +1316,19 @@ class _Generator:
             return self._generate_number(schema, path, hint)
         if kind == "string":
             return self._generate_string(schema, path, hint)
-        if kind == "array":
-            return self._generate_array(schema, path, trail, hint)
-        if kind == "object":
-            return self._generate_object(schema, path, trail, hint)
+        if kind in ("array", "object"):
+            self.depth += 1
+            try:
+                if self.depth > MAX_VALUE_DEPTH:
+                    raise GenerationLimitError(
+                        f"at {_shorten(path)!r}: the value would nest more than"
+                        f" {MAX_VALUE_DEPTH} arrays/objects deep"
+                    )
+                if kind == "array":
+                    return self._generate_array(schema, path, trail, hint)
+                return self._generate_object(schema, path, trail, hint)
+            finally:
+                self.depth -= 1
         raise UnsatisfiableSchemaError(f"at {path!r}: unknown type {kind!r} (keyword 'type')")
 
     # -- numbers ------------------------------------------------------------------------------
@@ -1231,6 +1346,10 @@ class _Generator:
         if raw_step is not None and raw_step > 0:
             # An integer is a multiple of p/q (in lowest terms) exactly when p divides it.
             step = raw_step if isinstance(raw_step, int) else Fraction(repr(raw_step)).numerator
+            if isinstance(raw_step, float) and raw_step < _TINY_STEP:
+                # value / step overflows, so jsonschema compares exact binary fractions:
+                # 1e-320 is 253 / 2**1071, and its integer multiples are those of 253.
+                step = Fraction(raw_step).numerator
         p_lo, p_hi, _ = _number_preference(hint)
         window = _pick_range(low, high, (p_lo, p_hi))
         value = self._search_multiples(step, raw_step, (low, False, high, False), window, path)
@@ -1302,11 +1421,19 @@ class _Generator:
             ks += list(range(k_lo, k_hi + 1))
         places = _decimals(step) if isinstance(step, float) else 0
         for k in ks:
-            exact = k * step
+            exact = _times(k, step)
             options: tuple[int | float, ...] = (exact,)
             if isinstance(exact, float):
                 options = (round(exact, places), exact)
             for value in options:
+                if _within(value, lo, lo_x, hi, hi_x) and (
+                    required_step is None or _is_multiple(value, required_step)
+                ):
+                    return value
+        if isinstance(step, float):
+            # A step of a few significant bits (1e-320 is 2024 * 2**-1074) has multiples
+            # that no rounded k * step reaches.
+            for value in _binary_multiples(step, window):
                 if _within(value, lo, lo_x, hi, hi_x) and (
                     required_step is None or _is_multiple(value, required_step)
                 ):
@@ -1330,6 +1457,7 @@ class _Generator:
             raise UnsatisfiableSchemaError(
                 f"at {path!r}: minLength {low} is greater than maxLength {high}"
             )
+        check_string_length(low, path)
         pattern = schema.get("pattern")
         fmt = schema.get("format")
         maker = _FORMATS.get(fmt) if isinstance(fmt, str) else None
@@ -1339,11 +1467,9 @@ class _Generator:
                 boost = max(0, attempt - _LOCAL_ATTEMPTS + 1)
                 floor = low * boost // _LOCAL_ATTEMPTS
                 try:
-                    text = self.xeger(pattern, floor)
-                except Exception as exc:  # rstr raises KeyError etc. on unsupported syntax
-                    raise UnsatisfiableSchemaError(
-                        f"at {path!r}: cannot generate from pattern {pattern!r}: {exc!r}"
-                    ) from exc
+                    text = self.xeger(pattern, floor, path)
+                except _Retry:  # the repeats ran past the length limit: draw again
+                    continue
             elif maker is not None:
                 text = maker(self.rng)
             else:
@@ -1351,8 +1477,9 @@ class _Generator:
             if (
                 len(text) >= low
                 and (high is None or len(text) <= high)
-                and (not isinstance(pattern, str) or re.search(pattern, text))
+                and (not isinstance(pattern, str) or _search(pattern, text))
             ):
+                self.budget.spend_chars(len(text))
                 return text
         raise _Retry(
             f"at {path!r}: no string found for pattern/format/minLength/maxLength constraints"
@@ -1391,6 +1518,7 @@ class _Generator:
             prefix, rest, rest_key = [], items, "items"
         low = schema.get("minItems", 0)
         low = low if isinstance(low, int) else 0
+        check_count(low, "minItems", path)
         high = schema.get("maxItems")
         high = high if isinstance(high, int) else None
         if rest is False:
@@ -1438,7 +1566,7 @@ class _Generator:
             except (_Retry, UnsatisfiableSchemaError):
                 return None
             if unique:
-                frozen = _freeze(value)
+                frozen = freeze(value)
                 if frozen in seen:
                     continue
                 seen.add(frozen)
@@ -1473,6 +1601,7 @@ class _Generator:
         required = [r for r in dict.fromkeys(schema.get("required") or []) if isinstance(r, str)]
         low = schema.get("minProperties", 0)
         low = low if isinstance(low, int) else 0
+        check_count(low, "minProperties", path)
         high = schema.get("maxProperties")
         high = high if isinstance(high, int) else None
         if high is not None and len(required) > high:
@@ -1545,12 +1674,12 @@ class _Generator:
             if len(names) >= count:
                 break
             if patterns and (not allow_any or attempt % 2 == 0):
-                name = self.xeger(self.rng.choice(patterns), 0)
+                name = self.xeger(self.rng.choice(patterns), 0, path)
             elif allow_any:
                 if isinstance(names_schema, Mapping) and isinstance(
                     names_schema.get("pattern"), str
                 ):
-                    name = self.xeger(names_schema["pattern"], 0)
+                    name = self.xeger(names_schema["pattern"], 0, path)
                 else:
                     name = self.rng.choice(_EXTRA_KEYS)
                     if attempt >= len(_EXTRA_KEYS):
@@ -1574,7 +1703,7 @@ class _Generator:
         props: Mapping[str, Any], patterns: Mapping[str, Any], extra: Any, key: str
     ) -> Any:
         found: list[Any] = [props[key]] if key in props else []
-        found += [s for p, s in patterns.items() if re.search(p, key)]
+        found += [s for p, s in patterns.items() if _search(p, key)]
         if not found:
             return extra
         if len(found) == 1:
@@ -1796,22 +1925,28 @@ def _hinted_string(rng: random.Random, hint: str) -> str | None:
 
 
 def generate_instance(
-    schema: Mapping[str, Any] | bool, rng: random.Random, suggest: Suggest | None = None
+    schema: Mapping[str, Any] | bool,
+    rng: random.Random,
+    suggest: Suggest | None = None,
+    budget: GenerationBudget | None = None,
 ) -> Any:
     """Return a JSON value (dict/list/str/int/float/bool/None) valid against `schema`.
-
-    ``suggest``, when given, proposes values for named properties (the user's own words for a
-    tool call's arguments); a proposal is used only where the property's schema accepts it.
 
     `schema` is a JSON Schema (draft 4 to 2020-12, chosen by ``$schema``, default 2020-12) and
     may use OpenAPI 3.0's ``nullable``.  The value depends only on the schema and the state of
     `rng` (which is advanced).  Raises :class:`UnsatisfiableSchemaError` when no value can be
     produced; the message names the keyword and JSON pointer at fault.
+
+    ``suggest``, when given, proposes values for named properties (the user's own words for a
+    tool call's arguments); a proposal is used only where the property's schema accepts it.
+    ``budget`` is what the caller's request may still spend (one per request, shared by its
+    choices); :class:`GenerationLimitError` says which limit a schema would exceed.
     """
     if not isinstance(schema, Mapping | bool):
         raise TypeError(f"schema must be a mapping or a bool, not {type(schema).__name__}")
-    compiled = _compile(_cache_key(schema))
-    generator = _Generator(compiled, rng, suggest)
+    budget = budget if budget is not None else GenerationBudget()
+    compiled = budget.prepared(schema, _prepare)
+    generator = _Generator(compiled, rng, suggest, budget)
     problem = "no attempt made"
     # Why validate and retry: the generator is a heuristic (lossy allOf merges, regex
     # lookarounds, float multipleOf, oneOf overlap, `not`, ...), while the caller promises the
@@ -1820,10 +1955,6 @@ def generate_instance(
     for _ in range(_MAX_ATTEMPTS):
         try:
             value = generator.generate(compiled.root, "#", (), None)
-        except _BudgetExceeded:
-            raise UnsatisfiableSchemaError(
-                f"schema too complex: gave up after {_STEP_BUDGET} generation steps"
-            ) from None
         except (_Retry, UnsatisfiableSchemaError) as exc:
             problem = str(exc)
             continue
@@ -1833,6 +1964,13 @@ def generate_instance(
     raise UnsatisfiableSchemaError(
         f"could not generate a valid instance in {_MAX_ATTEMPTS} attempts: {problem}"
     )
+
+
+def _prepare(schema: Schema) -> _Compiled:
+    # The depth is checked first: serialising or compiling a deeper schema would recurse
+    # past Python's stack limit.
+    check_schema_depth(schema)
+    return _compile(_cache_key(schema))
 
 
 def _describe_failure(validator: Any, value: Any) -> str:

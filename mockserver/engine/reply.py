@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mockserver.engine.generation_limits import GenerationBudget, GenerationLimitError
 from mockserver.engine.ids import tool_call_id
 from mockserver.engine.instances import Suggest, UnsatisfiableSchemaError, generate_instance
 from mockserver.engine.mentions import Mentions
@@ -53,6 +54,8 @@ class FunctionTool:
     name: str
     description: str = ""
     parameters: Mapping[str, Any] | None = None
+    # Where `parameters` sits in the request, for an error about it.
+    param: str = "tools"
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class ReplyRequest:
     forced_function: str | None = None
     parallel_tool_calls: bool = True
     output_schema: Mapping[str, Any] | None = None
+    # Where `output_schema` sits in the request, for an error about it.
+    output_schema_param: str = "response_format.json_schema.schema"
     json_object: bool = False
     limit: int | None = None
     stop: tuple[str, ...] = ()
@@ -81,12 +86,20 @@ def seeded_rng(key: bytes, variant: int = 0) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
-def plan_reply(request: ReplyRequest, rng: random.Random) -> Reply:
-    """Decide one answer. Deterministic for a given request and generator state."""
-    calls = _planned_calls(request, rng)
+def plan_reply(
+    request: ReplyRequest, rng: random.Random, budget: GenerationBudget | None = None
+) -> Reply:
+    """Decide one answer. Deterministic for a given request and generator state.
+
+    ``budget`` bounds the work of generating JSON from the request's schemas; pass one budget
+    for all the choices of a request. Raises :class:`GenerationLimitError`, naming the request
+    field, when a schema needs more than the budget allows.
+    """
+    budget = budget if budget is not None else GenerationBudget()
+    calls = _planned_calls(request, rng, budget)
     if calls:
         return _tool_call_reply(calls, request)
-    text, is_json = _reply_text(request, rng)
+    text, is_json = _reply_text(request, rng, budget)
     cut_at = _first_stop(text, request.stop)
     if cut_at is not None:
         text = text[:cut_at]
@@ -102,11 +115,15 @@ def plan_reply(request: ReplyRequest, rng: random.Random) -> Reply:
     return replace(reply, logprobs=_logprobs(reply.pieces, request.top_logprobs, rng))
 
 
-def _reply_text(request: ReplyRequest, rng: random.Random) -> tuple[str, bool]:
+def _reply_text(
+    request: ReplyRequest, rng: random.Random, budget: GenerationBudget
+) -> tuple[str, bool]:
     if request.fixed_text is not None:
         return request.fixed_text, False
     if request.output_schema is not None:
-        instance = _instance_or_object(request.output_schema, rng)
+        instance = _instance_or_object(
+            request.output_schema, rng, budget, request.output_schema_param
+        )
         return json.dumps(instance, ensure_ascii=False), True
     if request.json_object:
         answer = compose_reply(rng, request.user_text, request.tool_result)
@@ -120,7 +137,9 @@ def _first_stop(text: str, stops: Sequence[str]) -> int | None:
     return min(found) if found else None
 
 
-def _planned_calls(request: ReplyRequest, rng: random.Random) -> list[tuple[str, Any]]:
+def _planned_calls(
+    request: ReplyRequest, rng: random.Random, budget: GenerationBudget
+) -> list[tuple[str, Any]]:
     """The (function name, arguments) pairs to call, in order; empty for a text answer."""
     if request.fixed_tool_call is not None:
         return [request.fixed_tool_call]
@@ -140,7 +159,7 @@ def _planned_calls(request: ReplyRequest, rng: random.Random) -> list[tuple[str,
             chosen = chosen[:1]
     # The user's own values ("weather in Paris?" -> "Paris") for the arguments they fit.
     suggest = Mentions.of(request.user_text).suggest if chosen else None
-    return [(tool.name, _arguments_for(tool, rng, suggest)) for tool in chosen]
+    return [(tool.name, _arguments_for(tool, rng, budget, suggest)) for tool in chosen]
 
 
 def _mentioned_tools(tools: Sequence[FunctionTool], user_text: str) -> list[FunctionTool]:
@@ -158,13 +177,19 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") else word
 
 
-def _arguments_for(tool: FunctionTool, rng: random.Random, suggest: Suggest | None) -> Any:
+def _arguments_for(
+    tool: FunctionTool, rng: random.Random, budget: GenerationBudget, suggest: Suggest | None
+) -> Any:
     schema = tool.parameters if tool.parameters is not None else {"type": "object"}
-    return _instance_or_object(schema, rng, suggest)
+    return _instance_or_object(schema, rng, budget, tool.param, suggest)
 
 
 def _instance_or_object(
-    schema: Mapping[str, Any], rng: random.Random, suggest: Suggest | None = None
+    schema: Mapping[str, Any],
+    rng: random.Random,
+    budget: GenerationBudget,
+    param: str,
+    suggest: Suggest | None = None,
 ) -> Any:
     """A value valid against ``schema``, or ``{}`` where no value can be.
 
@@ -173,9 +198,11 @@ def _instance_or_object(
     with ``maxLength: 2``, or not a JSON Schema at all) the answer is an empty object.
     """
     try:
-        return generate_instance(schema, rng, suggest)
+        return generate_instance(schema, rng, suggest, budget)
     except UnsatisfiableSchemaError:
         return {}
+    except GenerationLimitError as error:
+        raise error.at(param) from None
 
 
 def _tool_call_reply(calls: list[tuple[str, Any]], request: ReplyRequest) -> Reply:

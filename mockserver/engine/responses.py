@@ -30,7 +30,7 @@ from mockserver.engine.chat import (
 from mockserver.engine.ids import new_hex_id
 from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
 from mockserver.engine.plan import FINISH_LENGTH, Reply, ToolCall
-from mockserver.engine.reply import plan_reply, seeded_rng
+from mockserver.engine.reply import ReplyRequest, plan_reply, seeded_rng
 from mockserver.engine.tokens import (
     Piece,
     count_message_tokens,
@@ -167,7 +167,7 @@ def plan_response(
     chat_body = chat_equivalent(body, conversation)
 
     def plan() -> Reply:
-        request = reply_request_from_chat(chat_body, reply_override)
+        request = _named_as_responses(reply_request_from_chat(chat_body, reply_override), body)
         # The key holds the whole conversation instead of the id that stands for part of
         # it, so a chained request answers like the same conversation sent inline.
         key = content_key({**body, "input": conversation}, _DELIVERY_FIELDS)
@@ -297,6 +297,22 @@ def _function_tools(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         for tool in (tools if isinstance(tools, list) else [])
         if _is_map(tool) and tool.get("type") == "function" and isinstance(tool.get("name"), str)
     ]
+
+
+def _named_as_responses(request: ReplyRequest, body: Mapping[str, Any]) -> ReplyRequest:
+    """``request`` with its schemas' request fields named as the Responses body names them
+    (an error about a schema names ``text.format.schema`` or ``tools[i].parameters``)."""
+    tools = body.get("tools")
+    indexes = [
+        index
+        for index, tool in enumerate(tools if isinstance(tools, list) else [])
+        if _is_map(tool) and tool.get("type") == "function" and isinstance(tool.get("name"), str)
+    ]
+    renamed = tuple(
+        dataclasses.replace(tool, param=f"tools[{index}].parameters")
+        for tool, index in zip(request.tools, indexes, strict=False)
+    )
+    return dataclasses.replace(request, tools=renamed, output_schema_param="text.format.schema")
 
 
 def _chat_tool(tool: Mapping[str, Any]) -> dict[str, Any]:

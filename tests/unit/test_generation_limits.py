@@ -1,0 +1,190 @@
+"""The bounded cost of generation (mockserver.engine.generation_limits and its use).
+
+Each schema here used to freeze or crash the generator; each test runs in a subprocess-free
+way but under a timeout of its own through the generator's limits: a regression shows as a
+slow test, then as a hang, so the expectations are also asserted on the error raised.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import jsonschema
+import pytest
+
+from mockserver.engine import generation_limits as limits
+from mockserver.engine.generation_limits import GenerationBudget, GenerationLimitError
+from mockserver.engine.instances import generate_instance
+from mockserver.engine.reply import FunctionTool, ReplyRequest, plan_reply
+
+
+def nested(levels: int) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"a": schema}, "required": ["a"]}
+    return schema
+
+
+def generate(schema: Any, seed: int = 0, budget: GenerationBudget | None = None) -> Any:
+    return generate_instance(schema, random.Random(seed), budget=budget)
+
+
+@pytest.mark.parametrize(
+    ("schema", "words"),
+    [
+        ({"type": "string", "minLength": 100_000_000}, "100000 characters per string"),
+        ({"type": "string", "pattern": "^(?:(?:a{1000}){1000}){100}$"}, "at least 100000000"),
+        ({"type": "array", "minItems": 10**9}, "minItems 1000000000"),
+        ({"type": "object", "minProperties": 10**9}, "minProperties 1000000000"),
+        (nested(100), "nested more than 64 levels"),
+        (
+            {"type": "string", "allOf": [{"pattern": "^a{30}b$"}, {"pattern": "^(a|a)+$"}]},
+            "backtracks catastrophically",
+        ),
+        (
+            {
+                "$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}, "minItems": 1}},
+                "$ref": "#/$defs/n",
+            },
+            "",  # required recursion: the value depth or the $ref recursion bound ends it
+        ),
+    ],
+    ids=[
+        "minLength",
+        "pattern-min-width",
+        "minItems",
+        "minProperties",
+        "schema-depth",
+        "backtracking",
+        "required-recursion",
+    ],
+)
+def test_schemas_beyond_the_limits_fail_fast(schema: Any, words: str) -> None:
+    started = time.monotonic()
+    try:
+        generate(schema)
+    except GenerationLimitError as error:
+        assert words in error.detail
+    except ValueError as error:  # UnsatisfiableSchemaError is a ValueError
+        assert not words, error
+    else:
+        pytest.fail("no limit was hit")
+    assert time.monotonic() - started < 3
+
+
+def test_value_depth_is_bounded_even_when_the_document_is_shallow() -> None:
+    # Nesting made by $ref, not written out: the document is 5 levels deep.
+    schema = {
+        "$defs": {
+            "node": {
+                "type": "object",
+                "properties": {"child": {"$ref": "#/$defs/node"}},
+                "required": ["child"],
+            }
+        },
+        "$ref": "#/$defs/node",
+    }
+    with pytest.raises((GenerationLimitError, ValueError)):
+        generate(schema)
+
+
+def test_the_step_budget_is_shared_by_the_choices_of_a_request() -> None:
+    schema = {"type": "array", "minItems": 300, "items": {"type": "integer"}}
+    budget = GenerationBudget(steps=1000)
+    for seed in range(3):  # about 301 steps each
+        generate(schema, seed, budget)
+    with pytest.raises(GenerationLimitError, match="all choices together"):
+        generate(schema, 3, budget)
+
+
+def test_the_output_budget_counts_copied_constants() -> None:
+    big = "x" * 60_000
+    schema = {"type": "array", "minItems": 100, "items": {"const": big}}
+    with pytest.raises(GenerationLimitError, match="characters of generated values"):
+        generate(schema)
+
+
+def test_the_wall_clock_is_a_backstop(monkeypatch: pytest.MonkeyPatch) -> None:
+    budget = GenerationBudget(deadline=time.monotonic() - 1)
+    with pytest.raises(GenerationLimitError, match="longer than"):
+        generate({"type": "array", "minItems": 1000, "items": {"type": "integer"}}, 0, budget)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "number", "multipleOf": 1e-320},
+        {"type": "number", "multipleOf": 1e-320, "minimum": 5, "maximum": 6},
+        {"type": "number", "multipleOf": 3e-310, "minimum": -6, "maximum": -5},
+        {"type": "integer", "multipleOf": 1e-320},
+        {"type": "number", "multipleOf": 5e-324},
+        nested(25),
+        {"type": "string", "minLength": 50_000},
+        {"type": "string", "pattern": "^(?=.*[A-Z])(?=.*\\d)[A-Za-z\\d]{8,12}$"},
+        {"type": "string", "pattern": "^(a+)+$"},  # backtracks only on a non-match
+        {"type": "string", "enum": [f"v{i}" for i in range(100_000)]},
+        {"type": ["integer", "null"], "enum": [*[f"s{i}" for i in range(5000)], None, 7]},
+    ],
+    ids=[
+        "multipleOf-1e-320",
+        "multipleOf-1e-320-bounded",
+        "multipleOf-subnormal-negative",
+        "integer-multipleOf-1e-320",
+        "multipleOf-smallest-double",
+        "nested-25",
+        "minLength-50000",
+        "lookaheads",
+        "nested-plus",
+        "large-enum",
+        "large-enum-filtered-by-type",
+    ],
+)
+def test_odd_but_feasible_schemas_get_a_valid_value(schema: Any) -> None:
+    for seed in range(3):
+        jsonschema.validate(generate(schema, seed), schema)
+
+
+def test_large_enums_are_sampled_not_shuffled() -> None:
+    schema = {"type": "string", "enum": [f"v{i}" for i in range(300_000)]}
+    budget = GenerationBudget()
+    started = time.monotonic()
+    values = {generate(schema, seed, budget) for seed in range(128)}
+    assert len(values) > 100
+    assert time.monotonic() - started < 3
+
+
+def test_a_limit_names_the_request_field() -> None:
+    too_long = {
+        "type": "object",
+        "properties": {"a": {"type": "string", "minLength": 10**9}},
+        "required": ["a"],
+    }
+    request = ReplyRequest(
+        user_text="call it",
+        tools=(FunctionTool("call", parameters=too_long, param="tools[3].function.parameters"),),
+        tool_choice="required",
+    )
+    with pytest.raises(GenerationLimitError) as caught:
+        plan_reply(request, random.Random(0))
+    assert caught.value.param == "tools[3].function.parameters"
+    assert "'tools[3].function.parameters'" in caught.value.message
+    assert "#/properties/a" in caught.value.message
+
+
+def test_a_generator_bug_is_not_hidden_as_an_empty_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: Any) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr("mockserver.engine.instances._Generator._generate_string", broken)
+    request = ReplyRequest(output_schema={"type": "string"})
+    with pytest.raises(ZeroDivisionError):
+        plan_reply(request, random.Random(0))
+
+
+def test_regex_search_keeps_python_semantics() -> None:
+    assert limits.search(r"^\d{3}$", "123")
+    assert not limits.search(r"^\d{3}$", "1234")
+    assert limits.search(r"(?<=a)b", "ab")
+    assert limits.search(r"^(\w)\1$", "aa")
