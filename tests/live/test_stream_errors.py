@@ -9,6 +9,7 @@ Chosen by ``X-Mock-Fault: stream_error`` (``X-Mock-Fault-After-Frames``,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -102,6 +103,36 @@ def test_responses_sdk_raises_api_error_and_does_not_retry(retrying: OpenAI, adm
         events.get_final_response()
     entries = admin.requests(path=RESPONSES_PATH)
     assert [(e["status"], e["fault"]) for e in entries] == [(200, "stream_error")] * 2
+
+
+def test_the_async_sdk_raises_the_same_api_error_once(
+    live_server: RunningServer, admin: Admin
+) -> None:
+    async def check() -> list[str]:
+        seen: list[str] = []
+        async with openai.AsyncOpenAI(
+            base_url=live_server.base_url, api_key=API_KEY, max_retries=2, timeout=30
+        ) as client:
+            for kind in ("chat", "responses"):
+                try:
+                    if kind == "chat":
+                        async for _ in await client.chat.completions.create(
+                            model="gpt-4", messages=HELLO, stream=True, extra_headers=stream_error()
+                        ):
+                            pass
+                    else:
+                        async for _ in await client.responses.create(
+                            model="gpt-4", input="Hello", stream=True, extra_headers=stream_error()
+                        ):
+                            pass
+                except openai.APIStatusError:
+                    seen.append(f"{kind}: status error")
+                except openai.APIError as error:
+                    seen.append(f"{kind}: {error.code}")
+        return seen
+
+    assert asyncio.run(check()) == ["chat: server_error", "responses: server_error"]
+    assert len(admin.requests()) == 2
 
 
 def test_a_plain_request_gets_the_error_as_a_500_and_the_sdk_retries_it(
