@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from harness.cassettes.yamlfile import AliasExpansionError, load_cassette_yaml
 from harness.errors import HarnessError
 from harness.spec import EVENT_STREAM, JSON, Operation, SpecSet
 from harness.sse import ServerSentEvent, decode_stream
@@ -95,7 +96,10 @@ def read_input(name: str) -> Loaded:
     if stripped.startswith(_SSE_FIELDS):
         return Loaded(label, "stream", events=tuple(decode_stream(text)))
     try:
-        document = yaml.safe_load(text)
+        # The cassette readers' loader: vcrpy's, with a bound on alias expansion.
+        document = load_cassette_yaml(text)
+    except AliasExpansionError as exc:
+        raise InputError(str(exc)) from exc
     except yaml.YAMLError as exc:
         raise InputError(f"neither JSON, an SSE transcript nor a YAML cassette ({exc})") from exc
     if _is_cassette(document):

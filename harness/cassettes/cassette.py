@@ -9,7 +9,8 @@ A cassette is vcrpy's YAML format, version 1::
     x-harness: {source: documented | recorded, ...}
 
 The YAML text goes through vcrpy's own serializer (its safe loader and its dumper), so what
-the harness writes is what vcrpy writes, and what it reads is what vcrpy reads. Bodies are
+the harness writes is what vcrpy writes, and what it reads is what vcrpy reads; reading first
+bounds what the file's aliases may expand to (:mod:`harness.cassettes.yamlfile`). Bodies are
 text: JSON, or the raw SSE transcript of a stream.
 
 ``x-harness`` says where the interactions come from. vcrpy reads only ``interactions`` (and,
@@ -36,6 +37,7 @@ import yaml
 # vcrpy ships no type hints; its serializer is the one piece used here.
 from vcr.serializers import yamlserializer  # type: ignore[import-untyped]
 
+from harness.cassettes.yamlfile import AliasExpansionError, load_cassette_yaml
 from harness.errors import HarnessError
 
 FORMAT_VERSION = 1
@@ -181,7 +183,9 @@ def _read_document(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise CassetteError([f"{path}: not UTF-8 text (byte {exc.start})"]) from exc
     try:
-        return yamlserializer.deserialize(text)
+        return load_cassette_yaml(text)
+    except AliasExpansionError as exc:
+        raise CassetteError([f"{path}: {exc}"]) from exc
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise CassetteError([f"{path}: not valid YAML: {detail}"]) from exc
