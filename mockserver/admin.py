@@ -87,12 +87,13 @@ def list_requests() -> Response:
     try:
         journal = current_state().journal
         journal.wait_for_pending()
-        entries = journal.entries(arguments, int(limit) if limit is not None else None)
+        query = journal.read(arguments, int(limit) if limit is not None else None)
     except ValueError as exc:
         raise MockError(
             ErrorReply(400, "`status` and `limit` must be whole numbers.", param="status")
         ) from exc
-    return _json({"object": "list", "data": entries})
+    # Sent as it is read from the table, page by page: the journal may hold many megabytes.
+    return Response(query.json_list(), mimetype="application/json")
 
 
 @admin.delete("/requests")

@@ -41,14 +41,16 @@ def create_app(config: MockConfig | None = None) -> Flask:
     encoding()
     # Every table the app's state needs; each store module contributes its own DDL.
     tables = [*RESPONSE_TABLES, *STUB_TABLES, *JOURNAL_TABLES]
-    db = Database(config.state_path or temporary_state_path(), schema=tables)
+    db = Database(
+        config.state_path or temporary_state_path(), schema=tables, max_bytes=config.state_max_bytes
+    )
     stubs = StubStore(db)
     if config.stubs_file is not None:
         try:
             stubs.add(load_stub_file(config.stubs_file))
         except StubError as exc:
             raise UsageError(str(exc)) from exc
-    journal = Journal(db)
+    journal = Journal(db, config.journal_body_max_bytes, config.journal_max_bytes)
     # A count left over by a server that was killed mid-response would stall journal reads.
     journal.finishing.reset()
     state = MockState(config=config, specs=specs, db=db, journal=journal, stubs=stubs)

@@ -2,14 +2,19 @@
 
 Entries are written by one thread per process, in batches, off the response's path: a body
 already in memory is queued as it is handed to the server, a stream after its last byte
-(``call_on_close``). No first byte waits on the disk, and the table is capped at
-:data:`MAX_ENTRIES` (oldest dropped) so a long load test cannot fill the disk.
+(``call_on_close``). No first byte waits on the disk.
+
+The journal is bounded twice, so neither a long load test nor a few huge requests fill the
+disk: it keeps at most :data:`MAX_ENTRIES` entries and about ``max_bytes`` of them (oldest
+dropped), and an entry keeps at most ``body_max_bytes`` of its request body: a larger body is
+kept as the start of its text, marked ``…(truncated)``, with ``body_truncated`` and
+``body_size`` (the bytes sent) saying so. Reads page through the table in SQL and send the
+stored JSON as it is, so reading the last entry does not read them all.
 """
 
 from __future__ import annotations
 
 import atexit
-import dataclasses
 import json
 import logging
 import os
@@ -17,23 +22,25 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.db import Database, SharedTally
 
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 10_000
-# Bodies larger than this are kept as a truncated string, not parsed JSON.
-MAX_BODY_CHARS = 256 * 1024
+TRUNCATED = "…(truncated)"
 _PRUNE_EVERY = 200
 # Entries written in one transaction at most.
 _BATCH_MAX = 500
+# Entries read from the table per query when the whole journal is sent.
+_PAGE_ROWS = 200
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS journal (
@@ -43,8 +50,13 @@ TABLES = (
         method TEXT NOT NULL,
         status INTEGER NOT NULL,
         model TEXT,
-        stub_id TEXT
+        stub_id TEXT,
+        size INTEGER NOT NULL DEFAULT 0
     )""",
+    # A state file from before the byte cap: the column is added, its old rows count as 0.
+    "ALTER TABLE journal ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
+    # Sizes summed and oldest rows found without reading the entries themselves.
+    "CREATE INDEX IF NOT EXISTS journal_sizes ON journal (seq, size)",
 )
 FILTERS = ("path", "method", "status", "model", "stub_id")
 
@@ -56,6 +68,8 @@ class JournalEntry:
     method: str
     path: str
     body: Any = None
+    body_size: int = 0  # the bytes of the body as sent
+    body_truncated: bool = False
     status: int = 0
     valid: bool | None = None
     violations: list[dict[str, str]] = field(default_factory=list)
@@ -63,18 +77,37 @@ class JournalEntry:
     fault: str | None = None
     stream: bool = False
     time: float = field(default_factory=time.time)
+    # The model of a body kept truncated (its text no longer says); not part of the entry.
+    model_of_truncated: str | None = field(default=None, repr=False)
 
     @property
     def model(self) -> str | None:
+        if self.body_truncated:
+            return self.model_of_truncated
         model = self.body.get("model") if isinstance(self.body, Mapping) else None
         return model if isinstance(model, str) else None
 
+    def cap_body(self, raw: bytes | None, max_bytes: int) -> None:
+        """Keep the body (``raw``, as sent) whole up to ``max_bytes``, else its start, marked."""
+        if raw is None:
+            return
+        self.body_size = len(raw)
+        if len(raw) > max_bytes:
+            self.model_of_truncated = self.model
+            # errors="ignore" drops only a character cut in two at the end.
+            self.body = raw[:max_bytes].decode("utf-8", errors="ignore") + TRUNCATED
+            self.body_truncated = True
+        elif self.body is None:
+            self.body = body_for_journal(raw)
+
+
+# What an entry shows: every field but the internal one.
+_SHOWN = tuple(f.name for f in fields(JournalEntry) if f.name != "model_of_truncated")
+
 
 def body_for_journal(raw: bytes) -> Any:
-    """The body as JSON when it is JSON and not huge, else as (truncated) text."""
+    """The body as JSON when it is JSON, else as text."""
     text = raw.decode("utf-8", errors="replace")
-    if len(text) > MAX_BODY_CHARS:
-        return text[:MAX_BODY_CHARS] + "…(truncated)"
     try:
         return json.loads(text)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than Python parses
@@ -84,8 +117,17 @@ def body_for_journal(raw: bytes) -> Any:
 class Journal:
     """The journal table, and this process's writer that fills it in batches."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(
+        self,
+        db: Database,
+        body_max_bytes: int = DEFAULT_JOURNAL_BODY_MAX_BYTES,
+        max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+    ) -> None:
         self._db = db
+        self.body_max_bytes = body_max_bytes
+        self.max_bytes = max_bytes
+        # Bytes this process wrote since it last summed the table (see _prune_bytes).
+        self._unchecked_bytes = 0
         # Responses sent but not yet journaled, across every worker (see _Completion).
         self.finishing = SharedTally(db.path.with_name(db.path.name + ".finishing"))
         self._queue: queue.SimpleQueue[tuple[JournalEntry, bool]] | None = None
@@ -154,62 +196,136 @@ class Journal:
         self.record_many([entry])
 
     def record_many(self, entries: list[JournalEntry]) -> None:
-        rows = [
-            (
-                _entry_json(entry),
-                entry.path,
-                entry.method,
-                entry.status,
-                entry.model,
-                entry.stub_id,
+        rows = []
+        for entry in entries:
+            text = _entry_json(entry)
+            size = len(text.encode("utf-8", errors="surrogatepass"))
+            rows.append(
+                (text, entry.path, entry.method, entry.status, entry.model, entry.stub_id, size)
             )
-            for entry in entries
-        ]
         with self._db.transaction() as connection:
             connection.executemany(
-                "INSERT INTO journal (entry, path, method, status, model, stub_id)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO journal (entry, path, method, status, model, stub_id, size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             last = connection.execute("SELECT MAX(seq) FROM journal").fetchone()[0] or 0
             if last % _PRUNE_EVERY < len(rows):  # crossed a pruning boundary
                 connection.execute("DELETE FROM journal WHERE seq <= ?", (last - MAX_ENTRIES,))
+            self._unchecked_bytes += sum(row[-1] for row in rows)
+            # Summing the table on every batch would hold the write lock longer on every
+            # request; each process sums it after writing a sixteenth of the cap, so the
+            # journal stays under the cap plus a sixteenth of it per worker.
+            if self._unchecked_bytes * 16 >= self.max_bytes:
+                self._unchecked_bytes = 0
+                self._prune_bytes(connection)
 
-    def entries(
-        self, filters: Mapping[str, str] | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Entries oldest first, filtered by exact column values (``status`` as a number)."""
+    def _prune_bytes(self, connection: Any) -> None:
+        """Drop the oldest entries until the journal holds at most ``max_bytes``."""
+        total = connection.execute("SELECT COALESCE(SUM(size), 0) FROM journal").fetchone()[0]
+        excess = total - self.max_bytes
+        if excess <= 0:
+            return
+        dropped, cutoff = 0, None
+        for seq, size in connection.execute("SELECT seq, size FROM journal ORDER BY seq"):
+            dropped += size
+            cutoff = seq
+            if dropped >= excess:
+                break
+        if cutoff is not None:
+            connection.execute("DELETE FROM journal WHERE seq <= ?", (cutoff,))
+
+    def read(self, filters: Mapping[str, str] | None = None, limit: int | None = None) -> Query:
+        """The entries to list, oldest first, filtered by exact column values.
+
+        Raises ``KeyError`` for an unknown filter and ``ValueError`` for a ``status`` that
+        is not a number, before anything is read.
+        """
         clauses, values = [], []
         for name, value in (filters or {}).items():
             if name not in FILTERS:
                 raise KeyError(name)
             clauses.append(f"{name} = ?")
             values.append(int(value) if name == "status" else value)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = f"SELECT seq, entry FROM journal{where} ORDER BY seq"
-        with self._db.connection() as connection:
-            rows = connection.execute(query, values).fetchall()
-        if limit is not None:
-            rows = rows[-limit:] if limit > 0 else []
-        return [{"seq": seq, **json.loads(entry)} for seq, entry in rows]
+        return Query(self._db, clauses, values, limit)
+
+    def entries(
+        self, filters: Mapping[str, str] | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries oldest first, as dicts (``limit``: the last that many)."""
+        return [json.loads(text) for text in self.read(filters, limit).texts()]
 
     def clear(self) -> int:
         with self._db.transaction() as connection:
-            return connection.execute("DELETE FROM journal").rowcount
+            removed: int = connection.execute("DELETE FROM journal").rowcount
+        self._db.make_room()
+        return removed
+
+
+class Query:
+    """Journal entries chosen by filters, read page by page as JSON text."""
+
+    def __init__(
+        self, db: Database, clauses: list[str], values: list[Any], limit: int | None
+    ) -> None:
+        self._db = db
+        self._clauses = clauses
+        self._values = values
+        self._limit = limit
+
+    def texts(self) -> Iterator[str]:
+        """Each entry's JSON, ``seq`` first, oldest first."""
+        for seq, entry in self._rows():
+            # The stored text is an object: "seq" goes in front without parsing it.
+            yield f'{{"seq":{seq},{entry[1:]}' if entry != "{}" else f'{{"seq":{seq}}}'
+
+    def json_list(self) -> Iterator[bytes]:
+        """``{"object": "list", "data": [...]}``, sent as it is read."""
+        yield b'{"object":"list","data":['
+        separator = b""
+        for text in self.texts():
+            yield separator + text.encode("utf-8", errors="surrogatepass")
+            separator = b","
+        yield b"]}"
+
+    def _rows(self) -> Iterator[tuple[int, str]]:
+        where = " AND ".join(self._clauses) or "1"
+        if self._limit is not None:
+            if self._limit <= 0:
+                return
+            # The last `limit` entries: read newest first, LIMIT in SQL, sent oldest first.
+            query = f"SELECT seq, entry FROM journal WHERE {where} ORDER BY seq DESC LIMIT ?"
+            with self._db.connection() as connection:
+                rows = connection.execute(query, [*self._values, self._limit]).fetchall()
+            yield from reversed(rows)
+            return
+        # Everything: one short query per page (keyset), so no read holds a connection
+        # while a slow client takes the answer.
+        query = f"SELECT seq, entry FROM journal WHERE {where} AND seq > ? ORDER BY seq LIMIT ?"
+        after = 0
+        while True:
+            with self._db.connection() as connection:
+                rows = connection.execute(query, [*self._values, after, _PAGE_ROWS]).fetchall()
+            yield from rows
+            if len(rows) < _PAGE_ROWS:
+                return
+            after = rows[-1][0]
 
 
 def _entry_json(entry: JournalEntry) -> str:
-    # orjson writes the dataclass as it is, without asdict's deep copy of the body; what it
-    # refuses (lone surrogates, integers beyond 64 bits) goes through the standard library.
+    # A shallow dict of the shown fields: orjson writes it without asdict's deep copy of the
+    # body; what orjson refuses (lone surrogates, integers beyond 64 bits) goes through the
+    # standard library.
+    shown = {name: getattr(entry, name) for name in _SHOWN}
     try:
-        return orjson.dumps(entry, default=str).decode("utf-8")
+        return orjson.dumps(shown, default=str).decode("utf-8")
     except (TypeError, orjson.JSONEncodeError):
         pass
     try:
-        return json.dumps(asdict(entry), ensure_ascii=True, default=str)
+        return json.dumps(shown, ensure_ascii=True, default=str)
     except RecursionError:  # a body nested deeper than Python recurses: keep the rest
-        entry = dataclasses.replace(entry, body="(a body nested too deeply to record)")
-        return json.dumps(asdict(entry), ensure_ascii=True, default=str)
+        shown["body"] = "(a body nested too deeply to record)"
+        return json.dumps(shown, ensure_ascii=True, default=str)
 
 
 def journal_response(
@@ -223,8 +339,7 @@ def journal_response(
     """
     entry.status = response.status_code
     entry.stream = response.mimetype == "text/event-stream"
-    if entry.body is None:
-        entry.body = _raw_body(request)
+    entry.cap_body(_raw_body(request), journal.body_max_bytes)
     if isinstance(response.response, list):
         journal.finishing.add(1)
         journal.submit(entry, counted=True)
@@ -234,9 +349,9 @@ def journal_response(
     response.call_on_close(completion.record)
 
 
-def _raw_body(request: Request) -> Any:
+def _raw_body(request: Request) -> bytes | None:
     try:
-        return body_for_journal(request.get_data(cache=True))
+        return request.get_data(cache=True)
     except HTTPException:  # a body over the size limit: it was refused unread
         return None
 
