@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,22 @@ MAX_STREAM_EVENTS = 100_000
 SANITIZED_KEYS = ["authorization", "api-key", "x-api-key", "api_key", "cookie", "set-cookie"]
 SENSITIVE_MARKERS = ["auth", "secret", "password", "credential", "api-key", "api_key"]
 FILTERED = "[Filtered]"
+# Characters that can continue a key: the key is masked only where none of them touches it, so
+# with a key "k" the "k" of max_tokens stays (a JSON string, a header value or a query value
+# holding exactly the key is still masked).
+_KEY_CHARACTER = r"[A-Za-z0-9_\-]"
+
+
+def mask_key(text: str, key: str | None) -> str:
+    """``text`` with ``key`` replaced by ``[Filtered]`` wherever it stands as a whole token.
+
+    >>> mask_key('-H "Authorization: Bearer k" -d {"max_tokens": 1, "user": "k"}', "k")
+    '-H "Authorization: Bearer [Filtered]" -d {"max_tokens": 1, "user": "[Filtered]"}'
+    """
+    if not key:
+        return text
+    pattern = rf"(?<!{_KEY_CHARACTER}){re.escape(key)}(?!{_KEY_CHARACTER})"
+    return re.sub(pattern, FILTERED, text)
 
 
 @dataclass(frozen=True)
@@ -196,7 +213,7 @@ class _Collector:
         self.seen: list[tuple[Failure, FoundFailure]] = []
 
     def redact(self, text: str) -> str:
-        return text.replace(self.api_key, FILTERED) if self.api_key else text
+        return mask_key(text, self.api_key)
 
     def handle(self, event: events.EngineEvent) -> Progress | None:
         if isinstance(event, events.ScenarioFinished) and event.label and event.status != "skip":
