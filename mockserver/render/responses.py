@@ -89,10 +89,11 @@ def failed_response_events(
 
     The events before the failure, then ``error`` (the details nested under ``error``, which
     is what makes the SDKs raise) and ``response.failed``. A count past the last event
-    before the terminal one fails in its place.
+    before the terminal one fails in its place; a stream opens with ``response.created``
+    whatever the count (0 counts as 1), as every live stream does.
     """
     events = list(_events(plan, obfuscate))[:-1]
-    sent = events[: max(after, 0)]
+    sent = events[: max(after, 1)]
     for number, (event_type, fields) in enumerate(sent):
         yield {"type": event_type, "sequence_number": number, **fields}
     yield {"type": "error", "sequence_number": len(sent), "error": dict(error)}

@@ -228,6 +228,25 @@ def test_a_count_past_the_end_fails_in_place_of_the_end(
         ]
 
 
+@pytest.mark.parametrize("after", [0, 1, 2, 100_000])
+def test_every_failed_stream_is_valid_wire(
+    http: httpx.Client, chat_operation: Operation, responses_operation: Operation, after: int
+) -> None:
+    headers = stream_error(after=after)
+    chat = {"model": "gpt-4", "messages": HELLO, "stream": True}
+    raw = http.post(CHAT_PATH, json=chat, headers=headers).content
+    assert validate_stream(chat_operation, raw) == []
+    events = decode_stream(raw)
+    assert "error" in events[-1].json()
+    if after < 100_000:
+        assert len(events) == after + 1
+    responses = {"model": "gpt-4", "input": "Hello", "stream": True}
+    raw = http.post(RESPONSES_PATH, json=responses, headers=headers).content
+    assert validate_stream(responses_operation, raw) == []
+    # Even asked to fail at once, a Responses stream opens with response.created.
+    assert decode_stream(raw)[0].json()["type"] == "response.created"
+
+
 # --------------------------------------------------------------------------- stubs
 
 
