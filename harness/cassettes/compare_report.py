@@ -228,8 +228,8 @@ def _html_findings(report: CompareReport) -> str:
         ("Aspect", "text", 8),
         ("Recorded", "text", 14),
         ("Target", "text", 14),
-        ("Interactions", "number", 8),
-        ("Where / why", "text", 13),
+        ("Count", "number", 6),
+        ("Where / why", "text", 15),
     ]
     rows = [
         f"<h2>Differences ({len(report.new)} new, {len(report.accepted)} accepted)</h2>",

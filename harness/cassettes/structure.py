@@ -230,6 +230,15 @@ class StreamStructure:
     sequence: list[str] = field(default_factory=list)
     facts: dict[str, Facts] = field(default_factory=dict)
     framing: dict[str, set[str]] = field(default_factory=dict)  # kind -> SSE `event:` usage
+    sequence_numbers: list[int] = field(default_factory=list)  # Responses' sequence_number
+
+    @property
+    def numbered_in_order(self) -> bool | None:
+        """Whether ``sequence_number`` counts up by one from the first event; None if absent."""
+        numbers = self.sequence_numbers
+        if not numbers:
+            return None
+        return numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 def stream_structure(body: bytes) -> StreamStructure:
@@ -255,6 +264,9 @@ def stream_structure(body: bytes) -> StreamStructure:
         if payload is not None:
             collect_facts(payload, structure.facts.setdefault(kind, {}))
             declared = payload.get("type") if isinstance(payload, dict) else None
+            number = payload.get("sequence_number") if isinstance(payload, dict) else None
+            if isinstance(number, int) and not isinstance(number, bool):
+                structure.sequence_numbers.append(number)
             if event.event is None:
                 framing = "no event: line"
             elif event.event == declared:
@@ -320,6 +332,10 @@ def _chunk_kind(payload: Mapping[str, Any], choices: Sequence[Any]) -> str:
 def compare_streams(recorded: bytes, target: bytes) -> list[Difference]:
     mine, theirs = stream_structure(recorded), stream_structure(target)
     found = compare_sequences(mine.sequence, theirs.sequence)
+    if mine.numbered_in_order and theirs.numbered_in_order is False:
+        found.append(
+            Difference("sequence_number", "numbering", "counts up by one", "gaps or disorder")
+        )
     for kind in mine.sequence:
         if kind not in theirs.facts or kind not in mine.facts:
             continue

@@ -267,3 +267,17 @@ def test_hostile_bodies_do_not_break_the_comparison() -> None:
     assert compare_json_bodies(deep, deep) == []
     assert compare_json_bodies(b"{}", b"not json") == [Difference("/", "body", "JSON", "not JSON")]
     assert stream_structure(b"\xff\xfe").sequence == ["undecodable stream"]
+
+
+def test_responses_sequence_numbers_must_count_up_by_one() -> None:
+    def numbered(numbers: list[int]) -> bytes:
+        return "".join(
+            f"event: response.output_text.delta\ndata: "
+            f'{{"type":"response.output_text.delta","sequence_number":{n},"delta":"x"}}\n\n'
+            for n in numbers
+        ).encode()
+
+    assert compare_streams(numbered([0, 1, 2]), numbered([0, 1, 2, 3, 4])) == []
+    assert compare_streams(numbered([0, 1, 2]), numbered([0, 2, 1])) == [
+        Difference("sequence_number", "numbering", "counts up by one", "gaps or disorder")
+    ]
