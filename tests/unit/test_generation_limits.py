@@ -188,3 +188,46 @@ def test_regex_search_keeps_python_semantics() -> None:
     assert not limits.search(r"^\d{3}$", "1234")
     assert limits.search(r"(?<=a)b", "ab")
     assert limits.search(r"^(\w)\1$", "aa")
+
+
+def strict_object(properties: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "additionalProperties": False,
+    }
+
+
+def strict_nesting(levels: int) -> dict[str, Any]:
+    schema = strict_object({"name": {"type": "string"}})
+    for _ in range(levels - 1):
+        child = {"anyOf": [schema, {"type": "null"}]}
+        schema = strict_object({"name": {"type": "string"}, "child": child})
+    return schema
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        strict_nesting(10),
+        strict_object(
+            {
+                f"group{g}": strict_object({f"field{f}": {"type": "string"} for f in range(100)})
+                for g in range(49)
+            }
+        ),
+        strict_object(
+            {
+                f"p{p}": {"type": "string", "enum": [f"{p}-{v}" for v in range(10)]}
+                for p in range(100)
+            }
+        ),
+        strict_object({"big": {"type": "string", "enum": [f"{v:04d}" for v in range(1000)]}}),
+    ],
+    ids=["10-levels", "5000-properties", "1000-enum-values", "one-1000-value-enum"],
+)
+def test_schemas_at_the_live_apis_structured_output_limits_are_within_ours(schema: Any) -> None:
+    # OpenAI's structured outputs accept at most 10 levels of nesting, 5000 properties and
+    # 1000 enum values in all: whatever the live API accepts, the mock generates.
+    jsonschema.validate(generate(schema), schema)
