@@ -1,0 +1,69 @@
+"""instructor against `harness serve`: structured output in each mode that sends a schema.
+
+instructor pins jiter below the version newer openai releases need, so it runs with its own
+openai in `tox -e clients-instructor` (requirements-instructor.txt). Its prompt-only modes
+(JSON, MD_JSON: the schema only in the prompt) are out of the matrix's scope.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import instructor
+import pytest
+from openai import AsyncOpenAI, OpenAI
+
+from tests.clients.expect import CITY_QUESTION, MODEL, City, assert_city
+from tests.fixtures.servers import API_KEY, RunningServer
+
+# TOOLS is instructor's default (a chat function tool); JSON_SCHEMA sends response_format
+# json_schema; RESPONSES_TOOLS sends a Responses function tool with text.format json_schema.
+# (TOOLS_STRICT is deprecated in favour of TOOLS.)
+MODES = pytest.mark.parametrize(
+    "mode",
+    [
+        instructor.Mode.TOOLS,
+        instructor.Mode.JSON_SCHEMA,
+        instructor.Mode.RESPONSES_TOOLS,
+    ],
+    ids=lambda mode: mode.name,
+)
+QUESTION = [{"role": "user", "content": CITY_QUESTION}]
+
+
+def patched(mock: RunningServer, mode: instructor.Mode) -> instructor.Instructor:
+    client = OpenAI(base_url=mock.base_url, api_key=API_KEY, max_retries=0)
+    return instructor.from_openai(client, mode=mode)
+
+
+@MODES
+def test_create(mock: RunningServer, mode: instructor.Mode) -> None:
+    # max_retries=0: a reply that does not validate fails here instead of being re-asked.
+    city = patched(mock, mode).chat.completions.create(
+        model=MODEL, response_model=City, messages=QUESTION, max_retries=0
+    )
+    assert_city(city)
+
+
+@MODES
+def test_create_partial_stream(mock: RunningServer, mode: instructor.Mode) -> None:
+    partials = list(
+        patched(mock, mode).chat.completions.create_partial(
+            model=MODEL, response_model=City, messages=QUESTION, max_retries=0
+        )
+    )
+    assert len(partials) > 1, f"not streamed: {partials!r}"
+    # The stream reassembles into a whole City (the partials' fields are optional until then).
+    assert_city(partials[-1].model_dump())
+
+
+def test_async_create(mock: RunningServer) -> None:
+    async def scenario() -> City:
+        async with AsyncOpenAI(base_url=mock.base_url, api_key=API_KEY, max_retries=0) as raw:
+            client = instructor.from_openai(raw)
+            city: City = await client.chat.completions.create(
+                model=MODEL, response_model=City, messages=QUESTION, max_retries=0
+            )
+            return city
+
+    assert_city(asyncio.run(scenario()))

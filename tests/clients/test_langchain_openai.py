@@ -1,0 +1,86 @@
+"""langchain-openai's ChatOpenAI against `harness serve`, on Chat Completions and Responses."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_openai import ChatOpenAI
+
+from tests.clients.expect import (
+    CITY_QUESTION,
+    HELLO,
+    MODEL,
+    TOOL_RESULT,
+    WEATHER_QUESTION,
+    City,
+    assert_city,
+    assert_text,
+    assert_used_tool_result,
+    assert_weather_call,
+    get_weather,
+)
+from tests.fixtures.servers import API_KEY, RunningServer
+
+# LangChain sends gpt-4's structured output as a function call (gpt-4 predates json_schema on
+# the live API) and says so with this warning; the test expects it rather than hiding it.
+FUNCTION_CALLING_FALLBACK = "Overriding to method='function_calling'"
+
+API = pytest.mark.parametrize("responses_api", [False, True], ids=["chat", "responses"])
+
+
+def chat_model(mock: RunningServer, responses_api: bool) -> ChatOpenAI:
+    return ChatOpenAI(
+        model=MODEL,
+        base_url=mock.base_url,
+        api_key=API_KEY,  # type: ignore[arg-type]
+        max_retries=0,
+        use_responses_api=responses_api,
+    )
+
+
+@API
+def test_invoke(mock: RunningServer, responses_api: bool) -> None:
+    reply = chat_model(mock, responses_api).invoke(HELLO)
+    assert isinstance(reply, AIMessage)
+    assert_text(reply.text)
+
+
+@API
+def test_stream(mock: RunningServer, responses_api: bool) -> None:
+    model = chat_model(mock, responses_api)
+    chunks = list(model.stream(HELLO))
+    assert all(isinstance(chunk, AIMessageChunk) for chunk in chunks)
+    whole = chunks[0]
+    for chunk in chunks[1:]:
+        whole += chunk
+    assert assert_text(whole.text) == model.invoke(HELLO).text
+
+
+@API
+def test_bind_tools_and_answer_with_the_result(mock: RunningServer, responses_api: bool) -> None:
+    model = chat_model(mock, responses_api).bind_tools([get_weather])
+    question = HumanMessage(WEATHER_QUESTION)
+    call_message = model.invoke([question])
+    assert isinstance(call_message, AIMessage)
+    assert call_message.tool_calls, call_message
+    for call in call_message.tool_calls:
+        assert_weather_call(call["name"], call["args"])
+    results = [ToolMessage(TOOL_RESULT, tool_call_id=c["id"]) for c in call_message.tool_calls]
+    answer = model.invoke([question, call_message, *results])
+    assert not getattr(answer, "tool_calls", None), answer
+    assert_used_tool_result(answer.text)
+
+
+@API
+def test_with_structured_output(mock: RunningServer, responses_api: bool) -> None:
+    with pytest.warns(UserWarning, match=FUNCTION_CALLING_FALLBACK):
+        structured = chat_model(mock, responses_api).with_structured_output(City)
+    assert_city(structured.invoke(CITY_QUESTION))
+
+
+@API
+def test_with_structured_output_function_calling(mock: RunningServer, responses_api: bool) -> None:
+    structured = chat_model(mock, responses_api).with_structured_output(
+        City, method="function_calling"
+    )
+    assert_city(structured.invoke(CITY_QUESTION))
