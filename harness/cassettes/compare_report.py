@@ -17,12 +17,15 @@ def render_text(report: CompareReport) -> str:
         lines.append(f"Not compared ({len(report.errors)}):")
         lines.extend(f"  {result.label}: {result.error}" for result in report.errors)
         lines.append("")
-    for title, findings in (("New differences", report.new), ("Accepted", report.accepted)):
-        if not findings:
-            continue
-        lines.append(f"{title} ({len(findings)}):")
-        for finding in findings:
+    if report.new:
+        lines.append(f"New differences ({len(report.new)}):")
+        for finding in report.new:
             lines.extend(_text_finding(finding))
+        lines.append("")
+    if report.accepted:
+        # One line each: the reasons are in the baseline file, under the entry named.
+        lines.append(f"Accepted by the baseline ({len(report.accepted)}):")
+        lines.extend(_text_accepted(finding) for finding in report.accepted)
         lines.append("")
     if report.stale:
         lines.append(f"Stale baseline entries, matching nothing ({len(report.stale)}):")
@@ -68,9 +71,17 @@ def _text_finding(finding: Finding) -> list[str]:
     ]
     if found.detail:
         lines.append(f"      target said: {found.detail}")
-    if finding.accepted_by is not None:
-        lines.append(f"      accepted: {finding.accepted_by.reason}")
     return lines
+
+
+def _text_accepted(finding: Finding) -> str:
+    found = finding.difference
+    entry = finding.accepted_by
+    count = len(finding.interactions)
+    return (
+        f"  {finding.operation}  {found.location}  [{found.aspect}] "
+        f"{found.recorded} -> {found.target}  ({count}x, entry {entry.line if entry else '?'})"
+    )
 
 
 # --- JUnit ---------------------------------------------------------------------------------
