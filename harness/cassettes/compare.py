@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,7 +135,6 @@ def compare_cassettes(
     baseline: Baseline | None = None,
     directory: str = "",
     client: httpx.Client | None = None,
-    progress: Callable[[InteractionResult], None] | None = None,
 ) -> CompareReport:
     """Send every recorded request to ``target`` and compare the answers by structure."""
     base = normalize_target(target)
@@ -148,10 +147,9 @@ def compare_cassettes(
             where = _relative(cassette.path, directory)
             replaced: dict[str, str] = {}  # recorded id -> the target's id, per cassette
             for interaction in cassette.interactions:
-                result = _compare_one(http, base, api_key, interaction, (source, where), replaced)
-                results.append(result)
-                if progress is not None:
-                    progress(result)
+                results.append(
+                    _compare_one(http, base, api_key, interaction, (source, where), replaced)
+                )
     finally:
         if own_client:
             http.close()
