@@ -382,16 +382,24 @@ def append_interaction(
         return len(interactions) - 1
 
 
+def write_text_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` by a temporary file and a rename, under the folder's lock.
+
+    A reader, or a writer killed at any moment, sees the old file or the new one, whole.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _exclusive(path.parent):
+        _replace_atomically(path, text)
+
+
 def write_cassette(
     path: Path,
     interactions: Sequence[tuple[RecordedRequest, RecordedResponse]],
     source: Mapping[str, Any],
 ) -> None:
     """Write a whole cassette at once (atomically), replacing any file at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = dump_cassette([to_vcr_interaction(req, resp) for req, resp in interactions], source)
-    with _exclusive(path.parent):
-        _replace_atomically(path, text)
+    write_text_atomically(path, text)
 
 
 def _existing_document(path: Path) -> dict[str, Any]:
@@ -419,6 +427,20 @@ def _replace_atomically(path: Path, text: str) -> None:
         with suppress(OSError):
             os.unlink(temp_name)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(directory: Path) -> None:
+    """Make the rename itself durable (a power cut after it could otherwise undo it)."""
+    if sys.platform == "win32":  # pragma: no cover - folders cannot be opened there
+        return
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the rename is atomic all the same
+    finally:
+        os.close(handle)
 
 
 # The mode an ordinary new file gets (0666 less the umask), read once at import.

@@ -15,14 +15,18 @@ hook). :func:`create_vcr` does both for plain vcrpy::
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 # vcrpy ships no type hints.
 import vcr  # type: ignore[import-untyped]
+from vcr.serialize import serialize as serialize_cassette  # type: ignore[import-untyped]
+from vcr.serializers import yamlserializer  # type: ignore[import-untyped]
 
-from harness.cassettes.cassette import RecordedRequest, RecordedResponse
+from harness.cassettes.cassette import RecordedRequest, RecordedResponse, write_text_atomically
 from harness.cassettes.matching import JSON_BODY_MATCHER, match_json_body
 from harness.cassettes.scrub import Secrets, scrub_request, scrub_response
+from harness.cassettes.yamlfile import load_cassette_yaml
 
 MATCH_ON = ("method", "path", JSON_BODY_MATCHER)
 
@@ -58,9 +62,46 @@ def vcr_config(*, secrets: Iterable[str] = ()) -> dict[str, Any]:
 
 
 def register_matchers(target: Any) -> Any:
-    """Register the ``json_body`` matcher on a ``vcr.VCR`` (returned, for chaining)."""
+    """Register the harness's parts on a ``vcr.VCR`` (returned, for chaining).
+
+    - the ``json_body`` matcher that :func:`vcr_config`'s ``match_on`` names;
+    - the ``yaml`` serializer: vcrpy's own, reading through the harness's bound on YAML alias
+      expansion (:mod:`harness.cassettes.yamlfile`), so a "billion laughs" cassette is refused;
+    - atomic saving: vcrpy's persister writes a cassette in place, so a test run killed while
+      it writes leaves half a file; the wrapped persister loads as before (pytest-recording's
+      included) and saves by a temporary file and a rename.
+    """
     target.register_matcher(JSON_BODY_MATCHER, match_json_body)
+    target.register_serializer("yaml", BoundedYamlSerializer)
+    if not isinstance(target.persister, AtomicPersister):
+        target.register_persister(AtomicPersister(target.persister))
     return target
+
+
+class BoundedYamlSerializer:
+    """vcrpy's YAML serializer, reading with the harness's bound on alias expansion."""
+
+    @staticmethod
+    def deserialize(cassette_string: str) -> Any:
+        return load_cassette_yaml(cassette_string)
+
+    @staticmethod
+    def serialize(cassette_dict: dict[str, Any]) -> str:
+        text: str = yamlserializer.serialize(cassette_dict)
+        return text
+
+
+class AtomicPersister:
+    """A vcrpy persister that loads as ``inner`` does and saves by temporary file and rename."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def load_cassette(self, cassette_path: Any, serializer: Any) -> Any:
+        return self.inner.load_cassette(cassette_path, serializer)
+
+    def save_cassette(self, cassette_path: Any, cassette_dict: Any, serializer: Any) -> None:
+        write_text_atomically(Path(cassette_path), serialize_cassette(cassette_dict, serializer))
 
 
 def create_vcr(**overrides: Any) -> Any:

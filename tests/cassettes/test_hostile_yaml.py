@@ -24,7 +24,11 @@ LAUGHS = "".join(
 )
 INTERACTION = """\
 interactions:
-- request: {{method: POST, uri: "http://x/v1/chat/completions", body: {request_body}}}
+- request:
+    method: POST
+    uri: http://x/v1/chat/completions
+    body: {request_body}
+    headers: {{}}
   response:
     status: {{code: 200, message: OK}}
     headers: {{content-type: [application/json]{extra_header}}}
@@ -51,13 +55,13 @@ HOSTILE = {
     "request-body": laughs_cassette(request_body="*i"),
     "response-header": laughs_cassette(extra_header=", x-laughs: *i"),
     "unused-top-level-key": laughs_cassette(),
+    # The same through merge keys (<<), which copy the merged pairs into each mapping.
     "merge-keys": (
         "a: &a {x1: lol, x2: lol, x3: lol, x4: lol, x5: lol, x6: lol, x7: lol, x8: lol}\n"
         + "".join(
-            f"{name}: &{name} [{', '.join([f'*{previous}'] * 9)}]\n"
+            f"{name}: &{name} {{<<: [{', '.join([f'*{previous}'] * 9)}]}}\n"
             for previous, name in zip("abcdefgh", "bcdefghi", strict=True)
         )
-        + "z: {<<: *i}\n"
         + INTERACTION.format(request_body="null", response_body="'{}'", extra_header="")
     ),
 }
