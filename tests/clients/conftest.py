@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.clients.expect import STRUCTURED_MODEL
 from tests.fixtures.servers import API_KEY, RunningServer, start_server
 
 # Set before any client library is imported (pytest imports this conftest first).
@@ -54,7 +55,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One `harness serve` for the whole matrix, with a fixed key; clients get it by env too."""
     server = start_server(
-        ["--api-key", API_KEY, "--workers", "2"], log_dir=tmp_path_factory.mktemp("server")
+        ["--api-key", API_KEY, "--workers", "2", "--model", STRUCTURED_MODEL],
+        log_dir=tmp_path_factory.mktemp("server"),
     )
     saved = {name: os.environ.get(name) for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY")}
     # Clients that read the environment (the Node SDK, openai-agents' default client) find the

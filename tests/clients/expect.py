@@ -13,6 +13,9 @@ import jsonschema
 from pydantic import BaseModel
 
 MODEL = "gpt-4"
+# Served by `harness serve --model gpt-4o` like gpt-4. Clients that decide by the model's name
+# whether it takes json_schema structured output (LangChain, litellm) send it only for this one.
+STRUCTURED_MODEL = "gpt-4o"
 HELLO = "Hello"
 WEATHER_QUESTION = "What's the weather in Paris?"
 CITY_QUESTION = "Tell me about Paris"

@@ -8,6 +8,7 @@ openai in `tox -e clients-instructor` (requirements-instructor.txt). Its prompt-
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import instructor
 import pytest
@@ -31,24 +32,29 @@ MODES = pytest.mark.parametrize(
 QUESTION = [{"role": "user", "content": CITY_QUESTION}]
 
 
-def patched(mock: RunningServer, mode: instructor.Mode) -> instructor.Instructor:
-    client = OpenAI(base_url=mock.base_url, api_key=API_KEY, max_retries=0)
+@pytest.fixture
+def client(mock: RunningServer) -> Iterator[OpenAI]:
+    with OpenAI(base_url=mock.base_url, api_key=API_KEY, max_retries=0) as opened:
+        yield opened
+
+
+def patched(client: OpenAI, mode: instructor.Mode) -> instructor.Instructor:
     return instructor.from_openai(client, mode=mode)
 
 
 @MODES
-def test_create(mock: RunningServer, mode: instructor.Mode) -> None:
+def test_create(client: OpenAI, mode: instructor.Mode) -> None:
     # max_retries=0: a reply that does not validate fails here instead of being re-asked.
-    city = patched(mock, mode).chat.completions.create(
+    city = patched(client, mode).chat.completions.create(
         model=MODEL, response_model=City, messages=QUESTION, max_retries=0
     )
     assert_city(city)
 
 
 @MODES
-def test_create_partial_stream(mock: RunningServer, mode: instructor.Mode) -> None:
+def test_create_partial_stream(client: OpenAI, mode: instructor.Mode) -> None:
     partials = list(
-        patched(mock, mode).chat.completions.create_partial(
+        patched(client, mode).chat.completions.create_partial(
             model=MODEL, response_model=City, messages=QUESTION, max_retries=0
         )
     )

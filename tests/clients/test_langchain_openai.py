@@ -10,6 +10,7 @@ from tests.clients.expect import (
     CITY_QUESTION,
     HELLO,
     MODEL,
+    STRUCTURED_MODEL,
     TOOL_RESULT,
     WEATHER_QUESTION,
     City,
@@ -28,9 +29,9 @@ FUNCTION_CALLING_FALLBACK = "Overriding to method='function_calling'"
 API = pytest.mark.parametrize("responses_api", [False, True], ids=["chat", "responses"])
 
 
-def chat_model(mock: RunningServer, responses_api: bool) -> ChatOpenAI:
+def chat_model(mock: RunningServer, responses_api: bool, model: str = MODEL) -> ChatOpenAI:
     return ChatOpenAI(
-        model=MODEL,
+        model=model,
         base_url=mock.base_url,
         api_key=API_KEY,  # type: ignore[arg-type]
         max_retries=0,
@@ -72,7 +73,17 @@ def test_bind_tools_and_answer_with_the_result(mock: RunningServer, responses_ap
 
 
 @API
-def test_with_structured_output(mock: RunningServer, responses_api: bool) -> None:
+def test_with_structured_output_json_schema(mock: RunningServer, responses_api: bool) -> None:
+    # LangChain's default method for models it knows take json_schema: response_format on
+    # chat, text.format on Responses, parsed into the model.
+    structured = chat_model(mock, responses_api, STRUCTURED_MODEL).with_structured_output(City)
+    assert_city(structured.invoke(CITY_QUESTION))
+
+
+@API
+def test_with_structured_output_on_gpt_4_falls_back_to_a_tool(
+    mock: RunningServer, responses_api: bool
+) -> None:
     with pytest.warns(UserWarning, match=FUNCTION_CALLING_FALLBACK):
         structured = chat_model(mock, responses_api).with_structured_output(City)
     assert_city(structured.invoke(CITY_QUESTION))

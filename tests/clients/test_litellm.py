@@ -14,6 +14,7 @@ from tests.clients.expect import (
     CITY_QUESTION,
     HELLO,
     MODEL,
+    STRUCTURED_MODEL,
     WEATHER_QUESTION,
     City,
     assert_city,
@@ -94,6 +95,16 @@ def test_completion_tools(mock: RunningServer) -> None:
 
 
 def test_completion_structured_output(mock: RunningServer) -> None:
+    reply = litellm.completion(
+        model=f"openai/{STRUCTURED_MODEL}",
+        messages=user(CITY_QUESTION),
+        response_format=City,
+        **endpoint(mock),
+    )
+    assert_city(reply.choices[0].message.content)
+
+
+def test_completion_structured_output_on_gpt_4(mock: RunningServer) -> None:
     # litellm's model map says gpt-4 takes no response_format and refuses it client-side;
     # its own error message names this per-request opt-in.
     reply = litellm.completion(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from openai import AsyncOpenAI, OpenAI
 
 from tests.clients.expect import (
@@ -22,8 +24,10 @@ from tests.clients.expect import (
 from tests.fixtures.servers import API_KEY, RunningServer
 
 
-def sync_client(mock: RunningServer) -> OpenAI:
-    return OpenAI(base_url=mock.base_url, api_key=API_KEY, max_retries=0)
+@pytest.fixture
+def client(mock: RunningServer) -> Iterator[OpenAI]:
+    with OpenAI(base_url=mock.base_url, api_key=API_KEY, max_retries=0) as opened:
+        yield opened
 
 
 def async_client(mock: RunningServer) -> AsyncOpenAI:
@@ -34,22 +38,21 @@ def user(content: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": content}]
 
 
-def test_chat(mock: RunningServer) -> None:
-    reply = sync_client(mock).chat.completions.create(model=MODEL, messages=user(HELLO))
+def test_chat(client: OpenAI) -> None:
+    reply = client.chat.completions.create(model=MODEL, messages=user(HELLO))
     assert_text(reply.choices[0].message.content)
     assert reply.choices[0].finish_reason == "stop"
 
 
-def test_chat_stream(mock: RunningServer) -> None:
-    client = sync_client(mock)
+def test_chat_stream(client: OpenAI) -> None:
     stream = client.chat.completions.create(model=MODEL, messages=user(HELLO), stream=True)
     streamed = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
     whole = client.chat.completions.create(model=MODEL, messages=user(HELLO))
     assert assert_text(streamed) == whole.choices[0].message.content
 
 
-def test_chat_tools(mock: RunningServer) -> None:
-    reply = sync_client(mock).chat.completions.create(
+def test_chat_tools(client: OpenAI) -> None:
+    reply = client.chat.completions.create(
         model=MODEL, messages=user(WEATHER_QUESTION), tools=[chat_weather_tool()]
     )
     calls = reply.choices[0].message.tool_calls or []
@@ -60,29 +63,29 @@ def test_chat_tools(mock: RunningServer) -> None:
     assert reply.choices[0].finish_reason == "tool_calls"
 
 
-def test_chat_structured_output(mock: RunningServer) -> None:
-    reply = sync_client(mock).chat.completions.parse(
+def test_chat_structured_output(client: OpenAI) -> None:
+    reply = client.chat.completions.parse(
         model=MODEL, messages=user(CITY_QUESTION), response_format=City
     )
     assert_city(reply.choices[0].message.parsed)
 
 
-def test_responses_create(mock: RunningServer) -> None:
-    response = sync_client(mock).responses.create(model=MODEL, input=HELLO)
+def test_responses_create(client: OpenAI) -> None:
+    response = client.responses.create(model=MODEL, input=HELLO)
     assert response.status == "completed"
     assert_text(response.output_text)
 
 
-def test_responses_stream(mock: RunningServer) -> None:
-    with sync_client(mock).responses.stream(model=MODEL, input=HELLO) as stream:
+def test_responses_stream(client: OpenAI) -> None:
+    with client.responses.stream(model=MODEL, input=HELLO) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
     assert final.status == "completed"
     assert assert_text("".join(deltas)) == final.output_text
 
 
-def test_responses_tools(mock: RunningServer) -> None:
-    response = sync_client(mock).responses.create(
+def test_responses_tools(client: OpenAI) -> None:
+    response = client.responses.create(
         model=MODEL, input=WEATHER_QUESTION, tools=[responses_weather_tool()]
     )
     calls = [item for item in response.output if item.type == "function_call"]
@@ -91,8 +94,8 @@ def test_responses_tools(mock: RunningServer) -> None:
         assert_weather_call(call.name, call.arguments)
 
 
-def test_responses_structured_output(mock: RunningServer) -> None:
-    response = sync_client(mock).responses.parse(model=MODEL, input=CITY_QUESTION, text_format=City)
+def test_responses_structured_output(client: OpenAI) -> None:
+    response = client.responses.parse(model=MODEL, input=CITY_QUESTION, text_format=City)
     assert_city(response.output_parsed)
 
 
