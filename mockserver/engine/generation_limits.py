@@ -102,7 +102,13 @@ class GenerationBudget:
                 f"more than {MAX_STEPS} generation steps (limit: schema nodes visited per"
                 " request, all choices together; a large minItems, minProperties or n)"
             )
-        if self.steps % _CLOCK_EVERY == 0 and time.monotonic() > self.deadline:
+        if self.steps % _CLOCK_EVERY == 0:
+            self.check_clock()
+
+    def check_clock(self) -> None:
+        """Stop once the request's generation time is spent (called where work is not
+        counted in steps: regex strings, validation)."""
+        if time.monotonic() > self.deadline:
             raise GenerationLimitError(f"generation took longer than {MAX_GENERATION_S:g} s")
 
     def spend_chars(self, count: int) -> None:
@@ -148,18 +154,20 @@ def check_schema_depth(schema: Any) -> None:
             stack.extend((child, depth + 1) for child in node)
 
 
-def check_pattern(pattern: str, where: str) -> None:
-    """Refuse a pattern whose shortest match is longer than a generated string may be
-    (``^(?:(?:a{1000}){1000}){100}$`` needs 100 million characters)."""
+def check_pattern(pattern: str, where: str) -> int:
+    """The length of the shortest match of `pattern`; refuses a pattern whose shortest match
+    is longer than a generated string may be (``^(?:(?:a{1000}){1000}){100}$`` needs 100
+    million characters)."""
     try:
-        shortest = sre_parse.parse(pattern).getwidth()[0]
+        shortest: int = sre_parse.parse(pattern).getwidth()[0]
     except (sre_parse.error, OverflowError, RecursionError):
-        return  # not a Python regex: generation reports it as unsatisfiable
+        return 0  # not a Python regex: generation reports it as unsatisfiable
     if shortest > MAX_STRING_LENGTH:
         raise GenerationLimitError(
             f"at {where!r}: pattern {_short(pattern)!r} only matches strings of at least"
             f" {shortest} characters; the limit is {MAX_STRING_LENGTH} characters per string"
         )
+    return shortest
 
 
 def search(pattern: str, text: str) -> bool:

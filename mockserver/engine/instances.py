@@ -106,6 +106,8 @@ _HARD_REF_DEPTH: Final = 12
 _TINY_STEP: Final = 1e-300
 # Enums longer than this are sampled instead of shuffled (see _generate_large_enum).
 _SAMPLED_ENUM_SIZE: Final = 64
+# Characters a regex draw may emit beyond what the string needs, before it is redrawn.
+_XEGER_SLACK: Final = 1024
 # How far beyond its minimum a regex repeat (`*`, `+`, `{2,}`) may go: keeps strings short.
 _REPEAT_SPAN: Final = 6
 # Internal key of merged schemas: schemas that must hold too but could not be merged in.
@@ -545,6 +547,8 @@ def _combine(a: Any, b: Any) -> Any:
 
 def _is_multiple(value: int | float, step: int | float) -> bool:
     # Mirrors jsonschema's multipleOf check, float quirks included (0.3 is not a multiple of 0.1).
+    if not math.isfinite(value):  # k * step overflowed: JSON has no infinity
+        return False
     if isinstance(step, float):
         try:
             quotient = value / step
@@ -749,8 +753,9 @@ class _Xeger(Xeger):
     here by ordered alphabets so the same seed gives the same string in every process.
     """
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, budget: GenerationBudget) -> None:
         super().__init__(rng)
+        self.budget = budget
         # Also keeps \W and \s to readable characters (no \r, \x0b, \x0c).
         self._alphabets["nonword"] = " " + string.punctuation.replace("_", "")
         self._alphabets["whitespace"] = " "
@@ -758,6 +763,7 @@ class _Xeger(Xeger):
         # Characters emitted by repeats since the last reset: nested repeats multiply, and
         # the cap stops them long before the product (`((a*)*)*` with a floor) is reached.
         self.emitted = 0
+        self.cap = MAX_STRING_LENGTH
         cases = dict(self._cases)
         cases["any"] = lambda _value: self._random.choice(_REGEX_ALPHABET)
         cases["not_literal"] = lambda value: self._random.choice(
@@ -781,8 +787,9 @@ class _Xeger(Xeger):
         for _ in range(times):
             part = "".join(self._handle_state(i) for i in value)
             self.emitted += len(part)
-            if self.emitted > MAX_STRING_LENGTH:
-                raise _Retry("regex repeats exceed the string length limit")
+            if self.emitted > self.cap:
+                raise _Retry("regex repeats ran past the length wanted")
+            self.budget.check_clock()
             parts.append(part)
         return "".join(parts)
 
@@ -815,6 +822,7 @@ class _Generator:
         self.budget.spend_step()
 
     def is_valid(self, schema: Any, value: Any) -> bool:
+        self.budget.check_clock()
         try:
             if schema is self.root:
                 return bool(self.validator.is_valid(value))
@@ -828,12 +836,16 @@ class _Generator:
         ) as exc:
             raise UnsatisfiableSchemaError(f"jsonschema cannot evaluate the schema: {exc}") from exc
 
-    def xeger(self, pattern: str, floor: int, path: str) -> str:
-        check_pattern(pattern, path)
+    def xeger(self, pattern: str, floor: int, path: str, wanted: int = 0) -> str:
+        """A string matching `pattern`, its repeats at least `floor` long; drawing stops
+        (``_Retry``) once it has emitted a few times the `wanted` length."""
+        shortest = check_pattern(pattern, path)
         if self._xeger is None:
-            self._xeger = _Xeger(self.rng)
+            self._xeger = _Xeger(self.rng, self.budget)
         self._xeger.repeat_floor = floor
         self._xeger.emitted = 0
+        # Nested repeats count their characters once per level, hence the factor.
+        self._xeger.cap = min(MAX_STRING_LENGTH, 8 * max(wanted, shortest, _XEGER_SLACK))
         try:
             return str(self._xeger.xeger(pattern))
         # rstr has no case for some of Python's regex syntax (lookarounds, conditionals, ...)
@@ -1486,7 +1498,7 @@ class _Generator:
                 boost = max(0, attempt - _LOCAL_ATTEMPTS + 1)
                 floor = low * boost // _LOCAL_ATTEMPTS
                 try:
-                    text = self.xeger(pattern, floor, path)
+                    text = self.xeger(pattern, floor, path, max(low, high or 0))
                 except _Retry:  # the repeats ran past the length limit: draw again
                     continue
             elif maker is not None:

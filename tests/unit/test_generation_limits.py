@@ -7,6 +7,7 @@ slow test, then as a hang, so the expectations are also asserted on the error ra
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from typing import Any
@@ -231,3 +232,24 @@ def test_schemas_at_the_live_apis_structured_output_limits_are_within_ours(schem
     # OpenAI's structured outputs accept at most 10 levels of nesting, 5000 properties and
     # 1000 enum values in all: whatever the live API accepts, the mock generates.
     jsonschema.validate(generate(schema), schema)
+
+
+def test_a_multiple_that_overflows_to_infinity_is_skipped() -> None:
+    schema = {"type": "number", "multipleOf": 1e308, "minimum": 1e308}
+    jsonschema.validate(generate(schema), schema)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "pattern": "(a*)*b", "minLength": 50_000},
+        {"type": "string", "pattern": "^(a|aa)+$", "minLength": 99_999},
+        {"type": "string", "pattern": "^(?:a{0,1000}){0,1000}$", "minLength": 90_000},
+    ],
+    ids=["nested-star", "alternation-plus", "nested-ranges"],
+)
+def test_slow_regex_strings_end_within_the_time_backstop(schema: Any) -> None:
+    started = time.monotonic()
+    with contextlib.suppress(GenerationLimitError):  # a value, or a 400 naming the limit
+        jsonschema.validate(generate(schema), schema)
+    assert time.monotonic() - started < limits.MAX_GENERATION_S + 1
