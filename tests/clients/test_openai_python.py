@@ -162,3 +162,36 @@ def test_async_responses_tools_and_structured_output(mock: RunningServer) -> Non
     for call in calls:
         assert_weather_call(call.name, call.arguments)
     assert_city(parsed)
+
+
+def test_chat_stream_tools(client: OpenAI) -> None:
+    # The SDK's stream helper assembles tool-call deltas by index, as apps rely on.
+    with client.chat.completions.stream(
+        model=MODEL, messages=user(WEATHER_QUESTION), tools=[chat_weather_tool()]
+    ) as stream:
+        argument_deltas = [
+            e.arguments_delta for e in stream if e.type == "tool_calls.function.arguments.delta"
+        ]
+        final = stream.get_final_completion()
+    calls = final.choices[0].message.tool_calls or []
+    assert calls, final
+    for call in calls:
+        assert call.type == "function"
+        assert_weather_call(call.function.name, call.function.arguments)
+    assert "".join(argument_deltas) == "".join(
+        call.function.arguments for call in calls if call.type == "function"
+    )
+    assert final.choices[0].finish_reason == "tool_calls"
+
+
+def test_responses_stream_tools(client: OpenAI) -> None:
+    with client.responses.stream(
+        model=MODEL, input=WEATHER_QUESTION, tools=[responses_weather_tool()]
+    ) as stream:
+        deltas = [e.delta for e in stream if e.type == "response.function_call_arguments.delta"]
+        final = stream.get_final_response()
+    calls = [item for item in final.output if item.type == "function_call"]
+    assert calls, final
+    for call in calls:
+        assert_weather_call(call.name, call.arguments)
+    assert "".join(deltas) == "".join(call.arguments for call in calls)
