@@ -61,7 +61,9 @@ def list_stubs() -> Response:
 
 @admin.delete("/stubs")
 def clear_stubs() -> Response:
-    return _json({"deleted": current_state().stubs.clear()})
+    # Clearing works on a full disk too (see Database.freeing): it is how space is freed.
+    state = current_state()
+    return _json({"deleted": state.db.freeing(state.stubs.clear)})
 
 
 @admin.delete("/stubs/<stub_id>")
@@ -98,9 +100,9 @@ def list_requests() -> Response:
 
 @admin.delete("/requests")
 def clear_requests() -> Response:
-    journal = current_state().journal
-    journal.wait_for_pending()
-    return _json({"deleted": journal.clear()})
+    state = current_state()
+    state.journal.wait_for_pending()
+    return _json({"deleted": state.db.freeing(state.journal.clear)})
 
 
 @admin.post("/reset")
@@ -109,7 +111,7 @@ def reset() -> Response:
     state.journal.wait_for_pending()
     return _json(
         {
-            "stubs_deleted": state.stubs.clear(),
-            "requests_deleted": state.journal.clear(),
+            "stubs_deleted": state.db.freeing(state.stubs.clear),
+            "requests_deleted": state.db.freeing(state.journal.clear),
         }
     )

@@ -20,13 +20,20 @@ import sqlite3
 import struct
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from harness.errors import UsageError
 from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
 
+T = TypeVar("T")
+
+# Disk held in a file beside the state file, given up when the disk is full so the admin API
+# can still delete rows: as much as SQLite's write-ahead log holds before it is checkpointed
+# (1,000 pages of 4 KiB), which a checkpoint may need to copy into the file.
+RESERVE_BYTES = 4 * 1024 * 1024
 # Seconds a writer waits for another worker's write to finish before giving up.
 BUSY_TIMEOUT_S = 10.0
 PAGE_CACHE_KIB = 256
@@ -94,6 +101,7 @@ class Database:
             self._open().close()
         except (OSError, sqlite3.Error) as exc:  # a folder it cannot make, a file not SQLite
             raise StateFileError(f"cannot use the state file {self.path}: {exc}") from exc
+        self._reserve()
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
@@ -136,8 +144,24 @@ class Database:
                 _rolled_back(connection)
                 raise
 
-    def make_room(self) -> None:
-        """Give the write-ahead log's space back to the disk (after a clear, when full).
+    def freeing(self, operation: Callable[[], T]) -> T:
+        """Run ``operation``, which deletes rows, even on a full disk.
+
+        Deleting writes before it frees anything (the changed pages go to the write-ahead
+        log, which a checkpoint then copies into the file), so on a full disk a delete fails
+        like any write. The reserve file beside the state file is then given up, and the
+        operation run again in the room it leaves.
+        """
+        try:
+            return operation()
+        except StateFull:
+            self._release_reserve()
+            return operation()
+        finally:
+            self._make_room()
+
+    def _make_room(self) -> None:
+        """Give the log's space back to the disk, then take the reserve again if it fits.
 
         Rows deleted free pages inside the file, which later writes reuse; the log keeps
         its size until it is checkpointed and truncated.
@@ -145,8 +169,30 @@ class Database:
         try:
             with self.connection() as connection:
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error:
+        except (sqlite3.Error, StateFull):
             pass  # a reader holds the log: it is reused from its start at the next write
+        self._reserve()
+
+    @property
+    def _reserve_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".reserve")
+
+    def _reserve(self) -> None:
+        """Hold :data:`RESERVE_BYTES` of disk beside the file (best effort, never an error)."""
+        path = self._reserve_path
+        try:
+            if path.exists() and path.stat().st_size >= RESERVE_BYTES:
+                return
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, RESERVE_BYTES)  # blocks really allocated
+            finally:
+                os.close(fd)
+        except OSError:  # no room for it now, or a filesystem without fallocate
+            self._release_reserve()
+
+    def _release_reserve(self) -> None:
+        self._reserve_path.unlink(missing_ok=True)
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -159,6 +205,9 @@ class Database:
         # Each connection has its own page cache (2 MB by default); the file is small and
         # the OS caches it anyway, so a small cache each keeps a worker's memory down.
         connection.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+        # Some builds (Debian's) overwrite every freed page: a delete then writes as much as
+        # it frees, and on a full disk nothing can be deleted. The mock's state is no secret.
+        connection.execute("PRAGMA secure_delete=OFF")
         if self._max_bytes is not None:
             page_size = connection.execute("PRAGMA page_size").fetchone()[0]
             connection.execute(f"PRAGMA max_page_count={max(1, self._max_bytes // page_size)}")

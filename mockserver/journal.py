@@ -30,7 +30,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
 from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MAX_BYTES
-from mockserver.db import Database, SharedTally
+from mockserver.db import Database, SharedTally, StateFull
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,8 @@ class Journal:
             return
         try:
             self.record_many([entry for entry, _ in batch])
+        except StateFull:
+            log.warning("could not journal %d requests: the state file's disk is full", len(batch))
         except Exception:
             # The answers have gone out already; a journal that cannot be written (disk
             # full, a locked file) must not turn into an error the client never asked
@@ -258,7 +260,6 @@ class Journal:
     def clear(self) -> int:
         with self._db.transaction() as connection:
             removed: int = connection.execute("DELETE FROM journal").rowcount
-        self._db.make_room()
         return removed
 
 
