@@ -3,8 +3,10 @@
 Clients point their ``base_url`` at the proxy. Each request is forwarded to the upstream (with
 the client's key, or the configured one instead), the answer goes back unchanged (status,
 headers minus hop-by-hop ones, body; a stream chunk by chunk as it arrives), and the exchange
-is appended, secrets scrubbed, to a vcrpy cassette: one file per endpoint, or the file named
-by the ``X-Harness-Cassette`` request header.
+is appended, secrets scrubbed (:mod:`harness.cassettes.scrub`, the pipeline ``vcr_config()``
+uses too), to a vcrpy cassette: one file per endpoint, or the file named by the
+``X-Harness-Cassette`` request header. The proxy's one HTTP client keeps no cookies, so a
+cookie the upstream sets for one client never rides along on another client's request.
 
 An interaction is written only once it is complete, and each write replaces the cassette file
 atomically (:func:`harness.cassettes.cassette.append_interaction`), so stopping the proxy at

@@ -46,8 +46,10 @@ def record(
 
     Point a client's base_url at the printed URL. One cassette per endpoint
     (chat_completions.yaml, responses.yaml), or per name sent in an X-Harness-Cassette
-    header. Authorization, api-key, cookies and any header or query parameter named like a
-    key are never written; nor is the key in use, anywhere.
+    header. Authorization, api-key, cookies, OpenAI-Organization, OpenAI-Project and any
+    header or query parameter named like a key are never written; nor is any of their values
+    anywhere else (any letter case, URL-encoded, JSON-escaped or base64). The proxy keeps no
+    cookies: a cookie the upstream sets reaches only the client it answered.
     """
     from harness.cassettes.recorder import RecorderConfig, serve_recorder
 
