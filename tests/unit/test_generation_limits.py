@@ -175,11 +175,13 @@ def test_a_limit_names_the_request_field() -> None:
 
 
 def test_a_generator_bug_is_not_hidden_as_an_empty_object(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A bug inside validation used to be caught by `except Exception`, reported as an
+    # unsatisfiable schema, and answered as `{}`.
     def broken(*_: Any) -> Any:
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr("mockserver.engine.instances._Generator._generate_string", broken)
-    request = ReplyRequest(output_schema={"type": "string"})
+    monkeypatch.setattr(limits, "search", broken)  # what the `pattern` keyword calls
+    request = ReplyRequest(output_schema={"type": "string", "pattern": "^a+$"})
     with pytest.raises(ZeroDivisionError):
         plan_reply(request, random.Random(0))
 
