@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask
 
 from harness.errors import UsageError
 from harness.spec import load_specs
 from mockserver.admin import admin
 from mockserver.api import ApiApp
+from mockserver.api.dispatch import stamp_request_id
 from mockserver.config import MockConfig
 from mockserver.db import Database, temporary_state_path
-from mockserver.engine.ids import new_id
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
 from mockserver.journal import TABLES as JOURNAL_TABLES
@@ -61,10 +61,5 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.register_blueprint(admin)
     install_error_handlers(app)
     app.wsgi_app = ApiApp(state, app.wsgi_app)  # type: ignore[method-assign]
-
-    @app.after_request
-    def _request_id(response: Response) -> Response:
-        response.headers.setdefault("x-request-id", new_id("req_", 32))
-        return response
-
+    app.after_request(stamp_request_id)
     return app

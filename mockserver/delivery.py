@@ -1,50 +1,49 @@
 """Send a planned reply, a JSON body or SSE frames, with the request's faults applied.
 
-Every API view answers through here, so latency, chunk pacing, ``disconnect``, ``malformed``
-and ``timeout`` behave alike on every endpoint, for header faults and stub faults alike.
-``stream_error`` is rendered by the views (it ends a stream with the endpoint's own error
-frames); a JSON body asked to fail that way is answered with the error as a 500.
+Every API view answers through here, so latency, chunk pacing and the faults that cut or
+break the bytes behave alike on every endpoint, for header faults and stub faults alike.
+What happens to the bytes is the fault's own answer (``Fault.wrap_body``,
+``Fault.wrap_stream``); a fault that ends a stream with an error is rendered by the views
+(with the endpoint's own error frames), and a JSON body asked to fail that way is answered
+with the fault's ``error_without_stream``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import replace
 from typing import Any
 
 from werkzeug.wrappers import Response
 
+from harness.mock_headers import paced
 from harness.sse import dump_json_bytes
 from mockserver.errors import error_response
 from mockserver.exchange import Exchange
-from mockserver.faults import (
-    DISCONNECT,
-    MALFORMED,
-    STREAM_ERROR,
-    TIMEOUT_HOLD_S,
-    FaultPlan,
-    dropped,
-    faulty_body,
-    faulty_frames,
-    socket_closer,
-)
+from mockserver.faults import FaultPlan, HeldRequest, socket_closer
+from mockserver.faults.base import dropped
 from mockserver.render.stream import SSE_HEADERS
+
+# What a held request announces and never sends, so the connection drops even where the
+# server gives no socket to cut (see socket_closer).
+_HELD_LENGTH = "2"
 
 
 def json_reply(exchange: Exchange, body: Any, status: int = 200) -> Response:
     faults = exchange.faults
-    if faults.fault == STREAM_ERROR:
-        # No stream to fail part-way: the error comes as the status a failed request gets.
-        return error_response(faults.stream_error.reply())
+    fault = faults.fault
+    if fault is None:
+        return Response(dump_json_bytes(body), status=status, mimetype="application/json")
+    error = fault.error_without_stream(faults)
+    if error is not None:
+        return error_response(error)
     data = dump_json_bytes(body)
-    if faults.fault not in (DISCONNECT, MALFORMED):
+    wrapped = fault.wrap_body(data, faults, socket_closer(exchange.request.environ))
+    if wrapped is None:
         return Response(data, status=status, mimetype="application/json")
-    chunks = faulty_body(data, faults, socket_closer(exchange.request.environ))
-    response = Response(chunks, status=status, mimetype="application/json")
-    if faults.fault == DISCONNECT:
-        # The full length is announced and half is sent: the client sees a cut body.
-        response.headers["Content-Length"] = str(len(data))
+    response = Response(wrapped.chunks, status=status, mimetype="application/json")
+    if wrapped.content_length is not None:
+        response.headers["Content-Length"] = str(wrapped.content_length)
     return response
 
 
@@ -52,15 +51,12 @@ def stream_reply(exchange: Exchange, frames: Iterable[bytes]) -> Response:
     """Send SSE frames (see ``render.stream``), paced, cut or broken as the faults say."""
     faults = exchange.faults
     length = None
-    if faults.fault in (DISCONNECT, MALFORMED):
-        frames = list(frames)
-        # Past the stream's end, the last frame is the one cut or broken.
-        faults = replace(faults, after_frames=min(faults.after_frames, max(len(frames) - 1, 0)))
-    if faults.fault == DISCONNECT:
-        # The whole stream's length is announced and part is sent (see socket_closer).
-        length = sum(len(frame) for frame in frames)
-    if faults.fault in (DISCONNECT, MALFORMED) or faults.chunk_delay_ms:
-        frames = faulty_frames(frames, faults, socket_closer(exchange.request.environ))
+    if faults.fault is not None:
+        wrapped = faults.fault.wrap_stream(frames, faults, socket_closer(exchange.request.environ))
+        if wrapped is not None:
+            frames, length = wrapped.chunks, wrapped.content_length
+    if faults.chunk_delay_ms:
+        frames = paced(frames, faults.chunk_delay_ms / 1000)
     response = Response(frames, mimetype="text/event-stream")
     response.headers.update(SSE_HEADERS)
     if length is not None:
@@ -68,16 +64,16 @@ def stream_reply(exchange: Exchange, frames: Iterable[bytes]) -> Response:
     return response
 
 
-def held_reply(environ: dict[str, Any], hold_s: float = TIMEOUT_HOLD_S) -> Response:
-    """The ``timeout`` fault: no answer at all for ``hold_s``, then a dropped connection.
+def held_reply(environ: dict[str, Any], held: HeldRequest) -> Response:
+    """A held request: no answer at all for ``held.hold_s``, then a dropped connection.
 
     The hold happens before the app returns, since granian sends the status line as soon
     as the app returns, before any body; and the announced length is never sent, so the
     connection drops even where the server gives no socket to cut (see socket_closer).
     """
-    time.sleep(hold_s)
+    time.sleep(held.hold_s)
     response = Response(dropped(socket_closer(environ)), mimetype="application/json")
-    response.headers["Content-Length"] = "2"
+    response.headers["Content-Length"] = _HELD_LENGTH
     return response
 
 

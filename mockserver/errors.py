@@ -1,7 +1,8 @@
 """Errors as data, rendered in one place in the OpenAI shape.
 
-Every failure path, ours or Flask's or an unexpected exception, ends in :func:`error_response`,
-so no HTML page, no traceback and no bare 500 ever leaves the mock.
+Every failure path, ours or Flask's or an unexpected exception, ends in :func:`error_response`
+(through :func:`reply_for_exception` for anything raised), so no HTML page, no traceback and
+no bare 500 ever leaves the mock.
 """
 
 from __future__ import annotations
@@ -91,17 +92,24 @@ def install_error_handlers(app: Flask) -> None:
     """Route every failure of a Flask app through :func:`error_response`."""
 
     @app.errorhandler(MockError)
-    def _mock_error(error: MockError) -> Response:
-        return error_response(error.reply)
-
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> Response:
-        return error_response(http_error_reply(error, request.method, request.path))
-
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception) -> Response:
-        log.exception("unexpected error while answering %s %s", request.method, request.path)
-        return error_response(UNEXPECTED)
+    def _error(error: Exception) -> Response:
+        return error_response(reply_for_exception(error, request.method, request.path))
+
+
+def reply_for_exception(error: Exception, method: str, path: str) -> ErrorReply:
+    """The OpenAI-shaped reply for whatever a request raised; the unexpected is logged.
+
+    Call it from the ``except`` block (or error handler) that caught ``error``, so the log
+    carries its traceback. Shared by the API routes and every Flask app of the mock.
+    """
+    if isinstance(error, MockError):
+        return error.reply
+    if isinstance(error, HTTPException):
+        return http_error_reply(error, method, path)
+    log.exception("unexpected error while answering %s %s", method, path)
+    return UNEXPECTED
 
 
 def http_error_reply(error: HTTPException, method: str, path: str) -> ErrorReply:

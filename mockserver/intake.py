@@ -1,6 +1,7 @@
 """Read an API request: its JSON body, the operation serving its model, and spec violations.
 
-Shared by every API view, so both endpoints refuse and accept exactly alike.
+Shared by every API view, so both endpoints refuse and accept exactly alike. What a stub
+that matches the accepted request does is ``stub_replies``'s part.
 """
 
 from __future__ import annotations
@@ -15,24 +16,11 @@ from werkzeug.wrappers import Request
 
 from harness.spec import Operation, SpecSet
 from harness.validate import validate_request
-from mockserver.errors import (
-    INVALID_REQUEST,
-    SERVER_ERROR,
-    ErrorReply,
-    MockError,
-    validation_error,
-)
+from mockserver.errors import ErrorReply, MockError, validation_error
 from mockserver.exchange import Exchange
-from mockserver.faults import (
-    RATE_LIMIT_HEADERS,
-    STREAM_ERROR,
-    TIMEOUT,
-    FaultPlan,
-    fault_error,
-    stub_stream_error,
-)
-from mockserver.journal import JournalEntry
+from mockserver.faults import FaultPlan
 from mockserver.live_limits import check_live_limits
+from mockserver.stub_replies import apply_stub_reply
 
 _BAD_JSON = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
@@ -85,9 +73,13 @@ def read_body(request: Request) -> bytes:
     # A chunked body declares no length: werkzeug's stream stops at the limit and returns
     # what it read as if the body ended there (LimitedStream.readall). One byte more from
     # the server's own stream tells whether it did.
-    if limit is not None and len(raw) >= limit and request.content_length is None:
-        if request.environ["wsgi.input"].read(1):
-            raise MockError(_too_large(limit))
+    if (
+        limit is not None
+        and len(raw) >= limit
+        and request.content_length is None
+        and request.environ["wsgi.input"].read(1)
+    ):
+        raise MockError(_too_large(limit))
     return raw
 
 
@@ -158,10 +150,6 @@ class Accepted:
     reply_override: Mapping[str, Any] | None = None
 
 
-class HeldRequest(Exception):
-    """A stub asked for the ``timeout`` fault: the view answers nothing (see delivery)."""
-
-
 def accept_request(
     exchange: Exchange, user_text_of: Callable[[Mapping[str, Any]], str]
 ) -> Accepted:
@@ -196,39 +184,5 @@ def accept_request(
     if stub is None:
         return Accepted(body, operation, faults)
     entry.stub_id = stub.id
-    return _apply_stub(stub.reply, body, operation, faults, entry)
-
-
-def _apply_stub(
-    reply: Mapping[str, Any],
-    body: dict[str, Any],
-    operation: Operation,
-    faults: FaultPlan,
-    entry: JournalEntry,
-) -> Accepted:
-    if "error" in reply:
-        error = reply["error"]
-        status = int(error["status"])
-        raise MockError(
-            ErrorReply(
-                status,
-                str(error.get("message") or f"Stubbed error {status}."),
-                str(error.get("type") or (SERVER_ERROR if status >= 500 else INVALID_REQUEST)),
-                error.get("param"),
-                error.get("code"),
-                headers=RATE_LIMIT_HEADERS if status == 429 else {},
-            )
-        )
-    if "stream_error" in reply:
-        entry.fault = STREAM_ERROR
-        return Accepted(body, operation, stub_stream_error(faults, reply["stream_error"]))
-    if "fault" in reply:
-        fault = str(reply["fault"])
-        entry.fault = fault
-        error_reply = fault_error(fault, str(body.get("model", "gpt-4")))
-        if error_reply is not None:
-            raise MockError(error_reply)
-        if fault == TIMEOUT:
-            raise HeldRequest
-        return Accepted(body, operation, faults.with_fault(fault))
-    return Accepted(body, operation, faults, reply)
+    stubbed = apply_stub_reply(stub.reply, str(body.get("model", "gpt-4")), faults, entry)
+    return Accepted(body, operation, stubbed.faults, stubbed.override)

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -23,11 +22,16 @@ from werkzeug.wsgi import get_input_stream
 from harness.cassettes.cassette import Cassette, RecordedResponse
 from harness.cassettes.matching import RequestIndex
 from harness.cassettes.recorder import HOP_BY_HOP, METHODS
+from harness.mock_headers import (
+    CHUNK_DELAY_HEADER,
+    INVALID_HEADER_CODE,
+    BadHeaderValue,
+    chunk_delay_ms,
+    paced,
+)
 
 # A WSGI application (the mock's Flask app, as the fallback).
 WSGIApp = Callable[..., Any]
-CHUNK_DELAY_HEADER = "X-Mock-Chunk-Delay-Ms"
-MAX_CHUNK_DELAY_MS = 10_000
 NO_MATCH_CODE = "no_recorded_interaction"
 HEALTH_PATH = "/_mock/health"
 # Headers of the recorded response not replayed: framing and the date are the replaying
@@ -55,15 +59,13 @@ def create_replay_app(cassettes: Sequence[Cassette], *, fallback: WSGIApp | None
             return jsonify(status="ok", mode="replay", interactions=len(index.interactions))
         found = index.find(request.method, request.path, body)
         if found is not None:
-            delay = _chunk_delay(request.headers.get(CHUNK_DELAY_HEADER))
-            if delay is None:
-                message = (
-                    f"{CHUNK_DELAY_HEADER} must be a whole number of ms, 0 to {MAX_CHUNK_DELAY_MS}."
-                )
+            try:
+                delay_ms = chunk_delay_ms(request.headers.get(CHUNK_DELAY_HEADER))
+            except BadHeaderValue as bad:  # refused as the mock refuses it
                 return error_response(
-                    ErrorReply(400, message, param=CHUNK_DELAY_HEADER, code="invalid_value")
+                    ErrorReply(400, bad.message, param=bad.name, code=INVALID_HEADER_CODE)
                 )
-            return _replayed(found.response, delay)
+            return _replayed(found.response, delay_ms / 1000)
         return error_response(ErrorReply(404, _no_match_message(index, body), code=NO_MATCH_CODE))
 
     install_error_handlers(app)
@@ -109,15 +111,6 @@ def _no_match_message(index: RequestIndex, body: bytes) -> str:
     return f"{message}. Closest recorded request: {closest.describe()}."
 
 
-def _chunk_delay(value: str | None) -> float | None:
-    if value is None or not value.strip():
-        return 0.0
-    text = value.strip()
-    if not text.isdigit() or int(text) > MAX_CHUNK_DELAY_MS:
-        return None
-    return int(text) / 1000
-
-
 def _replayed(response: RecordedResponse, delay_s: float) -> Response:
     headers = [
         (name, value)
@@ -128,7 +121,7 @@ def _replayed(response: RecordedResponse, delay_s: float) -> Response:
     status = f"{response.status} {response.reason}".strip()
     if not response.is_stream:
         return Response(response.body, status=status, headers=headers)
-    return Response(_events(response.body, delay_s), status=status, headers=headers)
+    return Response(paced(split_events(response.body), delay_s), status=status, headers=headers)
 
 
 def split_events(body: bytes) -> list[bytes]:
@@ -136,10 +129,3 @@ def split_events(body: bytes) -> list[bytes]:
     events = [match.group(0) for match in _SSE_EVENT.finditer(body)]
     rest = body[sum(len(event) for event in events) :]
     return [*events, rest] if rest else events
-
-
-def _events(body: bytes, delay_s: float) -> Iterator[bytes]:
-    for number, event in enumerate(split_events(body)):
-        if number and delay_s:
-            time.sleep(delay_s)
-        yield event

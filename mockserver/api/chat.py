@@ -10,7 +10,6 @@ from werkzeug.wrappers import Response
 from mockserver.delivery import json_reply, stream_reply
 from mockserver.engine.chat import last_user_text, plan_chat
 from mockserver.exchange import Exchange
-from mockserver.faults import STREAM_ERROR
 from mockserver.intake import accept_request
 from mockserver.render.chat import completion_body, completion_chunks, failed_chunks
 from mockserver.render.obfuscation import wants_obfuscation
@@ -26,10 +25,10 @@ def create_chat_completion(exchange: Exchange) -> Response:
         options = body.get("stream_options")
         include_usage = isinstance(options, dict) and options.get("include_usage") is True
         chunks: Iterable[Mapping[str, Any]] = completion_chunks(plan, include_usage=include_usage)
-        failing = faults.fault == STREAM_ERROR
-        if failing:
-            error_body = faults.stream_error.reply().body()
-            chunks = failed_chunks(chunks, error_body, faults.after_frames)
+        failure = faults.stream_failure()
+        failing = failure is not None
+        if failure is not None:
+            chunks = failed_chunks(chunks, failure.reply().body(), faults.after_frames)
         if wants_obfuscation(body):
             frames = padded_chunk_frames(chunks, done_marker=not failing)
         else:

@@ -11,11 +11,9 @@ the request and response handling; what is written here is only the order of the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -26,13 +24,11 @@ from mockserver.api.responses import create_response, delete_response, retrieve_
 from mockserver.delivery import held_reply
 from mockserver.engine.generation_limits import LIMIT_CODE, GenerationLimitError
 from mockserver.engine.ids import new_id
-from mockserver.errors import UNEXPECTED, ErrorReply, MockError, error_response, http_error_reply
+from mockserver.errors import ErrorReply, MockError, error_response, reply_for_exception
 from mockserver.exchange import Exchange
-from mockserver.intake import HeldRequest
+from mockserver.faults import HeldRequest
 from mockserver.journal import JournalEntry, journal_response
 from mockserver.state import MockState
-
-log = logging.getLogger(__name__)
 
 ADMIN_PREFIX = "/_mock/"
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -48,6 +44,19 @@ ROUTES: tuple[tuple[str, tuple[str, ...], View], ...] = (
     ("/v1/models", ("GET",), list_models),
     ("/v1/models/<path:model>", ("GET",), retrieve_model),
 )
+
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def stamp_request_id(response: Response) -> Response:
+    """Give a response the request id every live API response carries, unless it has one.
+
+    Every answer of the mock gets it here: the API routes' and the admin routes' (a Flask
+    ``after_request`` hook, see ``mockserver.app``).
+    """
+    response.headers.setdefault(REQUEST_ID_HEADER, new_id("req_", 32))
+    return response
 
 
 class ApiApp:
@@ -78,7 +87,7 @@ class ApiApp:
         request.max_content_length = self._state.config.max_body_bytes
         entry = JournalEntry(request.method, request.path)
         response = self._answer(Exchange(request, self._state, entry))
-        response.headers.setdefault("x-request-id", new_id("req_", 32))
+        stamp_request_id(response)
         journal_response(self._state.journal, entry, response, request)
         if isinstance(response.response, list):
             # A body in memory goes out as the list it is: granian sends a list in one
@@ -92,21 +101,18 @@ class ApiApp:
             view, arguments = self._route(request)
             guard(exchange)
             return view(exchange, **arguments)
-        except MockError as error:
+        except MockError as error:  # the common failure, answered without further checks
             return error_response(error.reply)
         except GenerationLimitError as error:  # a schema asks for more than the mock generates
             return error_response(
                 ErrorReply(400, error.message, param=error.param, code=LIMIT_CODE)
             )
-        except HeldRequest:
-            return held_reply(request.environ)
+        except HeldRequest as held:
+            return held_reply(request.environ, held)
         except RequestRedirect as redirect:  # "/v1/models/x/" and the like: where to go
             return redirect.get_response(request.environ)
-        except HTTPException as error:
-            return error_response(http_error_reply(error, request.method, request.path))
-        except Exception:
-            log.exception("unexpected error while answering %s %s", request.method, request.path)
-            return error_response(UNEXPECTED)
+        except Exception as error:  # HTTP errors (404, 405, 413, ...) and the unexpected
+            return error_response(reply_for_exception(error, request.method, request.path))
 
     def _route(self, request: Request) -> tuple[View, Mapping[str, Any]]:
         view = self._fixed.get((request.method, request.path))

@@ -1,7 +1,8 @@
 """What every API route checks before its view runs: the bearer key, then the fault headers.
 
 A bad fault header is a 400 listing the valid values; the requested latency is served here,
-and the faults that answer without a reply at all (errors, ``timeout``) end the request here.
+and a fault that answers without a reply at all (an error, a held request) ends the request
+here, before its body is read.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from mockserver.auth import check_bearer
 from mockserver.delivery import delay_first_byte
 from mockserver.errors import MockError
 from mockserver.exchange import Exchange
-from mockserver.faults import TIMEOUT, fault_error, read_fault_headers
-from mockserver.intake import HeldRequest
+from mockserver.faults import end_before_reply, read_fault_headers
+
+# The model a header fault's error names: the body, and so its model, is not read yet.
+HEADER_FAULT_MODEL = "gpt-4"
 
 
 def guard(exchange: Exchange) -> None:
@@ -21,10 +24,7 @@ def guard(exchange: Exchange) -> None:
         raise MockError(problem)
     faults = read_fault_headers(headers)
     exchange.faults = faults
-    exchange.entry.fault = faults.fault
+    exchange.entry.fault = faults.name
     delay_first_byte(faults)
-    if faults.fault == TIMEOUT:
-        raise HeldRequest
-    error = fault_error(faults.fault) if faults.fault else None
-    if error is not None:
-        raise MockError(error)
+    if faults.fault is not None:
+        end_before_reply(faults.fault, HEADER_FAULT_MODEL)

@@ -10,7 +10,6 @@ from mockserver.delivery import json_reply, stream_reply
 from mockserver.engine.responses import Message, last_user_input_text, plan_response
 from mockserver.errors import ErrorReply, MockError
 from mockserver.exchange import Exchange
-from mockserver.faults import STREAM_ERROR
 from mockserver.intake import accept_request
 from mockserver.render.obfuscation import wants_obfuscation
 from mockserver.render.responses import (
@@ -28,14 +27,17 @@ def create_response(exchange: Exchange) -> Response:
     faults = exchange.faults = accepted.faults
     body = accepted.body
     streamed = body.get("stream") is True
-    if faults.fault == STREAM_ERROR and not streamed:
-        raise MockError(faults.stream_error.reply())  # before anything is stored
+    if not streamed:
+        refused = faults.error_without_stream()
+        if refused is not None:
+            raise MockError(refused)  # before anything is stored
     store = ResponseStore(exchange.state.db)
     history = _history(store, body.get("previous_response_id"))
     plan = plan_response(body, history, accepted.reply_override)
     obfuscate = wants_obfuscation(body)
-    if faults.fault == STREAM_ERROR:
-        error = faults.stream_error.details()
+    failure = faults.stream_failure()
+    if failure is not None:
+        error = failure.details()
         final = failed_response(plan, error)
         # What was said before the failure never reached the client: a continuation
         # carries on from the input alone.
