@@ -68,6 +68,10 @@ HOSTILE = {
 RECURSIVE = "interactions: &loop [*loop]\nversion: 1\n"
 
 
+# The commands run on two shapes (each a subprocess start); the library readers on all.
+COMMAND_SHAPES = ["response-body", "response-header"]
+
+
 @pytest.fixture(params=sorted(HOSTILE))
 def hostile(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     folder = tmp_path / "hostile"
@@ -96,18 +100,21 @@ def assert_refused(output: str, path: Path) -> None:
     assert f"{MAX_ALIAS_EXPANSION:,}" in output and "aliases" in output, output
 
 
+@pytest.mark.parametrize("hostile", COMMAND_SHAPES, indirect=True)
 def test_cassettes_check_refuses_it(hostile: Path) -> None:
     done = run("cassettes", "check", str(hostile.parent))
     assert done.returncode == 2, done
     assert_refused(done.stderr, hostile)
 
 
+@pytest.mark.parametrize("hostile", COMMAND_SHAPES, indirect=True)
 def test_validate_refuses_it(hostile: Path) -> None:
     done = run("validate", str(hostile))
     assert done.returncode == 2, done
     assert_refused(done.stderr, hostile)
 
 
+@pytest.mark.parametrize("hostile", COMMAND_SHAPES, indirect=True)
 def test_serve_replay_refuses_it_at_start(hostile: Path) -> None:
     port = str(free_port())
     done = run("serve", "--replay", str(hostile.parent), "--host", "127.0.0.1", "--port", port)
