@@ -158,16 +158,21 @@ def check_pattern(pattern: str, where: str) -> int:
     """The length of the shortest match of `pattern`; refuses a pattern whose shortest match
     is longer than a generated string may be (``^(?:(?:a{1000}){1000}){100}$`` needs 100
     million characters)."""
-    try:
-        shortest: int = sre_parse.parse(pattern).getwidth()[0]
-    except (sre_parse.error, OverflowError, RecursionError):
-        return 0  # not a Python regex: generation reports it as unsatisfiable
+    shortest = _shortest_match(pattern)
     if shortest > MAX_STRING_LENGTH:
         raise GenerationLimitError(
             f"at {where!r}: pattern {_short(pattern)!r} only matches strings of at least"
             f" {shortest} characters; the limit is {MAX_STRING_LENGTH} characters per string"
         )
     return shortest
+
+
+@functools.lru_cache(maxsize=1024)
+def _shortest_match(pattern: str) -> int:
+    try:
+        return int(sre_parse.parse(pattern).getwidth()[0])
+    except (sre_parse.error, OverflowError, RecursionError):
+        return 0  # not a Python regex: generation reports it as unsatisfiable
 
 
 def search(pattern: str, text: str) -> bool:
