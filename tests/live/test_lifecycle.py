@@ -61,6 +61,14 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _listeners(port: int) -> str:
+    """Who listens on ``port`` (for a failure's message)."""
+    found = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip() or found.stderr.strip()
+
+
 def _port(server: RunningServer) -> int:
     return int(server.url.rsplit(":", 1)[1])
 
@@ -81,7 +89,9 @@ def test_workers_exit_when_the_master_is_killed(server_kind: str, tmp_path: Path
             time.sleep(0.1)
         survivors = [pid for pid in workers if _alive(pid)]
         assert not survivors, f"workers {survivors} outlived their killed master"
-        assert not _listening(_port(server)), "the port still answers after the master died"
+        assert not _listening(_port(server)), (
+            f"the port still answers after the master died: {_listeners(_port(server))}"
+        )
     finally:
         server.stop()
         for pid in workers:
@@ -108,10 +118,13 @@ def test_a_held_request_delays_the_stop_by_the_graceful_timeout_only(
         started = time.monotonic()
         server.process.send_signal(stop)
         server.process.wait(timeout=GRACEFUL_TIMEOUT_S + GONE_WITHIN_S)
-        while any(_alive(pid) for pid in workers):
-            assert time.monotonic() - started < GRACEFUL_TIMEOUT_S + GONE_WITHIN_S
+        while alive := [pid for pid in workers if _alive(pid)]:
+            elapsed = time.monotonic() - started
+            assert elapsed < GRACEFUL_TIMEOUT_S + GONE_WITHIN_S, (
+                f"workers {alive} still alive {elapsed:.1f}s after the stop:\n{server.log()}"
+            )
             time.sleep(0.1)
-        assert not _listening(_port(server))
+        assert not _listening(_port(server)), server.log()
     finally:
         server.stop()
         for pid in workers:
