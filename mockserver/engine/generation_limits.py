@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar, cast
 
@@ -44,6 +44,10 @@ MAX_STEPS: Final = 50_000
 # Nesting of the schema document (objects and arrays) and of the generated value.
 MAX_SCHEMA_DEPTH: Final = 64
 MAX_VALUE_DEPTH: Final = 32
+# One `pattern` (or `patternProperties` key): its length, and how deeply its groups nest
+# (the regex parsers recurse once per group level).
+MAX_PATTERN_LENGTH: Final = 10_000
+MAX_PATTERN_DEPTH: Final = 50
 # One regex match against one string; a slower match means catastrophic backtracking.
 REGEX_TIMEOUT_S: Final = 0.05
 # Wall-clock backstop for one request's generation, whatever the cause.
@@ -136,12 +140,13 @@ def check_count(count: int, keyword: str, where: str) -> None:
         )
 
 
-def check_schema_depth(schema: Any) -> None:
-    """Refuse a schema document nested deeper than :data:`MAX_SCHEMA_DEPTH` (walked without
-    recursion, so the check itself cannot overflow the stack)."""
-    stack: list[tuple[Any, int]] = [(schema, 1)]
+def check_schema_shape(schema: Any) -> None:
+    """Refuse a schema document nested deeper than :data:`MAX_SCHEMA_DEPTH`, or holding a
+    pattern longer or more deeply grouped than the pattern limits. Walked without recursion,
+    so the check itself cannot overflow the stack."""
+    stack: list[tuple[Any, int, str]] = [(schema, 1, "#")]
     while stack:
-        node, depth = stack.pop()
+        node, depth, where = stack.pop()
         if depth > MAX_SCHEMA_DEPTH:
             raise GenerationLimitError(
                 f"the schema is nested more than {MAX_SCHEMA_DEPTH} levels deep (objects and"
@@ -149,9 +154,57 @@ def check_schema_depth(schema: Any) -> None:
                 " nested properties)"
             )
         if isinstance(node, Mapping):
-            stack.extend((child, depth + 1) for child in node.values())
+            _check_patterns_of(node, where)
+            children: Iterable[tuple[Any, Any]] = node.items()
         elif isinstance(node, list | tuple):
-            stack.extend((child, depth + 1) for child in node)
+            children = enumerate(node)
+        else:
+            continue
+        # Only containers go on the stack: a 300,000-value enum adds nothing to walk.
+        stack.extend(
+            (child, depth + 1, f"{where}/{key}")
+            for key, child in children
+            if isinstance(child, Mapping | list | tuple)
+        )
+
+
+def _check_patterns_of(node: Mapping[str, Any], where: str) -> None:
+    patterns = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+    if isinstance(node.get("patternProperties"), Mapping):
+        patterns += [key for key in node["patternProperties"] if isinstance(key, str)]
+    for pattern in patterns:
+        if len(pattern) > MAX_PATTERN_LENGTH:
+            raise GenerationLimitError(
+                f"at {_short(where)!r}: a pattern of {len(pattern)} characters; the limit is"
+                f" {MAX_PATTERN_LENGTH} characters per pattern"
+            )
+        if _group_depth(pattern) > MAX_PATTERN_DEPTH:
+            raise GenerationLimitError(
+                f"at {_short(where)!r}: pattern {_short(pattern)!r} nests groups more than"
+                f" {MAX_PATTERN_DEPTH} levels deep"
+            )
+
+
+def _group_depth(pattern: str) -> int:
+    """How deeply the groups of `pattern` nest (escapes and character classes skipped; a
+    scan, since parsing is what could recurse too deeply)."""
+    depth = deepest = 0
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+    return deepest
 
 
 def check_pattern(pattern: str, where: str) -> int:

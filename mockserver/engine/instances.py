@@ -76,7 +76,7 @@ from mockserver.engine.generation_limits import (
     GenerationLimitError,
     check_count,
     check_pattern,
-    check_schema_depth,
+    check_schema_shape,
     check_string_length,
     freeze,
     search,
@@ -1998,9 +1998,9 @@ def generate_instance(
 
 
 def _prepare(schema: Schema) -> _Compiled:
-    # The depth is checked first: serialising or compiling a deeper schema would recurse
-    # past Python's stack limit.
-    check_schema_depth(schema)
+    # The shape is checked first: serialising or compiling a deeper schema, or parsing a
+    # deeper pattern, would recurse past Python's stack limit.
+    check_schema_shape(schema)
     return _compile(_cache_key(schema))
 
 

@@ -135,6 +135,10 @@ TOO_MUCH: dict[str, tuple[dict[str, Any], str]] = {
         "100000 characters",
     ),
     "nested-100-levels": (nested(100), "nested more than"),
+    "pattern-3000-groups": (
+        {"type": "string", "pattern": "(" * 3000 + "a" + ")" * 3000},
+        "nests groups more than 50",
+    ),
     "minItems-1e9": ({"type": "array", "minItems": 1_000_000_000}, "10000 items"),
     "minProperties-1e9": ({"type": "object", "minProperties": 1_000_000_000}, "10000 items"),
     "many-items-in-total": (

@@ -40,6 +40,12 @@ def generate(schema: Any, seed: int = 0, budget: GenerationBudget | None = None)
         ({"type": "array", "minItems": 10**9}, "minItems 1000000000"),
         ({"type": "object", "minProperties": 10**9}, "minProperties 1000000000"),
         (nested(100), "nested more than 64 levels"),
+        ({"type": "string", "pattern": "(" * 3000 + "a" + ")" * 3000}, "nests groups more than"),
+        (
+            {"type": "object", "patternProperties": {"(" * 3000 + "a" + ")" * 3000: {}}},
+            "nests groups more than",
+        ),
+        ({"type": "string", "pattern": "a" * 20_000}, "limit is 10000 characters per pattern"),
         (
             {"type": "string", "allOf": [{"pattern": "^a{30}b$"}, {"pattern": "^(a|a)+$"}]},
             "backtracks catastrophically",
@@ -58,6 +64,9 @@ def generate(schema: Any, seed: int = 0, budget: GenerationBudget | None = None)
         "minItems",
         "minProperties",
         "schema-depth",
+        "pattern-groups",
+        "pattern-property-groups",
+        "pattern-length",
         "backtracking",
         "required-recursion",
     ],
