@@ -44,6 +44,8 @@ MAX_STEPS: Final = 50_000
 # Nesting of the schema document (objects and arrays) and of the generated value.
 MAX_SCHEMA_DEPTH: Final = 64
 MAX_VALUE_DEPTH: Final = 32
+# `$ref`s followed one after another on one path (a chain of definitions).
+MAX_REF_CHAIN: Final = 64
 # One `pattern` (or `patternProperties` key): its length, and how deeply its groups nest
 # (the regex parsers recurse once per group level).
 MAX_PATTERN_LENGTH: Final = 10_000

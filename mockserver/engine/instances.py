@@ -70,6 +70,7 @@ from rstr.xeger import Xeger
 
 from mockserver.engine.generation_limits import (
     BOUNDED_KEYWORDS,
+    MAX_REF_CHAIN,
     MAX_STRING_LENGTH,
     MAX_VALUE_DEPTH,
     GenerationBudget,
@@ -915,6 +916,10 @@ class _Generator:
         deepest = trail
         if "$ref" in schema:
             target, target_path = self.resolve(schema["$ref"], path)
+            if len(trail) >= MAX_REF_CHAIN:
+                raise GenerationLimitError(
+                    f"at {_shorten(path)!r}: more than {MAX_REF_CHAIN} $refs followed in a chain"
+                )
             if trail.count(target_path) >= _HARD_REF_DEPTH:
                 raise UnsatisfiableSchemaError(
                     f"at {_shorten(path)!r}: $ref {schema['$ref']!r} recurses more than"
@@ -1983,15 +1988,22 @@ def generate_instance(
     # lookarounds, float multipleOf, oneOf overlap, `not`, ...), while the caller promises the
     # client a valid value.  jsonschema is the referee; a failed draw is simply redrawn, and the
     # attempts are bounded so an unsatisfiable schema ends in a clear error, not a hang.
-    for _ in range(_MAX_ATTEMPTS):
-        try:
-            value = generator.generate(compiled.root, "#", (), None)
-        except (_Retry, UnsatisfiableSchemaError) as exc:
-            problem = str(exc)
-            continue
-        if generator.is_valid(compiled.root, value):
-            return value
-        problem = _describe_failure(compiled.validator, value)
+    try:
+        for _ in range(_MAX_ATTEMPTS):
+            try:
+                value = generator.generate(compiled.root, "#", (), None)
+            except (_Retry, UnsatisfiableSchemaError) as exc:
+                problem = str(exc)
+                continue
+            if generator.is_valid(compiled.root, value):
+                return value
+            problem = _describe_failure(compiled.validator, value)
+    except RecursionError:
+        # The backstop behind the depth and $ref-chain limits: jsonschema follows `$ref`
+        # inside `not`/`anyOf` by recursion too, one chain the generator never walks.
+        raise GenerationLimitError(
+            "the schema nests (through $ref, not, anyOf, ...) deeper than Python's stack"
+        ) from None
     raise UnsatisfiableSchemaError(
         f"could not generate a valid instance in {_MAX_ATTEMPTS} attempts: {problem}"
     )

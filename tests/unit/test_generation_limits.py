@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import time
 from typing import Any
 
@@ -264,3 +265,32 @@ def test_slow_regex_strings_end_within_the_time_backstop(schema: Any) -> None:
     with contextlib.suppress(GenerationLimitError):  # a value, or a 400 naming the limit
         jsonschema.validate(generate(schema), schema)
     assert time.monotonic() - started < limits.MAX_GENERATION_S + 1
+
+
+def chain(links: int, link: Any) -> dict[str, Any]:
+    """`links` definitions, each pointing at the next through `link(ref)`."""
+    defs = {f"d{i}": link(f"#/$defs/d{i + 1}") for i in range(links)}
+    defs[f"d{links}"] = {"type": "integer"}
+    return {"$defs": defs, "$ref": "#/$defs/d0"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "words"),
+    [
+        (chain(3000, lambda ref: {"$ref": ref}), "more than 64 $refs"),
+        (chain(3000, lambda ref: {"allOf": [{"$ref": ref}]}), "more than 64 $refs"),
+        (chain(3000, lambda ref: {"anyOf": [{"$ref": ref}]}), "more than 64 $refs"),
+        (chain(3000, lambda ref: {"not": {"$ref": ref}}), "deeper than Python's stack"),
+    ],
+    ids=["ref", "allOf", "anyOf", "not"],
+)
+def test_long_ref_chains_are_a_limit_not_a_recursion_error(schema: Any, words: str) -> None:
+    # A flat document (depth 3) whose definitions point at each other 3000 times.
+    with pytest.raises(GenerationLimitError, match=re.escape(words)):
+        generate(schema)
+
+
+def test_short_ref_chains_still_generate() -> None:
+    for link in (lambda ref: {"$ref": ref}, lambda ref: {"anyOf": [{"$ref": ref}]}):
+        schema = chain(40, link)
+        jsonschema.validate(generate(schema), schema)
