@@ -38,7 +38,7 @@ class InputError(HarnessError):
 
 
 @dataclass(frozen=True)
-class Exchange:
+class RecordedExchange:
     """One request/response pair of a cassette (or a lone saved response)."""
 
     index: int | None
@@ -68,7 +68,7 @@ class Loaded:
     kind: str
     value: Any = None  # the JSON body
     events: tuple[ServerSentEvent, ...] = ()
-    exchanges: tuple[Exchange, ...] = ()
+    exchanges: tuple[RecordedExchange, ...] = ()
 
 
 def read_input(name: str) -> Loaded:
@@ -132,7 +132,7 @@ def identify(specs: SpecSet, loaded: Loaded, operation: Operation | None) -> Tar
     return Target(chosen, "200", EVENT_STREAM if single else JSON, single_event=single)
 
 
-def exchange_operation(specs: SpecSet, exchange: Exchange) -> Operation | None:
+def exchange_operation(specs: SpecSet, exchange: RecordedExchange) -> Operation | None:
     """The operation serving a recorded request (by path, or the end of it, and model)."""
     if exchange.path is None:
         return None
@@ -224,11 +224,11 @@ def _is_cassette(value: Any) -> bool:
     return isinstance(value, Mapping) and isinstance(value.get("interactions"), list)
 
 
-def _exchanges(cassette: Mapping[str, Any]) -> tuple[Exchange, ...]:
+def _exchanges(cassette: Mapping[str, Any]) -> tuple[RecordedExchange, ...]:
     return tuple(_exchange(index, item) for index, item in enumerate(cassette["interactions"]))
 
 
-def _exchange(index: int, item: Any) -> Exchange:
+def _exchange(index: int, item: Any) -> RecordedExchange:
     where = f"interaction {index}"
     request = item.get("request") if isinstance(item, Mapping) else None
     response = item.get("response") if isinstance(item, Mapping) else None
@@ -242,7 +242,7 @@ def _exchange(index: int, item: Any) -> Exchange:
     body = response.get("body")
     text = _text(body.get("string") if isinstance(body, Mapping) else body, headers, where)
     content_type = _header(headers, "content-type")
-    return Exchange(
+    return RecordedExchange(
         index=index,
         method=str(request.get("method") or "POST"),
         path=urlsplit(str(request.get("uri") or "")).path or None,

@@ -199,9 +199,9 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
             return error_response(
                 ErrorReply(400, str(exc), param=CASSETTE_HEADER, code="bad_cassette_name")
             )
-        exchange = _Exchange.from_request(config, name)
+        proxied = _ProxiedRequest.from_request(config, name)
         try:
-            upstream = client.send(exchange.build(client), stream=True)
+            upstream = client.send(proxied.build(client), stream=True)
         except httpx.HTTPError as exc:
             message = f"harness record: the upstream {_public(config)} did not answer: {exc}"
             return error_response(
@@ -210,7 +210,7 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
         headers = _passed_on(upstream.headers.raw)
         status = f"{upstream.status_code} {upstream.reason_phrase}".strip()
         if not _is_plain(upstream):
-            return Response(exchange.relay(upstream, source), status=status, headers=headers)
+            return Response(proxied.relay(upstream, source), status=status, headers=headers)
         try:
             body = b"".join(upstream.iter_raw())
         except httpx.HTTPError as exc:
@@ -218,7 +218,7 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
             return error_response(ErrorReply(502, message, "server_error", code="upstream_cut"))
         finally:
             upstream.close()
-        exchange.record(upstream, body, source)
+        proxied.record(upstream, body, source)
         return Response(body, status=status, headers=headers)
 
     install_error_handlers(app)
@@ -317,7 +317,7 @@ class RecorderState:
 
 
 @dataclass
-class _Exchange:
+class _ProxiedRequest:
     """One request on its way through the proxy."""
 
     config: RecorderConfig
@@ -330,7 +330,7 @@ class _Exchange:
     recorded: bool
 
     @classmethod
-    def from_request(cls, config: RecorderConfig, name: str) -> _Exchange:
+    def from_request(cls, config: RecorderConfig, name: str) -> _ProxiedRequest:
         headers = [
             (key, value)
             for key, value in request.headers.items()

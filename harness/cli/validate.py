@@ -11,9 +11,9 @@ import click
 
 from harness.errors import HarnessError
 from harness.inputs import (
-    Exchange,
     InputError,
     Loaded,
+    RecordedExchange,
     exchange_operation,
     identify,
     operation_names,
@@ -144,7 +144,7 @@ def _check_document(specs: SpecSet, loaded: Loaded, operation: Operation | None)
 
 
 def _check_exchange(
-    specs: SpecSet, exchange: Exchange, fallback: Operation | None
+    specs: SpecSet, exchange: RecordedExchange, fallback: Operation | None
 ) -> list[Checked]:
     op = exchange_operation(specs, exchange) or fallback
     status = str(exchange.status)
