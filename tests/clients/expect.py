@@ -17,7 +17,8 @@ MODEL = "gpt-4"
 # whether it takes json_schema structured output (LangChain, litellm) send it only for this one.
 STRUCTURED_MODEL = "gpt-4o"
 HELLO = "Hello"
-WEATHER_QUESTION = "What's the weather in Paris?"
+WEATHER_CITY = "Paris"
+WEATHER_QUESTION = f"What's the weather in {WEATHER_CITY}?"
 CITY_QUESTION = "Tell me about Paris"
 # The schema the frameworks derive from `get_weather(city: str)`; hand-written tools use it too.
 WEATHER_PARAMETERS: dict[str, Any] = {
@@ -75,6 +76,8 @@ def assert_weather_call(name: object, arguments: object) -> dict[str, Any]:
     parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
     assert isinstance(parsed, dict), f"arguments are not an object: {arguments!r}"
     jsonschema.validate(parsed, WEATHER_PARAMETERS)
+    # The mock fills a string argument whose name fits with the value the user wrote.
+    assert parsed["city"] == WEATHER_CITY, f"asked about {WEATHER_CITY}, got {parsed}"
     return parsed
 
 
