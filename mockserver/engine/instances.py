@@ -1709,6 +1709,7 @@ class _Generator:
         for attempt in range(count * _LOCAL_ATTEMPTS):
             if len(names) >= count:
                 break
+            self.tick()
             if patterns and (not allow_any or attempt % 2 == 0):
                 name = self.xeger(self.rng.choice(patterns), 0, path)
             elif allow_any:
