@@ -8,7 +8,13 @@ Tool choice ``auto`` calls the tools whose name words appear in the last user me
 (``get_weather`` for "what's the weather in Paris?"), all of them when parallel calls are
 allowed, and answers with text otherwise, or when the last turn is a tool result.
 ``required`` always calls (the best-matching tool, else the first); a named function is
-called as named.
+called as named. A call's arguments take the values the user wrote where an argument's name or
+description fits them (``{"location": "Paris"}``, see :mod:`engine.mentions`).
+
+JSON from a schema (arguments, structured output) is generated within one
+:class:`GenerationBudget` per request; a schema beyond the limits raises
+:class:`GenerationLimitError` naming the request field (``response_format.json_schema.schema``,
+``tools[0].function.parameters``), which the API answers as a 400.
 """
 
 from __future__ import annotations
@@ -195,7 +201,9 @@ def _instance_or_object(
 
     The specs accept any object as function ``parameters`` or as an output schema, and a
     request the spec accepts is never refused; for an impossible schema (``minLength: 5``
-    with ``maxLength: 2``, or not a JSON Schema at all) the answer is an empty object.
+    with ``maxLength: 2``, or not a JSON Schema at all) the answer is an empty object. A
+    schema that asks for more work than the limits allow is not impossible, only too costly:
+    that is a :class:`GenerationLimitError` naming ``param``, the schema's request field.
     """
     try:
         return generate_instance(schema, rng, suggest, budget)
