@@ -204,3 +204,29 @@ def test_a_new_fault_is_one_class(client: FlaskClient, monkeypatch: pytest.Monke
     )
     kinds = [event.event for event in decode_stream(responses.get_data().decode("utf-8"))]
     assert kinds[-2:] == ["error", "response.failed"]
+
+
+def _outcome(answer: Any) -> tuple[int, bool, Any]:
+    """What a client can tell of an answer: status, cut short or not, the error it carries."""
+    data = answer.get_data()
+    declared = answer.headers.get("Content-Length")
+    cut = declared is not None and int(declared) > len(data)
+    try:
+        error = json.loads(data).get("error")
+    except ValueError:
+        error = "not JSON"
+    return answer.status_code, cut, error
+
+
+@pytest.mark.parametrize("name", REGISTERED)
+def test_a_stub_choosing_a_fault_is_answered_as_the_header_is(
+    client: FlaskClient, name: str
+) -> None:
+    message = f"please fail with {name}"
+    body = {**HELLO, "messages": [{"role": "user", "content": message}]}
+    stub = {"match": {"last_user_message": message}, "reply": {"fault": name}, "times": 1}
+    assert client.post("/_mock/stubs", json=stub, headers=AUTH).status_code == 201
+    stubbed = client.post(CHAT, json=body, headers=AUTH)
+    by_header = client.post(CHAT, json=body, headers={**AUTH, FAULT_HEADER: name})
+    assert _outcome(stubbed) == _outcome(by_header)
+    assert _outcome(by_header) != _outcome(client.post(CHAT, json=body, headers=AUTH))
