@@ -91,7 +91,9 @@ def _follow_tool_call(
     if _get(call, "type") != "function":
         message = f"{opening}: type is {_get(call, 'type')!r}, not 'function'"
         found.append(_violation((*path, "type"), message))
-    if not _is_text(_get(function, "name")):
+    # Present as a string, even empty: a request may name a function "" (the spec sets no
+    # minimum), and the reply then calls it by that name.
+    if not isinstance(_get(function, "name"), str):
         found.append(_violation((*path, "function", "name"), f"{opening} lacks function.name"))
     return found
 
