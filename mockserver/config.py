@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 8080
 # Bodies above this size get a JSON 413 instead of being read into memory.
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # gpt-4-0613's context window: a longer prompt is the live API's `context_length_exceeded`.

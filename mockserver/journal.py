@@ -194,9 +194,6 @@ class Journal:
             if counted:
                 self.finishing.add(-counted)
 
-    def record(self, entry: JournalEntry) -> None:
-        self.record_many([entry])
-
     def record_many(self, entries: list[JournalEntry]) -> None:
         rows = []
         for entry in entries:

@@ -36,7 +36,6 @@ WSGIApp = Callable[..., Any]
 CONFIG_ENV = "HARNESS_MOCK_CONFIG"
 # The pid of the process that starts granian's workers, which they must not outlive.
 MASTER_PID_ENV = "HARNESS_MOCK_MASTER_PID"
-SERVERS = ("granian", "gthread", "sync", "gevent")
 # The app run_granian built in this process, which forked workers inherit.
 _built_before_fork: Flask | None = None
 # How long a worker may stay silent before gunicorn restarts it: a held `timeout` fault or

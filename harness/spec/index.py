@@ -118,11 +118,6 @@ class SpecSet:
             seen.extend(sorted(model for model in operation.models if model not in seen))
         return seen
 
-    def methods_for(self, path: str) -> list[str]:
-        return sorted(
-            {method.upper() for route_path, method in self._by_route if route_path == path}
-        )
-
     @property
     def paths(self) -> list[str]:
         return sorted({path for path, _ in self._by_route})

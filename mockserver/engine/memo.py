@@ -100,11 +100,6 @@ class Memo(Generic[T]):
                 self._weight -= dropped
         return made
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._weight = 0
-
 
 def fresh(reply: Reply) -> Reply:
     """The remembered reply with new tool call ids, as a new answer would have."""
