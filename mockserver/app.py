@@ -6,10 +6,12 @@ from flask import Flask
 
 from harness.errors import UsageError
 from harness.spec import load_specs
+from mockserver.access_log import AccessLog
 from mockserver.admin import admin
 from mockserver.api import ApiApp
 from mockserver.api.dispatch import stamp_request_id
 from mockserver.config import MockConfig
+from mockserver.cors import CorsMiddleware
 from mockserver.db import Database, temporary_state_path
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
@@ -61,5 +63,11 @@ def create_app(config: MockConfig | None = None) -> Flask:
     app.register_blueprint(admin)
     install_error_handlers(app)
     app.wsgi_app = ApiApp(state, app.wsgi_app)  # type: ignore[method-assign]
+    # CORS outside the API routes (preflights never reach them), the access log outermost
+    # so its latency covers everything.
+    if config.cors_origins:
+        app.wsgi_app = CorsMiddleware(app.wsgi_app, config.cors_origins)  # type: ignore[method-assign]
+    if config.access_log:
+        app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(stamp_request_id)
     return app

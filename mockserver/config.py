@@ -44,3 +44,7 @@ class MockConfig:
     # (the shipped gpt-4): requests naming one are checked as if they named that model, and
     # answers name the model asked for.
     model_aliases: tuple[str, ...] = ()
+    # Browser origins the API routes answer CORS for ("*": any); empty: no CORS headers.
+    cors_origins: tuple[str, ...] = ()
+    # An access log line per API request (logger "mockserver.access"); off in tests.
+    access_log: bool = False

@@ -59,6 +59,8 @@ TABLES = (
     "CREATE INDEX IF NOT EXISTS journal_sizes ON journal (seq, size)",
 )
 FILTERS = ("path", "method", "status", "model", "stub_id")
+# Where an API request's entry is left in its WSGI environ, for the access log to read.
+ENTRY_ENVIRON_KEY = "mockserver.journal_entry"
 
 
 @dataclass
@@ -337,6 +339,7 @@ def journal_response(
     """
     entry.status = response.status_code
     entry.stream = response.mimetype == "text/event-stream"
+    request.environ[ENTRY_ENVIRON_KEY] = entry
     entry.cap_body(_raw_body(request), journal.body_max_bytes)
     if isinstance(response.response, list):
         journal.finishing.add(1)

@@ -10,6 +10,8 @@ shared state (the state file, stubs loaded once).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import dataclasses
 import errno
 import gc
@@ -18,11 +20,13 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Flask
 from gunicorn.app.base import BaseApplication
@@ -161,6 +165,8 @@ def app_from_environment() -> Flask:
         exit_with_parent(int(os.environ[MASTER_PID_ENV]))
     if _built_before_fork is not None:
         return _built_before_fork
+    if LOGGING_ENV in os.environ:
+        configure_logging(*json.loads(os.environ[LOGGING_ENV]))
     app = create_app(_load_config(os.environ[CONFIG_ENV]))
     freeze_long_lived_objects()
     return app
@@ -231,6 +237,98 @@ def freeze_long_lived_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+# The log configuration, for a granian worker started fresh (see app_from_environment).
+LOGGING_ENV = "HARNESS_MOCK_LOGGING"
+_TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str = "info", log_format: str = "text") -> None:
+    """Print the mock's log (``mockserver.*``, access lines included) on stderr.
+
+    ``log_format`` is ``text`` or ``json`` (one object a line, the access fields as keys).
+    The handler sits on the ``mockserver`` logger, not the root, so the servers' own
+    logging set-up (granian configures logging in each worker) leaves it alone.
+    """
+    handler = _BatchedStderrHandler()
+    formatter = _JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("mockserver")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level.upper())
+    logger.propagate = False
+    os.environ[LOGGING_ENV] = json.dumps([level, log_format])
+
+
+class _BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes stderr in batches: the lines of the last ``FLUSH_EVERY_S`` in one write.
+
+    A write per line costs little in itself, but it is a system call that lets the
+    request's thread give up the interpreter lock, waking the journal's writer thread for
+    each request: the journal then commits one entry at a time instead of batches, which
+    measured as half the CPU time of a request again. A thread per process flushes what is
+    buffered every ``FLUSH_EVERY_S``, so a line shows within that time.
+    """
+
+    FLUSH_EVERY_S = 0.2
+
+    def __init__(self) -> None:
+        super().__init__(_block_buffered_stderr())
+        self._flusher_pid: int | None = None
+        self._lock_for_start = threading.Lock()
+
+    def flush(self) -> None:
+        # Called after every record by StreamHandler.emit: the flushing thread flushes instead.
+        if self._flusher_pid != os.getpid():  # none yet in this process (or forked since)
+            with self._lock_for_start:
+                if self._flusher_pid != os.getpid():
+                    self._flusher_pid = os.getpid()
+                    threading.Thread(
+                        target=self._flush_forever, name="log-flush", daemon=True
+                    ).start()
+                    atexit.register(self._flush_now)
+
+    def _flush_forever(self) -> None:
+        while True:
+            time.sleep(self.FLUSH_EVERY_S)
+            self._flush_now()
+
+    def _flush_now(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # stderr closed or gone
+            super().flush()
+
+
+def _block_buffered_stderr() -> TextIO:
+    """stderr, buffered in blocks: ``sys.stderr`` writes each line out as it is written."""
+    try:
+        descriptor = os.dup(sys.stderr.fileno())
+    except (AttributeError, OSError, ValueError):  # no file behind it (a test's capture)
+        return sys.stderr
+    return open(  # the handler owns it for the life of the process
+        descriptor, "w", buffering=64 * 1024, encoding="utf-8", errors="backslashreplace"
+    )
+
+
+class _JsonFormatter(logging.Formatter):
+    """A record as one JSON object. By hand: a dozen lines, where a library (python-json-logger)
+    would be a dependency for them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update(getattr(record, "access", {}))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
 
 
 def _dump_config(config: MockConfig) -> str:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import click
 
 if TYPE_CHECKING:
     from flask import Flask
+
+    from mockserver import MockConfig
+
+# Kept here, not imported from mockserver.serving, so `harness --help` does not load the mock.
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 DEFAULT_WORKERS = 2
 # Chosen by measurement (benchmarks/bench_serve.py, 2 cores, 32 connections): granian
@@ -23,15 +32,33 @@ REPLAY_SERVER = "gthread"
 DEFAULT_THREADS = 64
 
 
+ENV_PREFIX = "HARNESS_"
+
+
+def _env(name: str) -> dict[str, Any]:
+    """An option's environment variable (``HARNESS_<NAME>``), shown in ``--help``."""
+    return {"envvar": f"{ENV_PREFIX}{name}", "show_envvar": True}
+
+
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on.", **_env("HOST")
+)
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port, printed at start).",
+    **_env("PORT"),
+)
 @click.option(
     "--workers",
     default=DEFAULT_WORKERS,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Worker processes.",
+    help="Worker processes (each answers requests on its own; they share the state file).",
+    **_env("WORKERS"),
 )
 @click.option(
     "--threads",
@@ -39,51 +66,96 @@ DEFAULT_THREADS = 64
     show_default=True,
     type=click.IntRange(1, 1024),
     help="Threads per worker (each open stream uses one).",
+    **_env("THREADS"),
 )
 @click.option(
     "--specs",
     "specs_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A specs folder (published documents + overlays); default: the shipped specs.",
+    **_env("SPECS"),
 )
-@click.option("--api-key", help="Accept only this bearer key (default: any non-empty key).")
+@click.option(
+    "--api-key",
+    help="Accept only this bearer key (default: any non-empty key).",
+    **_env("API_KEY"),
+)
 @click.option(
     "--state",
     "state_path",
     type=click.Path(dir_okay=False, path_type=Path),
     help="SQLite file for stored responses, stubs and the journal (default: a temp file).",
+    **_env("STATE"),
 )
 @click.option(
     "--stubs",
     "stubs_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Stubs to load at start (YAML or JSON: one stub, a list, or {stubs: [...]}).",
+    **_env("STUBS"),
 )
 @click.option(
     "--server",
     type=click.Choice(["granian", "gthread", "sync", "gevent"]),
     help=f"WSGI server: granian (default, the fastest), or gunicorn with gthread, sync or "
     f"gevent workers (default with --replay: {REPLAY_SERVER}).",
+    **_env("SERVER"),
 )
 @click.option(
     "--replay",
     "replay_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Answer from the vcrpy cassettes in this folder (method, path, JSON body as data).",
+    **_env("REPLAY"),
 )
 @click.option(
     "--replay-fallback",
     type=click.Choice(["mock"]),
     help="With --replay: answer what no cassette holds from the mock instead of a 404.",
+    **_env("REPLAY_FALLBACK"),
 )
 @click.option(
     "--model",
     "model_aliases",
     multiple=True,
     metavar="NAME",
-    help="Also serve this model name, as the gpt-4 document serves gpt-4 (repeatable).",
+    help="Also serve this model name, as the gpt-4 document serves gpt-4 (repeatable; "
+    "in the variable: names separated by spaces).",
+    **_env("MODEL"),
 )
-@click.option("--debug", is_flag=True, help="Flask's development server, with reloader off.")
+@click.option(
+    "--cors",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Let web pages from this origin (http://host:port, or * for any) call the API "
+    "routes from a browser; repeatable (in the variable: separated by spaces). The admin "
+    "API /_mock/ stays closed to other origins. Default: no CORS.",
+    **_env("CORS"),
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="info",
+    show_default=True,
+    help="info: an access line per request (method, path, status, latency, stub, fault); "
+    "warning: problems only.",
+    **_env("LOG_LEVEL"),
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(LOG_FORMATS),
+    default="text",
+    show_default=True,
+    help="text lines, or one JSON object a line (for log collectors).",
+    **_env("LOG_FORMAT"),
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Flask's development server, with reloader off.",
+    **_env("DEBUG"),
+)
 def serve(
     host: str,
     port: int,
@@ -97,14 +169,26 @@ def serve(
     replay_dir: Path | None,
     replay_fallback: str | None,
     model_aliases: tuple[str, ...],
+    cors_origins: tuple[str, ...],
+    log_level: str,
+    log_format: str,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
     # Lazy: the harness reaches into the mock only where a server is started.
     from harness.errors import HarnessError
     from mockserver import MockConfig, create_app
-    from mockserver.serving import ensure_port_free, run_granian, run_gunicorn
+    from mockserver.serving import (
+        configure_logging,
+        ensure_port_free,
+        run_granian,
+        run_gunicorn,
+    )
 
+    for origin in cors_origins:
+        _check_origin(origin)
+    log_level = log_level.lower()
+    configure_logging(log_level, log_format)
     config = MockConfig(
         specs_dir=specs_dir,
         api_key=api_key,
@@ -113,6 +197,8 @@ def serve(
         debug=debug,
         model_aliases=model_aliases,
         listen_host=host,
+        cors_origins=cors_origins,
+        access_log=log_level in ("debug", "info"),
     )
     if any(not name.strip() for name in model_aliases):
         raise click.BadParameter("a model name cannot be empty", param_hint="--model")
@@ -125,10 +211,15 @@ def serve(
     try:
         # Before the app is built: a taken port is the likelier mistake, and found at once.
         address = ensure_port_free(host, port)
+        if port == 0:
+            port = _any_free_port(address)
         if replay_dir is None:
             app = create_app(config)
         else:
-            app = _replay_app(replay_dir, create_app(config) if replay_fallback else None)
+            # The fallback answers inside the replay app, which gets the layers itself.
+            bare = dataclasses.replace(config, cors_origins=(), access_log=False)
+            app = _replay_app(replay_dir, create_app(bare) if replay_fallback else None)
+            _add_layers(app, config)
     except HarnessError as exc:
         raise click.ClickException(str(exc)) from exc
     base_url = f"http://{_url_host(host)}:{port}/v1"
@@ -169,3 +260,47 @@ def _url_host(host: str) -> str:
     if host in ("0.0.0.0", ""):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+def _check_origin(origin: str) -> None:
+    """An origin as a browser sends it: ``*``, or ``scheme://host[:port]`` with no path."""
+    parts = urlsplit(origin)
+    if origin == "*" or (
+        parts.scheme in ("http", "https")
+        and parts.netloc
+        and not parts.path
+        and not parts.query
+        and not parts.fragment
+    ):
+        return
+    raise click.BadParameter(
+        f"{origin!r} is not an origin; use scheme://host[:port] as the browser's address bar "
+        "shows it (no path, no trailing /), or * for any",
+        param_hint="--cors",
+    )
+
+
+def _any_free_port(address: str) -> int:
+    """A port free on ``address`` now, for ``--port 0``.
+
+    The servers cannot be handed port 0 themselves: each granian worker binds on its own
+    (``SO_REUSEPORT``), so each would get a different port. The kernel hands out ephemeral
+    ports in turn, so the port is not handed to another socket in the moment before the
+    server binds it.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((address, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _add_layers(app: Flask, config: MockConfig) -> None:
+    """CORS and the access log around an app ``create_app`` did not build (``--replay``)."""
+    from mockserver.access_log import AccessLog
+    from mockserver.cors import CorsMiddleware
+
+    if config.cors_origins:
+        app.wsgi_app = CorsMiddleware(app.wsgi_app, config.cors_origins)  # type: ignore[method-assign]
+    if config.access_log:
+        app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]

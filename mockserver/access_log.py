@@ -1,0 +1,91 @@
+"""An access log line per request, as a WSGI layer: method, path, status, latency, stub, fault.
+
+The layer reads the status from ``start_response`` and the stub and fault from the request's
+journal entry (which the API routes leave in the environ, see ``mockserver.journal``), and
+logs when the answer is over: a body already in memory as soon as it is handed to the
+server, a stream when the server closes it after its last byte, so a stream's line tells
+how long it ran and which fault broke it. The layer is installed only when the log is on
+(``MockConfig.access_log``), so a quiet server pays nothing for it.
+
+Lines go to the ``mockserver.access`` logger at INFO; ``mockserver.serving.configure_logging``
+prints them as text or as JSON (``harness serve --log-format``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from mockserver.journal import ENTRY_ENVIRON_KEY
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+log = logging.getLogger("mockserver.access")
+# The fields of a line, in order; a JSON line has them as keys.
+FIELDS = ("method", "path", "status", "latency_ms", "stub_id", "fault")
+
+
+class AccessLog:
+    """Logs one line for each request ``app`` answers."""
+
+    def __init__(self, app: WSGIApp) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+        status: list[str] = []
+
+        def start(line: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+            status[:] = [line]
+            return start_response(line, headers, *exc)
+
+        body = self._app(environ, start)
+
+        def finish() -> None:
+            _log_request(environ, status[0] if status else "0", started)
+
+        if isinstance(body, list):
+            # Kept a list: granian writes a list in one go, any other iterable chunk by chunk.
+            finish()
+            return body
+        return _ClosingBody(body, finish)
+
+
+class _ClosingBody:
+    """``body``, calling ``on_close`` once the server closes it (after its last byte)."""
+
+    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]) -> None:
+        self._body = body
+        self._on_close = on_close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._on_close()
+
+
+def _log_request(environ: dict[str, Any], status_line: str, started: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    entry = environ.get(ENTRY_ENVIRON_KEY)
+    fields = {
+        "method": environ.get("REQUEST_METHOD", ""),
+        "path": environ.get("PATH_INFO", ""),
+        "status": int(status_line.split(" ", 1)[0]),
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        "stub_id": getattr(entry, "stub_id", None),
+        "fault": getattr(entry, "fault", None),
+    }
+    text = (
+        f"{fields['method']} {fields['path']} {fields['status']} {fields['latency_ms']}ms "
+        f"stub={fields['stub_id'] or '-'} fault={fields['fault'] or '-'}"
+    )
+    log.info(text, extra={"access": fields})
