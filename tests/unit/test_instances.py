@@ -27,12 +27,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mockserver.engine import instances
+import mockserver
 from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.instances.preparation import compile_schema
 
 SEEDS = range(10)
 # The directory holding the `mockserver` package, for the subprocess test.
-REPO_ROOT = Path(instances.__file__).resolve().parents[2]
+REPO_ROOT = Path(mockserver.__file__).resolve().parents[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -573,15 +574,13 @@ def test_output_does_not_depend_on_the_hash_seed() -> None:
 
 def test_each_schema_is_compiled_once() -> None:
     """Generation speed rests on the compiled-validator cache; speed itself is a benchmark."""
-    from mockserver.engine import instances
-
     schema = {"type": "object", "properties": {"cache_probe_field": {"type": "integer"}}}
     rng = random.Random(0)
     generate_instance(schema, rng)
-    before = instances._compile.cache_info()
+    before = compile_schema.cache_info()
     for _ in range(20):
         generate_instance(schema, rng)
-    after = instances._compile.cache_info()
+    after = compile_schema.cache_info()
     assert after.misses == before.misses
     assert after.hits >= before.hits + 20
 

@@ -1,0 +1,51 @@
+"""Generate plausible JSON values that are valid against a JSON Schema.
+
+The mock server needs such values in two places: the ``arguments`` of a fabricated tool call must
+validate against the function's ``parameters`` schema, and a structured-output reply must validate
+against the requested ``json_schema``.  :func:`generate_instance` produces them.
+
+How it works
+------------
+* The schema is normalised once (OpenAPI 3.0 ``nullable``, draft-4 boolean
+  ``exclusiveMinimum``/``exclusiveMaximum``, draft-7 tuple ``items`` under 2020-12) and compiled
+  into a :mod:`jsonschema` validator; both are cached by the JSON text of the schema.
+* The generator walks the schema keyword by keyword.  ``$ref`` and ``allOf`` are folded into a
+  single schema by *merging*; ``anyOf``/``oneOf``/``if`` pick a branch in rng order and merge it
+  with the surrounding keywords.  Merging is best effort: whatever it cannot combine exactly is
+  kept as a "residual" schema and checked after generation.
+* Values look like something a model would send: words, city and person names chosen from the
+  property name, small non-negative integers, about half of the optional properties.
+* Every result is validated with :mod:`jsonschema` before it is returned (see
+  :func:`generate_instance` for why) and regenerated a bounded number of times if it fails.
+* The work is bounded (:mod:`engine.generation_limits`): string lengths, item counts, depth,
+  steps and output per request, regex matches with a timeout. A schema that needs more raises
+  :class:`GenerationLimitError`; one that no value satisfies, :class:`UnsatisfiableSchemaError`.
+* A ``suggest`` callback may propose values for named properties (the user's own words for a
+  tool call, see :mod:`engine.mentions`); a proposal is kept only if the schema accepts it.
+
+Output is a pure function of the schema and the rng state: no global ``random``, no clock, no
+iteration over sets (``PYTHONHASHSEED`` would change the order between processes).
+
+Keywords
+--------
+Generated directly: ``type`` (single, list, or inferred from the other keywords), ``properties``,
+``required``, ``additionalProperties``, ``patternProperties``, ``propertyNames`` (pattern),
+``minProperties``/``maxProperties``, ``dependentRequired`` (and array-valued ``dependencies``),
+``enum``, ``const``, ``items``/``prefixItems``/``additionalItems``, ``minItems``/``maxItems``,
+``uniqueItems``, ``contains``, ``minLength``/``maxLength``, ``pattern``, ``format`` (date-time,
+date, time, email, uri, uuid, ipv4, ipv6, hostname, duration, ...), ``minimum``/``maximum``/
+``exclusiveMinimum``/``exclusiveMaximum`` (draft-4 boolean and draft-6+ numeric forms),
+``multipleOf``, ``allOf``, ``anyOf``, ``oneOf`` (exactly one branch, verified), ``not`` (a
+variant violating one of its keywords, else redraw), ``if``/``then``/``else``, local ``$ref``
+(JSON pointers, ``#``, ``$anchor``; recursion is bounded), ``nullable``, ``default``/``examples``/
+``example``, boolean schemas.  Anything else (``dependentSchemas``, ``unevaluated*``,
+``minContains``, ...) is only honoured through the final validate-and-redraw loop.  Remote
+``$ref`` and draft-03 schemas are rejected.  Patterns use Python ``re`` syntax.
+"""
+
+from mockserver.engine.generation_limits import GenerationLimitError
+from mockserver.engine.instances.api import generate_instance
+from mockserver.engine.instances.core import Suggest
+from mockserver.engine.instances.errors import UnsatisfiableSchemaError
+
+__all__ = ["GenerationLimitError", "Suggest", "UnsatisfiableSchemaError", "generate_instance"]

@@ -1,0 +1,102 @@
+"""Arrays: tuple prefixes, item counts, unique items and `contains`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mockserver.engine.generation_limits import check_count, freeze
+from mockserver.engine.instances.core import LOCAL_ATTEMPTS, GeneratorCore
+from mockserver.engine.instances.errors import Retry, UnsatisfiableSchemaError
+from mockserver.engine.instances.hints import singular
+from mockserver.engine.instances.keywords import combine
+from mockserver.engine.instances.pointers import child_pointer
+from mockserver.engine.instances.refs import SOFT_REF_DEPTH, Trail, recursion_depth
+
+
+class ArrayMixin(GeneratorCore):
+    def _generate_array(
+        self, schema: Mapping[str, Any], path: str, trail: Trail, hint: str | None
+    ) -> list[Any]:
+        items = schema.get("items", True)
+        if isinstance(schema.get("prefixItems"), list):
+            prefix: list[Any] = schema["prefixItems"]
+            rest = items if not isinstance(items, list) else True
+            rest_key = "items"
+        elif isinstance(items, list):
+            prefix, rest, rest_key = items, schema.get("additionalItems", True), "additionalItems"
+        else:
+            prefix, rest, rest_key = [], items, "items"
+        low = schema.get("minItems", 0)
+        low = low if isinstance(low, int) else 0
+        check_count(low, "minItems", path)
+        high = schema.get("maxItems")
+        high = high if isinstance(high, int) else None
+        if rest is False:
+            high = len(prefix) if high is None else min(high, len(prefix))
+        if high is not None and low > high:
+            raise UnsatisfiableSchemaError(
+                f"at {path!r}: minItems {low} cannot be met (at most {high} items allowed by"
+                " maxItems/items)"
+            )
+        if recursion_depth(trail) >= SOFT_REF_DEPTH:
+            length = low
+        elif prefix:
+            length = max(low, len(prefix))
+        else:
+            start = max(low, 1)
+            length = self.rng.randint(start, start + 2)
+        if high is not None:
+            length = min(length, high)
+        unique = schema.get("uniqueItems") is True
+        item_hint = singular(hint)
+        seen: set[Any] = set()
+        result: list[Any] = []
+        for index in range(length):
+            if index < len(prefix):
+                sub, sub_path = prefix[index], child_pointer(path, "prefixItems", index)
+            else:
+                sub, sub_path = rest, child_pointer(path, rest_key)
+            value = self._array_item(sub, sub_path, trail, item_hint, unique, seen)
+            if value is None:
+                if index < low:
+                    raise Retry(f"at {path!r}: cannot generate {low} items (keyword 'minItems')")
+                break
+            result.append(value[0])
+        contains = schema.get("contains")
+        if contains is not None and not any(self.is_valid(contains, v) for v in result):
+            self._add_contained(contains, rest, len(prefix), result, path, trail, item_hint, high)
+        return result
+
+    def _array_item(
+        self, sub: Any, path: str, trail: Trail, hint: str | None, unique: bool, seen: set[Any]
+    ) -> tuple[Any] | None:
+        for _ in range(LOCAL_ATTEMPTS if unique else 1):
+            try:
+                value = self.generate(sub, path, trail, hint)
+            except (Retry, UnsatisfiableSchemaError):
+                return None
+            if unique:
+                frozen = freeze(value)
+                if frozen in seen:
+                    continue
+                seen.add(frozen)
+            return (value,)
+        return None
+
+    def _add_contained(
+        self,
+        contains: Any,
+        rest: Any,
+        prefix_len: int,
+        result: list[Any],
+        path: str,
+        trail: Trail,
+        hint: str | None,
+        high: int | None,
+    ) -> None:
+        value = self.generate(combine(rest, contains), child_pointer(path, "contains"), trail, hint)
+        if high is None or len(result) < high:
+            result.insert(self.rng.randint(prefix_len, len(result)), value)
+        elif len(result) > prefix_len:
+            result[self.rng.randint(prefix_len, len(result) - 1)] = value

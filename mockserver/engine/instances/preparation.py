@@ -1,0 +1,137 @@
+"""Schema preparation: normalised once, checked against its metaschema, compiled and cached."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, TypeAlias
+
+import jsonschema  # type: ignore[import-untyped]
+import jsonschema_rs
+from jsonschema import validators as _jsv
+
+from mockserver.engine.generation_limits import BOUNDED_KEYWORDS, check_schema_shape
+from mockserver.engine.instances.errors import UnsatisfiableSchemaError
+from mockserver.engine.instances.keywords import (
+    SINGLE_SUBSCHEMA_KEYS,
+    SUBSCHEMA_LIST_KEYS,
+    SUBSCHEMA_MAP_KEYS,
+)
+from mockserver.engine.instances.pointers import pointer
+
+Schema: TypeAlias = Mapping[str, Any] | bool
+
+_DRAFT6_URI: Final = "http://json-schema.org/draft-06/schema#"
+
+
+@dataclass(frozen=True)
+class Compiled:
+    root: Any
+    validator: Any
+    siblings_of_ref_apply: bool
+
+
+def normalize(node: Any, tuple_items_to_prefix: bool) -> Any:
+    """Rewrite OpenAPI / older-draft spellings into the form the validator class understands."""
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in SUBSCHEMA_MAP_KEYS and isinstance(value, dict):
+            out[key] = {k: normalize(v, tuple_items_to_prefix) for k, v in value.items()}
+        elif key in SUBSCHEMA_LIST_KEYS and isinstance(value, list):
+            out[key] = [normalize(v, tuple_items_to_prefix) for v in value]
+        elif key in SINGLE_SUBSCHEMA_KEYS and isinstance(value, dict | bool):
+            out[key] = normalize(value, tuple_items_to_prefix)
+        elif key == "dependencies" and isinstance(value, dict):
+            out[key] = {k: normalize(v, tuple_items_to_prefix) for k, v in value.items()}
+        else:
+            out[key] = value
+    # OpenAPI 3.0 `nullable: true` (as clarified in 3.0.3): null is allowed when `type` is given.
+    nullable = out.pop("nullable", None) if isinstance(out.get("nullable"), bool) else None
+    if nullable is True:
+        kind = out.get("type")
+        if isinstance(kind, str) and kind != "null":
+            out["type"] = [kind, "null"]
+        elif isinstance(kind, list) and "null" not in kind:
+            out["type"] = [*kind, "null"]
+        enum = out.get("enum")
+        if isinstance(enum, list) and None not in enum:
+            out["enum"] = [*enum, None]
+    # Draft-4 boolean exclusive bounds -> draft-6+ numeric form.
+    for exclusive, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        flag = out.get(exclusive)
+        if isinstance(flag, bool):
+            del out[exclusive]
+            if flag and inclusive in out:
+                out[exclusive] = out.pop(inclusive)
+    # Draft-7 tuple validation (`items: [...]`) is spelled `prefixItems` in 2020-12.
+    if tuple_items_to_prefix and isinstance(out.get("items"), list):
+        out["prefixItems"] = out.pop("items")
+        if "additionalItems" in out:
+            out["items"] = out.pop("additionalItems")
+    return out
+
+
+def _json_default(obj: object) -> object:
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, tuple | list):
+        return list(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def cache_key(schema: Schema) -> str:
+    # Key order is kept (no sort_keys): the order of `properties` is the order of the generated
+    # object, and two orderings must not share a cache entry or output would depend on history.
+    try:
+        return json.dumps(schema, separators=(",", ":"), default=_json_default, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UnsatisfiableSchemaError(f"schema is not JSON-serialisable: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=512)
+def compile_schema(key: str) -> Compiled:
+    raw = json.loads(key)
+    cls = _jsv.validator_for(raw, default=jsonschema.Draft202012Validator)
+    if cls is jsonschema.Draft3Validator:
+        raise UnsatisfiableSchemaError("draft-03 schemas are not supported ($schema)")
+    root = normalize(raw, tuple_items_to_prefix=cls is jsonschema.Draft202012Validator)
+    if cls is jsonschema.Draft4Validator:
+        # Boolean exclusive bounds were rewritten to the numeric draft-6 form above, so the
+        # schema is now a draft-6 schema (draft 6 otherwise only adds keywords to draft 4).
+        cls = jsonschema.Draft6Validator
+        root["$schema"] = _DRAFT6_URI
+    try:
+        # jsonschema's own check costs about 1 ms per property (6 s for the 5,000 that
+        # structured outputs allow); jsonschema-rs checks the same metaschema in
+        # milliseconds. jsonschema runs only to explain a schema the fast check refuses.
+        if not _passes_metaschema(root, cls):
+            cls.check_schema(root)
+    except jsonschema.SchemaError as exc:
+        where = pointer(exc.absolute_path)
+        raise UnsatisfiableSchemaError(f"invalid schema at {where!r}: {exc.message}") from exc
+    # Same dialect, with regex matching and enum checks of bounded cost (generation_limits).
+    bounded = _jsv.extend(cls, BOUNDED_KEYWORDS)
+    validator = bounded(root, format_checker=cls.FORMAT_CHECKER)
+    # Up to draft 7, keywords next to `$ref` are ignored; from 2019-09 on they apply too.
+    siblings = cls not in (jsonschema.Draft6Validator, jsonschema.Draft7Validator)
+    return Compiled(root=root, validator=validator, siblings_of_ref_apply=siblings)
+
+
+def _passes_metaschema(root: Any, cls: Any) -> bool:
+    if not isinstance(root, Mapping):
+        return False
+    # Named by the dialect's own metaschema URI, so jsonschema-rs never tries to download an
+    # unknown `$schema` (it would, over the network).
+    dialect = cls.META_SCHEMA.get("$id") or cls.META_SCHEMA.get("id")
+    return bool(jsonschema_rs.meta.is_valid({**root, "$schema": dialect}))
+
+
+def prepare(schema: Schema) -> Compiled:
+    # The shape is checked first: serialising or compiling a deeper schema, or parsing a
+    # deeper pattern, would recurse past Python's stack limit.
+    check_schema_shape(schema)
+    return compile_schema(cache_key(schema))
