@@ -1,8 +1,9 @@
 """Limits the live API puts on a spec-valid request, answered with the live API's own errors.
 
 Each is a request the live API refuses, so refusing it is fidelity, not a restriction of
-the mock's own; each also bounds what one request can make the mock do (20,000 tools took
-5 s and a 145 MB stream to answer; a 10 MB prompt 17 s and 630 MB).
+the mock's own; each also bounds what one request can make the mock do (without them, tens
+of thousands of tools or a prompt of megabytes took seconds and hundreds of megabytes to
+answer).
 """
 
 from __future__ import annotations

@@ -231,9 +231,10 @@ def freeze_long_lived_objects() -> None:
     """Keep what the built app holds out of the garbage collector's full collections.
 
     The loaded specs, compiled validators and their kind make some 60,000 objects that
-    live as long as the server; a full collection walks them all, about 25 ms during which
-    the worker answers nothing, which showed as the p99 under load. They are never garbage,
-    and frozen before the fork their memory pages also stay shared with the workers.
+    live as long as the server; a full collection walks them all, a pause during which the
+    worker answers nothing, which showed as the p99 under load (benchmarks/bench_serve.py).
+    They are never garbage, and frozen before the fork their memory pages also stay shared
+    with the workers.
     """
     gc.collect()
     gc.freeze()

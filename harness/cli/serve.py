@@ -21,9 +21,9 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 
 DEFAULT_WORKERS = 2
-# Chosen by measurement (benchmarks/bench_serve.py, 2 cores, 32 connections): granian
-# answers three times the plain requests gunicorn's gthread workers do (11,000 against
-# 3,500 a second) with a lower p99, and streams start sooner. The replay server is a plain
+# Chosen by measurement (benchmarks/bench_serve.py; the figures are in the README's table):
+# granian answers over twice the plain requests gunicorn's gthread workers do, with a
+# lower p99, and streams start sooner. The replay server is a plain
 # Flask app that granian's workers cannot rebuild, so --replay runs under gthread.
 DEFAULT_SERVER = "granian"
 REPLAY_SERVER = "gthread"
