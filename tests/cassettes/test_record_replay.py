@@ -98,6 +98,7 @@ def run_calls(base_url: str, api_key: str = SECRET, **options: Any) -> dict[str,
     return bodies
 
 
+@pytest.mark.slow
 def test_record_then_replay_with_vcrpy_and_serve_replay(tmp_path: Path) -> None:
     logs, folder = tmp_path / "logs", tmp_path / "cassettes"
     logs.mkdir()
@@ -167,6 +168,7 @@ def keyed_recorder(
     proxy.stop()
 
 
+@pytest.mark.slow
 def test_api_key_env_replaces_the_clients_key_and_names_pick_the_cassette(
     keyed_recorder: tuple[RunningServer, Path],
 ) -> None:
@@ -192,6 +194,7 @@ def test_api_key_env_replaces_the_clients_key_and_names_pick_the_cassette(
     assert_no_secret(folder, API_KEY, client_key, "0123456789abcdef")
 
 
+@pytest.mark.slow
 def test_a_stream_is_relayed_as_it_arrives_and_a_killed_proxy_leaves_whole_cassettes(
     live_server: RunningServer, tmp_path: Path
 ) -> None:
@@ -232,6 +235,7 @@ def test_a_stream_is_relayed_as_it_arrives_and_a_killed_proxy_leaves_whole_casse
     assert len(read_cassette(path).interactions) == 1
 
 
+@pytest.mark.slow
 def test_an_upstream_that_is_down_gets_a_json_502(tmp_path: Path) -> None:
     proxy = start_recorder("http://127.0.0.1:9", tmp_path / "c", log_dir=tmp_path)
     try:
@@ -285,6 +289,7 @@ def test_upstream_urls(upstream: str, path: str, expected: str) -> None:
     assert upstream_url(upstream, path) == expected
 
 
+@pytest.mark.slow
 def test_a_stream_read_to_its_end_is_already_recorded(
     live_server: RunningServer, tmp_path: Path
 ) -> None:
@@ -318,6 +323,7 @@ def test_a_stream_read_to_its_end_is_already_recorded(
     assert all(body.endswith(b"data: [DONE]\n\n") for body in bodies)
 
 
+@pytest.mark.slow
 def test_a_stop_lets_a_stream_in_flight_finish_and_be_recorded(
     live_server: RunningServer, tmp_path: Path
 ) -> None:

@@ -49,6 +49,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.clients)
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

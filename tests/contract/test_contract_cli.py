@@ -84,6 +84,7 @@ def failures(output: str) -> set[tuple[str, str]]:
     ],
     ids=lambda value: getattr(value, "__name__", None),
 )
+@pytest.mark.slow
 def test_breakage_is_reported_by_its_check(
     breakage: Callable[[targets.Answer], None],
     check: str,
@@ -103,6 +104,7 @@ def test_breakage_is_reported_by_its_check(
     assert API_KEY not in result.output
 
 
+@pytest.mark.slow
 def test_baseline_silences_exactly_the_listed_failure(tmp_path: Path, app: Flask) -> None:
     baseline = tmp_path / "known.yaml"
     baseline.write_text(
@@ -131,6 +133,7 @@ def test_baseline_silences_exactly_the_listed_failure(tmp_path: Path, app: Flask
     assert suites["POST /v1/responses"].get("failures") == "0"
 
 
+@pytest.mark.slow
 def test_no_stream_done_passes_with_its_baseline(tmp_path: Path, app: Flask) -> None:
     baseline = tmp_path / "known.json"
     baseline.write_text('[{"check": "stream_conformance", "message": "DONE"}]')
@@ -167,6 +170,7 @@ def test_bad_base_url_is_a_usage_error(url: str) -> None:
     assert "--base-url must be an http(s) URL" in result.output
 
 
+@pytest.mark.slow
 def test_unreachable_target_fails_with_a_clear_error() -> None:
     from tests.fixtures.servers import free_port
 

@@ -38,6 +38,7 @@ def test_the_key_is_masked_where_it_stands_whole(text: str, key: str | None, mas
     assert mask_key(text, key) == masked
 
 
+@pytest.mark.slow
 def test_a_contract_run_with_a_one_letter_key_keeps_its_words() -> None:
     app = create_app(MockConfig(api_key=SHORT_KEY))
     with targets.broken_target(targets.always_length, app) as url:

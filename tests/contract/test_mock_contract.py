@@ -21,6 +21,8 @@ from harness.contract import (
 from harness.spec import load_specs
 from tests.fixtures.servers import API_KEY, RunningServer
 
+pytestmark = pytest.mark.slow
+
 EXAMPLES = 15
 
 

@@ -23,6 +23,8 @@ import requests
 from mockserver.serving import GRACEFUL_TIMEOUT_S
 from tests.fixtures.servers import RunningServer, free_port, start_server
 
+pytestmark = pytest.mark.slow
+
 SERVERS = ["granian", "gthread"]
 # Long enough for a loaded CI machine; a worker that outlives its master does so for good.
 GONE_WITHIN_S = 5.0

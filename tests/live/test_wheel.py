@@ -13,6 +13,8 @@ import requests
 
 from tests.fixtures.servers import start_server
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -910,6 +910,7 @@ def function_parameters(draw: st.DrawFn) -> dict[str, Any]:
     },
     seed=7,
 )
+@pytest.mark.slow
 def test_generated_instances_validate(schema: dict[str, Any], seed: int) -> None:
     instance = generate_instance(schema, random.Random(seed))
     assert_valid(schema, instance)
