@@ -12,14 +12,13 @@ from mockserver.api import ApiApp
 from mockserver.api.dispatch import stamp_request_id
 from mockserver.config import MockConfig
 from mockserver.cors import CorsMiddleware
-from mockserver.db import Database, temporary_state_path
+from mockserver.db import temporary_state_path
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
-from mockserver.journal import TABLES as JOURNAL_TABLES
 from mockserver.journal import Journal
+from mockserver.sqlite_state import SqliteState
 from mockserver.state import EXTENSION_KEY, MockState
-from mockserver.store import TABLES as RESPONSE_TABLES
-from mockserver.stubs import TABLES as STUB_TABLES
+from mockserver.storage import StateBackend
 from mockserver.stubs import StubError, StubStore, load_stub_file
 
 
@@ -41,18 +40,16 @@ def create_app(config: MockConfig | None = None) -> Flask:
     # Compile validators and load the tokenizer now, so no request pays for them.
     specs.compile_all()
     encoding()
-    # Every table the app's state needs; each store module contributes its own DDL.
-    tables = [*RESPONSE_TABLES, *STUB_TABLES, *JOURNAL_TABLES]
-    db = Database(
-        config.state_path or temporary_state_path(), schema=tables, max_bytes=config.state_max_bytes
-    )
-    stubs = StubStore(db)
+    db = open_state(config)
+    stubs = StubStore(db.stubs)
     if config.stubs_file is not None:
         try:
             stubs.add(load_stub_file(config.stubs_file))
         except StubError as exc:
             raise UsageError(str(exc)) from exc
-    journal = Journal(db, config.journal_body_max_bytes, config.journal_max_bytes)
+    journal = Journal(
+        db.journal, config.journal_body_max_bytes, config.journal_max_bytes, local_path=db.path
+    )
     # A count left over by a server that was killed mid-response would stall journal reads.
     journal.finishing.reset()
     state = MockState(config=config, specs=specs, db=db, journal=journal, stubs=stubs)
@@ -71,3 +68,18 @@ def create_app(config: MockConfig | None = None) -> Flask:
         app.wsgi_app = AccessLog(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(stamp_request_id)
     return app
+
+
+def open_state(config: MockConfig) -> StateBackend:
+    """The state store the configuration names: Redis for a ``state_url``, else SQLite."""
+    path = config.state_path or temporary_state_path()
+    if config.state_url is not None:
+        # Imported here: a mock on SQLite never loads the Redis client.
+        from mockserver.redis_state import RedisState
+
+        return RedisState(
+            config.state_url, path, config.redis_prefix, journal_max_bytes=config.journal_max_bytes
+        )
+    return SqliteState(
+        path, max_bytes=config.state_max_bytes, journal_max_bytes=config.journal_max_bytes
+    )

@@ -48,3 +48,8 @@ class MockConfig:
     cors_origins: tuple[str, ...] = ()
     # An access log line per API request (logger "mockserver.access"); off in tests.
     access_log: bool = False
+    # Shared state on Redis (redis://HOST:PORT/DB or rediss://...) instead of the SQLite
+    # file; state_path then only anchors this machine's small counter files.
+    state_url: str | None = None
+    # The prefix of every Redis key, so several mocks can share one Redis.
+    redis_prefix: str = "harness:"

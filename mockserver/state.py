@@ -8,8 +8,8 @@ from flask import current_app
 
 from harness.spec import SpecSet
 from mockserver.config import MockConfig
-from mockserver.db import Database
 from mockserver.journal import Journal
+from mockserver.storage import StateBackend
 from mockserver.stubs import StubStore
 
 EXTENSION_KEY = "mockserver"
@@ -19,7 +19,8 @@ EXTENSION_KEY = "mockserver"
 class MockState:
     config: MockConfig
     specs: SpecSet
-    db: Database
+    # The store of responses, stubs and journal (SQLite or Redis); named for what it was.
+    db: StateBackend
     journal: Journal
     stubs: StubStore
 

@@ -1,5 +1,7 @@
 """Stored responses (``store: true``) in the SQLite file every server worker shares.
 
+(On Redis: :mod:`mockserver.redis_state.responses`, the same rules.)
+
 A response is kept as its final Response object (what ``GET /v1/responses/{id}`` returns)
 and the conversation ``previous_response_id`` continues (role/content messages of every turn
 so far, this one included). Each turn is stored once: a response that continues another
@@ -22,10 +24,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mockserver.db import Database
+from mockserver.storage import StoredResponse
+
+__all__ = ["MAX_STORED_RESPONSES", "TABLES", "ResponseStore", "StoredResponse"]
 
 MAX_STORED_RESPONSES = 10_000
 
@@ -65,14 +69,10 @@ _CHAIN = """
 """
 
 
-@dataclass(frozen=True)
-class StoredResponse:
-    body: dict[str, Any]
-    conversation: list[dict[str, Any]]
-
-
 class ResponseStore:
-    """Stored responses on a :class:`Database`; at most ``limit`` of them, newest kept."""
+    """Stored responses on a :class:`Database`; at most ``limit`` of them, newest kept.
+
+    The SQLite :class:`~mockserver.storage.ResponseStorage`."""
 
     def __init__(self, db: Database, limit: int = MAX_STORED_RESPONSES) -> None:
         self.db = db

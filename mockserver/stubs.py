@@ -11,8 +11,9 @@ A stub is JSON (or YAML in a ``--stubs`` file)::
      "times": 1, "priority": 0}
 
 Every ``match`` field is optional. Higher ``priority`` wins, then the newest stub; a stub with
-``times`` stops matching after that many uses. Stubs live in the shared SQLite file, so every
-worker sees them and ``times`` is counted once across workers.
+``times`` stops matching after that many uses. Stubs live in the shared state (the SQLite
+file, or Redis), so every worker and instance sees them and ``times`` is counted once across
+them all.
 
 ``last_user_message`` is an RE2 regular expression (https://github.com/google/re2/wiki/Syntax):
 RE2 matches in time linear in the text, so no stub can freeze a worker the way a backtracking
@@ -37,24 +38,16 @@ import re2
 import yaml
 
 from harness.schema import CompiledSchema, Violation
-from mockserver.db import Database, SharedCounter
 from mockserver.engine.ids import new_id
 from mockserver.faults import FAULT_NAMES, MAX_AFTER_FRAMES
+from mockserver.storage import StateUnavailable, StubStorage
 
-TABLES = (
-    """CREATE TABLE IF NOT EXISTS stubs (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT UNIQUE NOT NULL,
-        priority INTEGER NOT NULL,
-        times INTEGER,
-        used INTEGER NOT NULL DEFAULT 0,
-        created REAL NOT NULL,
-        definition TEXT NOT NULL
-    )""",
-)
+# A process that found the store unreachable asks it again after this long; meanwhile
+# requests match against its last copy of the stubs without waiting on the store.
+RECHECK_DOWN_S = 1.0
 
 _MATCH_KEYS = ("endpoint", "model", "last_user_message", "body")
-# SQLite integers are 64-bit signed: a larger priority or times cannot be stored.
+# Stores keep 64-bit signed integers: a larger priority or times cannot be stored.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 # The stub shape as a JSON Schema, so a bad definition is refused with the field it breaks.
 STUB_SCHEMA: dict[str, Any] = {
@@ -267,53 +260,43 @@ def parse_stubs(raw: Any) -> list[Stub]:
 
 
 class StubStore:
-    """Stubs in the shared database, matched against an in-memory copy in each process.
+    """Stubs on a :class:`~mockserver.storage.StubStorage`, matched against an in-memory copy
+    in each process.
 
-    Reading and parsing every stub from SQLite on every request cost far more than answering
-    it (3,000 stubs that never match: plain chat went from 2,600 to 31 requests a second).
-    So each process keeps the usable stubs parsed and indexed by endpoint and model
-    (:class:`_StubIndex`), and rebuilds that copy when a generation counter shared by all
-    workers moves: every add, delete and clear moves it, and so does a stub used up.
+    Reading and parsing every stub from the store on every request cost far more than
+    answering it (3,000 stubs that never match: plain chat went from 2,600 to 31 requests a
+    second). So each process keeps the usable stubs parsed and indexed by endpoint and model
+    (:class:`_StubIndex`), and rebuilds that copy when the store's generation moves: every
+    add, delete and clear moves it, and so does a stub used up, on any worker or instance.
 
     A request is matched against the copy outside any transaction, so a slow match never
-    holds SQLite's write lock; the use is then claimed with one conditional ``UPDATE``, which
-    counts ``times`` exactly once across workers (a stub used up meanwhile is passed over).
+    holds the store's write lock; the use is then claimed atomically (one conditional
+    update), which counts ``times`` exactly once across workers and instances (a stub used
+    up meanwhile is passed over).
+
+    When the store cannot be reached, matching goes on against the last copy (so plain
+    requests, which no stub answers, are still answered), the store is asked again after
+    :data:`RECHECK_DOWN_S`, and a request that a stub would answer gets the store's 503
+    (its use cannot be counted).
     """
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._generation = SharedCounter(db.path.with_name(db.path.name + ".stubs"))
+    def __init__(self, rows: StubStorage) -> None:
+        self._rows = rows
         self._index: _StubIndex | None = None
         self._index_lock = threading.Lock()
+        self._down_until = 0.0
 
     def add(self, stubs: Sequence[Stub]) -> None:
-        with self._db.transaction() as connection:
-            for stub in stubs:
-                connection.execute(
-                    "INSERT OR REPLACE INTO stubs (id, priority, times, used, created, definition)"
-                    " VALUES (?, ?, ?, 0, ?, ?)",
-                    (stub.id, stub.priority, stub.times, time.time(), _dump(stub)),
-                )
-        self._generation.add(1)
+        self._rows.add(stubs)
 
     def list(self) -> list[Stub]:
-        with self._db.connection() as connection:
-            rows = connection.execute(
-                "SELECT seq, definition, used FROM stubs ORDER BY priority DESC, seq DESC"
-            ).fetchall()
-        return [_load(seq, definition, used) for seq, definition, used in rows]
+        return self._rows.listing()
 
     def clear(self) -> int:
-        with self._db.transaction() as connection:
-            removed = connection.execute("DELETE FROM stubs").rowcount
-        self._generation.add(1)
-        return removed
+        return self._rows.clear()
 
     def delete(self, stub_id: str) -> bool:
-        with self._db.transaction() as connection:
-            removed = connection.execute("DELETE FROM stubs WHERE id = ?", (stub_id,)).rowcount
-        self._generation.add(1)
-        return removed > 0
+        return self._rows.delete(stub_id)
 
     def take(self, endpoint: str, body: Mapping[str, Any], user_text: str) -> Stub | None:
         """The stub that answers this request, its use counted; ``None`` if none matches."""
@@ -330,34 +313,31 @@ class StubStore:
 
     def _claim(self, stub: Stub) -> Stub | None:
         """Count one use of ``stub``; ``None`` if it was used up or removed meanwhile."""
-        with self._db.connection() as connection:
-            # One statement, so atomic across workers without an explicit transaction.
-            rows = connection.execute(
-                "UPDATE stubs SET used = used + 1"
-                " WHERE seq = ? AND (times IS NULL OR used < times) RETURNING used",
-                (stub.seq,),
-            ).fetchall()
-        if not rows:
+        used = self._rows.claim(stub)
+        if used is None:
             return None
-        used = int(rows[0][0])
         if stub.times is not None and used >= stub.times:
-            self._generation.add(1)  # it is used up: every process drops it from its copy
+            self._rows.bump()  # it is used up: every process drops it from its copy
         return Stub(stub.id, stub.match, stub.reply, stub.times, stub.priority, used, stub.seq)
 
     def _current_index(self) -> _StubIndex:
-        generation = self._generation.value  # read first: a change during the load shows
+        if time.monotonic() < self._down_until:
+            return self._index or _EMPTY_INDEX
+        try:
+            return self._fresh_index()
+        except StateUnavailable:
+            self._down_until = time.monotonic() + RECHECK_DOWN_S
+            return self._index or _EMPTY_INDEX
+
+    def _fresh_index(self) -> _StubIndex:
+        generation = self._rows.generation()  # read first: a change during the load shows
         index = self._index
         if index is not None and index.generation == generation:
             return index
         with self._index_lock:
             index = self._index
             if index is None or index.generation != generation:
-                with self._db.connection() as connection:
-                    rows = connection.execute(
-                        "SELECT seq, definition, used FROM stubs"
-                        " WHERE times IS NULL OR used < times"
-                    ).fetchall()
-                index = _StubIndex(generation, [_load(*row) for row in rows])
+                index = _StubIndex(generation, self._rows.usable())
                 self._index = index
         return index
 
@@ -385,6 +365,9 @@ class _StubIndex:
         return heapq.merge(*found, key=_order)
 
 
+_EMPTY_INDEX = _StubIndex(-1, [])
+
+
 def _order(candidate: _Candidate) -> tuple[int, int]:
     return candidate.order
 
@@ -402,7 +385,8 @@ def load_stub_file(path: Path) -> list[Stub]:
         raise StubError(f"{source}: {exc}", exc.param) from exc
 
 
-def _dump(stub: Stub) -> str:
+def dump_definition(stub: Stub) -> str:
+    """A stub as the stores keep it (its use count apart)."""
     return json.dumps(
         {
             "id": stub.id,
@@ -414,7 +398,8 @@ def _dump(stub: Stub) -> str:
     )
 
 
-def _load(seq: int, definition: str, used: int) -> Stub:
+def load_stub(seq: int, definition: str, used: int) -> Stub:
+    """A stub from what a store kept: :func:`dump_definition`'s text, its row and count."""
     raw = json.loads(definition)
     return Stub(
         id=raw["id"],

@@ -19,7 +19,7 @@ from mockserver.render.responses import (
     response_events,
 )
 from mockserver.render.stream import sse_frames
-from mockserver.store import ResponseStore
+from mockserver.storage import ResponseStorage
 
 
 def create_response(exchange: Exchange) -> Response:
@@ -31,7 +31,7 @@ def create_response(exchange: Exchange) -> Response:
         refused = faults.error_without_stream()
         if refused is not None:
             raise MockError(refused)  # before anything is stored
-    store = ResponseStore(exchange.state.db)
+    store = exchange.state.db.responses
     history = _history(store, body.get("previous_response_id"))
     plan = plan_response(body, history, accepted.reply_override)
     obfuscate = wants_obfuscation(body)
@@ -57,19 +57,19 @@ def create_response(exchange: Exchange) -> Response:
 
 
 def retrieve_response(exchange: Exchange, response_id: str) -> Response:
-    stored = ResponseStore(exchange.state.db).get(response_id)
+    stored = exchange.state.db.responses.get(response_id)
     if stored is None:
         raise MockError(_not_found(response_id))
     return json_reply(exchange, stored.body)
 
 
 def delete_response(exchange: Exchange, response_id: str) -> Response:
-    if not ResponseStore(exchange.state.db).delete(response_id):
+    if not exchange.state.db.responses.delete(response_id):
         raise MockError(_not_found(response_id))
     return json_reply(exchange, {"id": response_id, "object": "response", "deleted": True})
 
 
-def _history(store: ResponseStore, previous_id: Any) -> list[Message]:
+def _history(store: ResponseStorage, previous_id: Any) -> list[Message]:
     """The stored conversation a request continues; a 404 naming the param if unknown."""
     if not isinstance(previous_id, str):
         return []

@@ -1,0 +1,121 @@
+"""The journal's entries in the SQLite state file (the :class:`JournalStorage` default).
+
+Reads page through the table in SQL and hand back the stored JSON as it is, so reading the
+last entry does not read them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from mockserver.config import DEFAULT_JOURNAL_MAX_BYTES
+from mockserver.db import Database
+from mockserver.storage import JournalRow
+
+MAX_ENTRIES = 10_000
+_PRUNE_EVERY = 200
+# Entries read from the table per query when the whole journal is sent.
+_PAGE_ROWS = 200
+
+TABLES = (
+    """CREATE TABLE IF NOT EXISTS journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry TEXT NOT NULL,
+        path TEXT NOT NULL,
+        method TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        model TEXT,
+        stub_id TEXT,
+        size INTEGER NOT NULL DEFAULT 0
+    )""",
+    # A state file from before the byte cap: the column is added, its old rows count as 0.
+    "ALTER TABLE journal ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
+    # Sizes summed and oldest rows found without reading the entries themselves.
+    "CREATE INDEX IF NOT EXISTS journal_sizes ON journal (seq, size)",
+)
+# The columns entries are filtered by (their names are the admin API's query parameters).
+COLUMNS = ("path", "method", "status", "model", "stub_id")
+
+
+class SqliteJournalStore:
+    """The ``journal`` table, at most :data:`MAX_ENTRIES` rows and about ``max_bytes``."""
+
+    def __init__(
+        self,
+        db: Database,
+        max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        self._db = db
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        # Bytes this process wrote since it last summed the table (see _prune_bytes).
+        self._unchecked_bytes = 0
+
+    def append(self, rows: Sequence[JournalRow]) -> None:
+        with self._db.transaction() as connection:
+            connection.executemany(
+                "INSERT INTO journal (entry, path, method, status, model, stub_id, size)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            last = connection.execute("SELECT MAX(seq) FROM journal").fetchone()[0] or 0
+            if last % _PRUNE_EVERY < len(rows):  # crossed a pruning boundary
+                connection.execute("DELETE FROM journal WHERE seq <= ?", (last - self.max_entries,))
+            self._unchecked_bytes += sum(row.size for row in rows)
+            # Summing the table on every batch would hold the write lock longer on every
+            # request; each process sums it after writing a sixteenth of the cap, so the
+            # journal stays under the cap plus a sixteenth of it per worker.
+            if self._unchecked_bytes * 16 >= self.max_bytes:
+                self._unchecked_bytes = 0
+                self._prune_bytes(connection)
+
+    def _prune_bytes(self, connection: Any) -> None:
+        """Drop the oldest entries until the journal holds at most ``max_bytes``."""
+        total = connection.execute("SELECT COALESCE(SUM(size), 0) FROM journal").fetchone()[0]
+        excess = total - self.max_bytes
+        if excess <= 0:
+            return
+        dropped, cutoff = 0, None
+        for seq, size in connection.execute("SELECT seq, size FROM journal ORDER BY seq"):
+            dropped += size
+            cutoff = seq
+            if dropped >= excess:
+                break
+        if cutoff is not None:
+            connection.execute("DELETE FROM journal WHERE seq <= ?", (cutoff,))
+
+    def rows(self, filters: Mapping[str, Any], limit: int | None) -> Iterator[tuple[int, str]]:
+        clauses, values = [], []
+        for name, value in filters.items():
+            if name not in COLUMNS:
+                raise KeyError(name)
+            clauses.append(f"{name} = ?")
+            values.append(value)
+        where = " AND ".join(clauses) or "1"
+        if limit is not None:
+            if limit <= 0:
+                return
+            # The last `limit` entries: read newest first, LIMIT in SQL, sent oldest first.
+            query = f"SELECT seq, entry FROM journal WHERE {where} ORDER BY seq DESC LIMIT ?"
+            with self._db.connection() as connection:
+                found = connection.execute(query, [*values, limit]).fetchall()
+            yield from reversed(found)
+            return
+        # Everything: one short query per page (keyset), so no read holds a connection
+        # while a slow client takes the answer.
+        query = f"SELECT seq, entry FROM journal WHERE {where} AND seq > ? ORDER BY seq LIMIT ?"
+        after = 0
+        while True:
+            with self._db.connection() as connection:
+                found = connection.execute(query, [*values, after, _PAGE_ROWS]).fetchall()
+            yield from found
+            if len(found) < _PAGE_ROWS:
+                return
+            after = found[-1][0]
+
+    def clear(self) -> int:
+        with self._db.transaction() as connection:
+            removed: int = connection.execute("DELETE FROM journal").rowcount
+        return removed

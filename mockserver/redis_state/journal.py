@@ -1,0 +1,147 @@
+"""The journal on Redis: entries by ``seq`` in hashes, a sorted set of seqs, a byte count.
+
+``journal:entries`` holds each entry's JSON by seq, ``journal:meta`` the columns it is
+filtered by (a JSON array: path, method, status, model, stub_id), ``journal:sizes`` its
+size; ``journal:seqs`` orders them; ``journal:bytes`` is their total size. One Lua script
+appends a batch and drops the oldest past the count and byte caps, atomically, so the caps
+hold exactly with many instances writing. Reads page through the seqs newest or oldest
+first, as the SQLite store does, and filter each page's columns here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, cast
+
+import redis
+
+from mockserver.config import DEFAULT_JOURNAL_MAX_BYTES
+from mockserver.journal_store import COLUMNS, MAX_ENTRIES
+from mockserver.redis_state.connection import reaching
+from mockserver.storage import JournalRow
+
+_PAGE = 200
+
+# ARGV: prefix, max entries, max bytes, then (text, columns, size) per entry.
+_APPEND = """
+local p = ARGV[1]
+local seqs, entries = p .. 'journal:seqs', p .. 'journal:entries'
+local meta, sizes, bytes = p .. 'journal:meta', p .. 'journal:sizes', p .. 'journal:bytes'
+for i = 4, #ARGV, 3 do
+  local seq = redis.call('INCR', p .. 'journal:seq')
+  redis.call('HSET', entries, seq, ARGV[i])
+  redis.call('HSET', meta, seq, ARGV[i + 1])
+  redis.call('HSET', sizes, seq, ARGV[i + 2])
+  redis.call('ZADD', seqs, seq, seq)
+  redis.call('INCRBY', bytes, ARGV[i + 2])
+end
+local max_entries, max_bytes = tonumber(ARGV[2]), tonumber(ARGV[3])
+while true do
+  local count = redis.call('ZCARD', seqs)
+  if count == 0 then break end
+  if count <= max_entries and tonumber(redis.call('GET', bytes) or '0') <= max_bytes then
+    break
+  end
+  local seq = redis.call('ZPOPMIN', seqs)[1]
+  redis.call('DECRBY', bytes, redis.call('HGET', sizes, seq) or '0')
+  redis.call('HDEL', entries, seq)
+  redis.call('HDEL', meta, seq)
+  redis.call('HDEL', sizes, seq)
+end
+return 1
+"""
+
+# ARGV: prefix. Returns how many entries were removed (seqs keep counting up).
+_CLEAR = """
+local p = ARGV[1]
+local count = redis.call('ZCARD', p .. 'journal:seqs')
+redis.call('DEL', p .. 'journal:seqs', p .. 'journal:entries', p .. 'journal:meta',
+           p .. 'journal:sizes', p .. 'journal:bytes')
+return count
+"""
+
+
+class RedisJournalStore:
+    """The Redis :class:`~mockserver.storage.JournalStorage`."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        store: str,
+        max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        max_entries: int = MAX_ENTRIES,
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._store = store
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self._append = client.register_script(_APPEND)
+        self._clear = client.register_script(_CLEAR)
+
+    def append(self, rows: Sequence[JournalRow]) -> None:
+        arguments: list[str | int] = [self._prefix, self.max_entries, self.max_bytes]
+        for row in rows:
+            columns = [row.path, row.method, row.status, row.model, row.stub_id]
+            arguments += [row.text, json.dumps(columns), row.size]
+        with reaching(self._store):
+            self._append(args=arguments)
+
+    def clear(self) -> int:
+        with reaching(self._store):
+            return int(self._clear(args=[self._prefix]))
+
+    def rows(self, filters: Mapping[str, Any], limit: int | None) -> Iterator[tuple[int, str]]:
+        wanted = [(COLUMNS.index(name), value) for name, value in filters.items()]
+        if limit is None:
+            yield from self._pages(wanted, newest_first=False, limit=None)
+        elif limit > 0:
+            yield from reversed(list(self._pages(wanted, newest_first=True, limit=limit)))
+
+    def _pages(
+        self, wanted: list[tuple[int, Any]], *, newest_first: bool, limit: int | None
+    ) -> Iterator[tuple[int, str]]:
+        """Entries page by page (so no read holds Redis long), filtered, up to ``limit``."""
+        seqs_key = f"{self._prefix}journal:seqs"
+        bound = "+inf" if newest_first else "-inf"
+        found = 0
+        while True:
+            with reaching(self._store):
+                page = self._page(seqs_key, bound, newest_first)
+                if not page:
+                    return
+                chosen = page
+                if wanted:
+                    columns = self._hmget("journal:meta", page)
+                    chosen = [
+                        seq
+                        for seq, text in zip(page, columns, strict=True)
+                        if text is not None and _fits(json.loads(text), wanted)
+                    ]
+                if limit is not None:
+                    chosen = chosen[: limit - found]
+                texts = self._hmget("journal:entries", chosen) if chosen else []
+            for seq, text in zip(chosen, texts, strict=True):
+                if text is not None:  # dropped since the page was read
+                    found += 1
+                    yield int(seq), text
+            if (limit is not None and found >= limit) or len(page) < _PAGE:
+                return
+            # Exclusive bounds: the next page starts past this one's last seq.
+            bound = f"({page[-1]}"
+
+    def _page(self, seqs_key: str, bound: str, newest_first: bool) -> list[str]:
+        if newest_first:
+            found = self._client.zrevrangebyscore(seqs_key, bound, "-inf", 0, _PAGE)
+        else:
+            found = self._client.zrangebyscore(seqs_key, bound, "+inf", 0, _PAGE)
+        return cast("list[str]", found)
+
+    def _hmget(self, key: str, fields: list[str]) -> list[str | None]:
+        return cast("list[str | None]", self._client.hmget(f"{self._prefix}{key}", fields))
+
+
+def _fits(columns: list[Any], wanted: list[tuple[int, Any]]) -> bool:
+    return all(columns[index] == value for index, value in wanted)

@@ -1,0 +1,123 @@
+"""Stubs on Redis: a hash ``stub:<id>`` each (definition, priority, times, used, seq), a
+sorted set ``stubs`` of ids by ``seq``, and a ``stubs:generation`` counter that every change
+moves, so each process of each instance rebuilds its in-memory index when it must
+(:class:`mockserver.stubs.StubStore` reads the counter once per request).
+
+A use is claimed by one Lua script that checks the row is still this stub (same ``seq``)
+and not used up before it counts: ``times`` is honoured exactly once across instances.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import cast
+
+import redis
+
+from mockserver.redis_state.connection import reaching
+from mockserver.stubs import Stub, dump_definition, load_stub
+
+# ARGV: prefix, then (id, definition, priority, times or '') per stub.
+_ADD = """
+local p = ARGV[1]
+for i = 2, #ARGV, 4 do
+  local key = p .. 'stub:' .. ARGV[i]
+  local seq = redis.call('INCR', p .. 'stubs:seq')
+  redis.call('DEL', key)
+  redis.call('HSET', key, 'definition', ARGV[i + 1], 'priority', ARGV[i + 2], 'used', 0,
+             'seq', seq)
+  if ARGV[i + 3] ~= '' then redis.call('HSET', key, 'times', ARGV[i + 3]) end
+  redis.call('ZADD', p .. 'stubs', seq, ARGV[i])
+end
+redis.call('INCR', p .. 'stubs:generation')
+return 1
+"""
+
+# ARGV: prefix, id, seq. Returns the new use count, or nil when the stub was replaced,
+# removed or used up meanwhile.
+_CLAIM = """
+local key = ARGV[1] .. 'stub:' .. ARGV[2]
+local row = redis.call('HMGET', key, 'seq', 'times', 'used')
+if row[1] ~= ARGV[3] then return nil end
+if row[2] and tonumber(row[3]) >= tonumber(row[2]) then return nil end
+return redis.call('HINCRBY', key, 'used', 1)
+"""
+
+# ARGV: prefix. Returns how many stubs were removed.
+_CLEAR = """
+local p = ARGV[1]
+local ids = redis.call('ZRANGE', p .. 'stubs', 0, -1)
+for _, id in ipairs(ids) do redis.call('DEL', p .. 'stub:' .. id) end
+redis.call('DEL', p .. 'stubs')
+redis.call('INCR', p .. 'stubs:generation')
+return #ids
+"""
+
+# ARGV: prefix, id. Returns 1 if the stub was there.
+_DELETE = """
+local p = ARGV[1]
+local removed = redis.call('ZREM', p .. 'stubs', ARGV[2])
+redis.call('DEL', p .. 'stub:' .. ARGV[2])
+redis.call('INCR', p .. 'stubs:generation')
+return removed
+"""
+
+
+class RedisStubRows:
+    """The Redis :class:`~mockserver.storage.StubStorage`."""
+
+    def __init__(self, client: redis.Redis, prefix: str, store: str) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._store = store
+        self._add = client.register_script(_ADD)
+        self._claim = client.register_script(_CLAIM)
+        self._clear = client.register_script(_CLEAR)
+        self._delete = client.register_script(_DELETE)
+
+    def add(self, stubs: Sequence[Stub]) -> None:
+        arguments: list[str | int] = [self._prefix]
+        for stub in stubs:
+            times = "" if stub.times is None else stub.times
+            arguments += [stub.id, dump_definition(stub), stub.priority, times]
+        with reaching(self._store):
+            self._add(args=arguments)
+
+    def listing(self) -> list[Stub]:
+        stubs = self._all()
+        return sorted(stubs, key=lambda stub: (-stub.priority, -stub.seq))
+
+    def usable(self) -> list[Stub]:
+        return [stub for stub in self._all() if stub.times is None or stub.used < stub.times]
+
+    def _all(self) -> list[Stub]:
+        with reaching(self._store):
+            ids = cast("list[str]", self._client.zrange(f"{self._prefix}stubs", 0, -1))
+            pipeline = self._client.pipeline(transaction=False)
+            for stub_id in ids:
+                pipeline.hmget(f"{self._prefix}stub:{stub_id}", "seq", "definition", "used")
+            rows = cast("list[list[str | None]]", pipeline.execute())
+        # A stub removed between the two reads has no row: it is gone.
+        return [load_stub(int(seq or 0), text, int(used or 0)) for seq, text, used in rows if text]
+
+    def clear(self) -> int:
+        with reaching(self._store):
+            return int(self._clear(args=[self._prefix]))
+
+    def delete(self, stub_id: str) -> bool:
+        with reaching(self._store):
+            return bool(self._delete(args=[self._prefix, stub_id]))
+
+    def claim(self, stub: Stub) -> int | None:
+        with reaching(self._store):
+            used = self._claim(args=[self._prefix, stub.id, stub.seq])
+        return None if used is None else int(used)
+
+    def generation(self) -> int:
+        with reaching(self._store):
+            value = cast("str | None", self._client.get(f"{self._prefix}stubs:generation"))
+        return int(value) if value is not None else 0
+
+    def bump(self) -> None:
+        with reaching(self._store):
+            self._client.incr(f"{self._prefix}stubs:generation")

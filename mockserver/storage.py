@@ -1,0 +1,137 @@
+"""The seam between the mock and where its shared state lives.
+
+Two backends implement it: the embedded SQLite file (the default: one machine, no setup;
+:mod:`mockserver.sqlite_state`) and Redis (many instances behind one address;
+:mod:`mockserver.redis_state`). The request handlers and the admin API see only these
+protocols, and one test suite (``tests/state/test_store_contract.py``) runs against both.
+
+What stays on each machine whatever the backend: the count of responses still finishing
+(:class:`mockserver.db.SharedTally`). It changes twice on every request's path, where a
+network round trip would cost more than answering; it only lets a journal read wait for the
+entries this machine's workers are about to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
+
+from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
+
+if TYPE_CHECKING:
+    from mockserver.stubs import Stub
+
+T = TypeVar("T")
+
+
+class StateUnavailable(MockError):
+    """The shared store cannot be reached: a 503 naming it, never a hang nor a 500."""
+
+    def __init__(self, store: str, reason: str) -> None:
+        super().__init__(
+            ErrorReply(
+                503,
+                f"The mock's state store ({store}) cannot be reached: {reason}. Requests that "
+                "need stored responses, stubs or the journal fail until it is back; the mock "
+                "reconnects by itself.",
+                type=SERVER_ERROR,
+                code="state_unavailable",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    body: dict[str, Any]
+    conversation: list[dict[str, Any]]
+
+
+class JournalRow(NamedTuple):
+    """One journal entry as stored: its JSON text, the columns it is filtered by, its size."""
+
+    text: str
+    path: str
+    method: str
+    status: int
+    model: str | None
+    stub_id: str | None
+    size: int
+
+
+class ResponseStorage(Protocol):
+    """Stored responses (``store: true``) and the conversations they continue."""
+
+    def save(
+        self, response_id: str, body: Mapping[str, Any], conversation: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Store a response; ``conversation`` is all of it, this turn included."""
+
+    def get(self, response_id: str) -> StoredResponse | None: ...
+
+    def delete(self, response_id: str) -> bool:
+        """``False`` when no response has that id."""
+
+
+class StubStorage(Protocol):
+    """Stub rows with their use counts, and a generation that moves on every change."""
+
+    def add(self, stubs: Sequence[Stub]) -> None:
+        """Insert or replace (by id) stubs, use counts zero; moves the generation."""
+
+    def listing(self) -> list[Stub]:
+        """Every stub, higher priority first, then the newest."""
+
+    def usable(self) -> list[Stub]:
+        """The stubs not used up."""
+
+    def clear(self) -> int: ...
+
+    def delete(self, stub_id: str) -> bool: ...
+
+    def claim(self, stub: Stub) -> int | None:
+        """Count one use, atomically across every worker and instance: the new count, or
+        ``None`` if this very stub (same id and row) was used up or removed meanwhile."""
+
+    def generation(self) -> int:
+        """A number that changes whenever the usable stubs may have changed."""
+
+    def bump(self) -> None:
+        """Move the generation (a stub got used up)."""
+
+
+class JournalStorage(Protocol):
+    """The journal's entries, bounded by count and bytes (oldest dropped)."""
+
+    def append(self, rows: Sequence[JournalRow]) -> None: ...
+
+    def rows(self, filters: Mapping[str, Any], limit: int | None) -> Iterator[tuple[int, str]]:
+        """``(seq, text)`` oldest first, filtered by exact column values (``status`` an
+        int); ``limit``: only the last that many. Read in pages, lazily."""
+
+    def clear(self) -> int: ...
+
+
+class StateBackend(Protocol):
+    """Everything stateful one app uses, on one store."""
+
+    @property
+    def description(self) -> str:
+        """The store as an error message names it (a file, or a Redis address)."""
+
+    @property
+    def path(self) -> Path:
+        """Where this machine's own small files go (the workers' shared counters)."""
+
+    @property
+    def responses(self) -> ResponseStorage: ...
+
+    @property
+    def stubs(self) -> StubStorage: ...
+
+    @property
+    def journal(self) -> JournalStorage: ...
+
+    def freeing(self, operation: Callable[[], T]) -> T:
+        """Run an operation that deletes, even when the store is full."""
