@@ -8,8 +8,9 @@ The journal is bounded twice, so neither a long load test nor a few huge request
 disk: it keeps at most :data:`MAX_ENTRIES` entries and about ``max_bytes`` of them (oldest
 dropped), and an entry keeps at most ``body_max_bytes`` of its request body: a larger body is
 kept as the start of its text, marked ``…(truncated)``, with ``body_truncated`` and
-``body_size`` (the bytes sent) saying so. Reads page through the table in SQL and send the
-stored JSON as it is, so reading the last entry does not read them all.
+``body_size`` (the bytes sent) saying so. Where entries are kept is a
+:class:`~mockserver.storage.JournalStorage` (the SQLite file, :mod:`mockserver.journal_store`,
+or Redis); reads are paged there and send the stored JSON as it is.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -31,34 +33,17 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.db import Database, SharedTally, StateFull
+from mockserver.journal_store import COLUMNS, MAX_ENTRIES, TABLES, SqliteJournalStore
+from mockserver.storage import JournalRow, JournalStorage, StateUnavailable
 
 log = logging.getLogger(__name__)
 
-MAX_ENTRIES = 10_000
+__all__ = ["MAX_ENTRIES", "TABLES"]  # kept where they were (see mockserver.journal_store)
+
 TRUNCATED = "…(truncated)"
-_PRUNE_EVERY = 200
 # Entries written in one transaction at most.
 _BATCH_MAX = 500
-# Entries read from the table per query when the whole journal is sent.
-_PAGE_ROWS = 200
-
-TABLES = (
-    """CREATE TABLE IF NOT EXISTS journal (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        entry TEXT NOT NULL,
-        path TEXT NOT NULL,
-        method TEXT NOT NULL,
-        status INTEGER NOT NULL,
-        model TEXT,
-        stub_id TEXT,
-        size INTEGER NOT NULL DEFAULT 0
-    )""",
-    # A state file from before the byte cap: the column is added, its old rows count as 0.
-    "ALTER TABLE journal ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
-    # Sizes summed and oldest rows found without reading the entries themselves.
-    "CREATE INDEX IF NOT EXISTS journal_sizes ON journal (seq, size)",
-)
-FILTERS = ("path", "method", "status", "model", "stub_id")
+FILTERS = COLUMNS
 # Where an API request's entry is left in its WSGI environ, for the access log to read.
 ENTRY_ENVIRON_KEY = "mockserver.journal_entry"
 
@@ -117,21 +102,32 @@ def body_for_journal(raw: bytes) -> Any:
 
 
 class Journal:
-    """The journal table, and this process's writer that fills it in batches."""
+    """The journal's storage, and this process's writer that fills it in batches.
+
+    ``store``: a :class:`JournalStorage`, or a SQLite :class:`Database` to keep it in.
+    ``local_path``: where this machine's workers share their small counters (default:
+    beside the database).
+    """
 
     def __init__(
         self,
-        db: Database,
+        store: JournalStorage | Database,
         body_max_bytes: int = DEFAULT_JOURNAL_BODY_MAX_BYTES,
         max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        *,
+        local_path: Path | None = None,
     ) -> None:
-        self._db = db
+        if isinstance(store, Database):
+            local_path = local_path or store.path
+            store = SqliteJournalStore(store, max_bytes)
+        if local_path is None:
+            raise ValueError("a journal not on a Database needs a local_path")
+        self._store = store
         self.body_max_bytes = body_max_bytes
         self.max_bytes = max_bytes
-        # Bytes this process wrote since it last summed the table (see _prune_bytes).
-        self._unchecked_bytes = 0
-        # Responses sent but not yet journaled, across every worker (see _Completion).
-        self.finishing = SharedTally(db.path.with_name(db.path.name + ".finishing"))
+        # Responses sent but not yet journaled, across every worker of this machine (see
+        # _Completion; mockserver.storage says why a count on the request path stays local).
+        self.finishing = SharedTally(local_path.with_name(local_path.name + ".finishing"))
         self._queue: queue.SimpleQueue[tuple[JournalEntry, bool]] | None = None
         self._queue_pid: int | None = None
         self._start_lock = threading.Lock()
@@ -186,6 +182,8 @@ class Journal:
             self.record_many([entry for entry, _ in batch])
         except StateFull:
             log.warning("could not journal %d requests: the state file's disk is full", len(batch))
+        except StateUnavailable:
+            log.warning("could not journal %d requests: the state store is unreachable", len(batch))
         except Exception:
             # The answers have gone out already; a journal that cannot be written (disk
             # full, a locked file) must not turn into an error the client never asked
@@ -202,39 +200,11 @@ class Journal:
             text = _entry_json(entry)
             size = len(text.encode("utf-8", errors="surrogatepass"))
             rows.append(
-                (text, entry.path, entry.method, entry.status, entry.model, entry.stub_id, size)
+                JournalRow(
+                    text, entry.path, entry.method, entry.status, entry.model, entry.stub_id, size
+                )
             )
-        with self._db.transaction() as connection:
-            connection.executemany(
-                "INSERT INTO journal (entry, path, method, status, model, stub_id, size)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            last = connection.execute("SELECT MAX(seq) FROM journal").fetchone()[0] or 0
-            if last % _PRUNE_EVERY < len(rows):  # crossed a pruning boundary
-                connection.execute("DELETE FROM journal WHERE seq <= ?", (last - MAX_ENTRIES,))
-            self._unchecked_bytes += sum(row[-1] for row in rows)
-            # Summing the table on every batch would hold the write lock longer on every
-            # request; each process sums it after writing a sixteenth of the cap, so the
-            # journal stays under the cap plus a sixteenth of it per worker.
-            if self._unchecked_bytes * 16 >= self.max_bytes:
-                self._unchecked_bytes = 0
-                self._prune_bytes(connection)
-
-    def _prune_bytes(self, connection: Any) -> None:
-        """Drop the oldest entries until the journal holds at most ``max_bytes``."""
-        total = connection.execute("SELECT COALESCE(SUM(size), 0) FROM journal").fetchone()[0]
-        excess = total - self.max_bytes
-        if excess <= 0:
-            return
-        dropped, cutoff = 0, None
-        for seq, size in connection.execute("SELECT seq, size FROM journal ORDER BY seq"):
-            dropped += size
-            cutoff = seq
-            if dropped >= excess:
-                break
-        if cutoff is not None:
-            connection.execute("DELETE FROM journal WHERE seq <= ?", (cutoff,))
+        self._store.append(rows)
 
     def read(self, filters: Mapping[str, str] | None = None, limit: int | None = None) -> Query:
         """The entries to list, oldest first, filtered by exact column values.
@@ -242,13 +212,12 @@ class Journal:
         Raises ``KeyError`` for an unknown filter and ``ValueError`` for a ``status`` that
         is not a number, before anything is read.
         """
-        clauses, values = [], []
+        chosen: dict[str, Any] = {}
         for name, value in (filters or {}).items():
             if name not in FILTERS:
                 raise KeyError(name)
-            clauses.append(f"{name} = ?")
-            values.append(int(value) if name == "status" else value)
-        return Query(self._db, clauses, values, limit)
+            chosen[name] = int(value) if name == "status" else value
+        return Query(self._store, chosen, limit)
 
     def entries(
         self, filters: Mapping[str, str] | None = None, limit: int | None = None
@@ -257,25 +226,20 @@ class Journal:
         return [json.loads(text) for text in self.read(filters, limit).texts()]
 
     def clear(self) -> int:
-        with self._db.transaction() as connection:
-            removed: int = connection.execute("DELETE FROM journal").rowcount
-        return removed
+        return self._store.clear()
 
 
 class Query:
     """Journal entries chosen by filters, read page by page as JSON text."""
 
-    def __init__(
-        self, db: Database, clauses: list[str], values: list[Any], limit: int | None
-    ) -> None:
-        self._db = db
-        self._clauses = clauses
-        self._values = values
+    def __init__(self, store: JournalStorage, filters: dict[str, Any], limit: int | None) -> None:
+        self._store = store
+        self._filters = filters
         self._limit = limit
 
     def texts(self) -> Iterator[str]:
         """Each entry's JSON, ``seq`` first, oldest first."""
-        for seq, entry in self._rows():
+        for seq, entry in self._store.rows(self._filters, self._limit):
             # The stored text is an object: "seq" goes in front without parsing it.
             yield f'{{"seq":{seq},{entry[1:]}' if entry != "{}" else f'{{"seq":{seq}}}'
 
@@ -287,29 +251,6 @@ class Query:
             yield separator + text.encode("utf-8", errors="surrogatepass")
             separator = b","
         yield b"]}"
-
-    def _rows(self) -> Iterator[tuple[int, str]]:
-        where = " AND ".join(self._clauses) or "1"
-        if self._limit is not None:
-            if self._limit <= 0:
-                return
-            # The last `limit` entries: read newest first, LIMIT in SQL, sent oldest first.
-            query = f"SELECT seq, entry FROM journal WHERE {where} ORDER BY seq DESC LIMIT ?"
-            with self._db.connection() as connection:
-                rows = connection.execute(query, [*self._values, self._limit]).fetchall()
-            yield from reversed(rows)
-            return
-        # Everything: one short query per page (keyset), so no read holds a connection
-        # while a slow client takes the answer.
-        query = f"SELECT seq, entry FROM journal WHERE {where} AND seq > ? ORDER BY seq LIMIT ?"
-        after = 0
-        while True:
-            with self._db.connection() as connection:
-                rows = connection.execute(query, [*self._values, after, _PAGE_ROWS]).fetchall()
-            yield from rows
-            if len(rows) < _PAGE_ROWS:
-                return
-            after = rows[-1][0]
 
 
 def _entry_json(entry: JournalEntry) -> str:
