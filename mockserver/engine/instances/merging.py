@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from fractions import Fraction
-from typing import Any
+from typing import Any, Final, TypeAlias
 
 from mockserver.engine.instances.errors import UnsatisfiableSchemaError
 from mockserver.engine.instances.keywords import (
@@ -21,6 +21,12 @@ from mockserver.engine.instances.keywords import (
     types_of,
 )
 from mockserver.engine.instances.regex_strings import search_pattern
+
+# What a keyword rule returns when it cannot combine the two values exactly: the second value
+# is then kept as a residual schema and checked after generation.
+_UNMERGED: Final = object()
+
+KeywordRule: TypeAlias = Callable[[Any, Any, str, list[Any]], Any]
 
 
 def merge(a: Mapping[str, Any], b: Mapping[str, Any], path: str) -> Mapping[str, Any]:
@@ -40,77 +46,133 @@ def merge(a: Mapping[str, Any], b: Mapping[str, Any], path: str) -> Mapping[str,
         av = out[key]
         if key in ANNOTATIONS or json_equal(av, bv):
             continue
-        if key == "type":
-            ta, tb = types_of(a) or [], types_of(b) or []
-            common = intersect_types(ta, tb)
-            if not common:
-                raise UnsatisfiableSchemaError(
-                    f"at {path!r}: allOf requires type {av!r} and type {bv!r} at once"
-                    " (keyword 'type')"
-                )
-            out["type"] = common if len(common) > 1 else common[0]
-        elif key in ("properties", "patternProperties") and isinstance(av, Mapping):
-            merged = dict(av)
-            for name, sub in bv.items() if isinstance(bv, Mapping) else ():
-                merged[name] = combine(merged[name], sub) if name in merged else sub
-            out[key] = merged
-        elif key == "required" and isinstance(av, list) and isinstance(bv, list):
-            out[key] = list(dict.fromkeys([*av, *bv]))
-        elif key == "enum" and isinstance(av, list) and isinstance(bv, list):
-            common_values = [v for v in av if any(json_equal(v, w) for w in bv)]
-            if not common_values:
-                raise UnsatisfiableSchemaError(
-                    f"at {path!r}: allOf branches share no enum value (keyword 'enum')"
-                )
-            out[key] = common_values
-        elif key == "const":
-            raise UnsatisfiableSchemaError(
-                f"at {path!r}: allOf requires const {av!r} and const {bv!r} (keyword 'const')"
-            )
-        elif key in LOWER_BOUNDS and is_number(av) and is_number(bv):
-            out[key] = max(av, bv)
-        elif key in UPPER_BOUNDS and is_number(av) and is_number(bv):
-            out[key] = min(av, bv)
-        elif key == "multipleOf" and is_number(av) and is_number(bv):
-            if isinstance(av, int) and isinstance(bv, int):
-                out[key] = math.lcm(av, bv)
-            else:
-                fa, fb = Fraction(repr(av)), Fraction(repr(bv))
-                both = Fraction(
-                    math.lcm(fa.numerator, fb.numerator),
-                    math.gcd(fa.denominator, fb.denominator),
-                )
-                out[key] = int(both) if both.denominator == 1 else float(both)
-                residual += [{"multipleOf": av}, {"multipleOf": bv}]
-        elif key == "uniqueItems":
-            out[key] = bool(av) or bool(bv)
-        elif key == "not":
-            out[key] = {"anyOf": [av, bv]}
-        elif (
-            key == "anyOf"
-            and isinstance(av, list)
-            and isinstance(bv, list)
-            and (len(av) * len(bv) <= 64)
-        ):
-            out[key] = [{"allOf": [x, y]} for x in av for y in bv]
-        elif (
-            key in SINGLE_SUBSCHEMA_KEYS
-            and not isinstance(av, list | tuple)
-            and (not isinstance(bv, list | tuple))
-            and key not in ("contains", "not", "if", "then", "else")
-        ):
-            out[key] = combine(av, bv)
-        elif key in ("if", "then", "else"):
+        if key in ("if", "then", "else"):
             conditional = {k: b[k] for k in ("if", "then", "else") if k in b}
             if conditional not in residual:
                 residual.append(conditional)
-        else:
+            continue
+        rule = _RULES.get(key)
+        merged = _UNMERGED if rule is None else rule(av, bv, path, residual)
+        if merged is _UNMERGED:
             # pattern, format, oneOf, contains, dependencies, ...: checked afterwards.
             residual.append({key: bv})
+        else:
+            out[key] = merged
     _restrict_additional(out, a, b, path)
     if residual:
         out[RESIDUAL] = residual
     return out
+
+
+# -- one rule per keyword: (value in a, value in b, path, residual list) -> merged value --------
+
+
+def _merge_type(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    common = intersect_types(types_of({"type": av}) or [], types_of({"type": bv}) or [])
+    if not common:
+        raise UnsatisfiableSchemaError(
+            f"at {path!r}: allOf requires type {av!r} and type {bv!r} at once (keyword 'type')"
+        )
+    return common if len(common) > 1 else common[0]
+
+
+def _merge_subschema_map(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    if not isinstance(av, Mapping):
+        return _UNMERGED
+    merged = dict(av)
+    for name, sub in bv.items() if isinstance(bv, Mapping) else ():
+        merged[name] = combine(merged[name], sub) if name in merged else sub
+    return merged
+
+
+def _merge_required(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    if isinstance(av, list) and isinstance(bv, list):
+        return list(dict.fromkeys([*av, *bv]))
+    return _UNMERGED
+
+
+def _merge_enum(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    if not (isinstance(av, list) and isinstance(bv, list)):
+        return _UNMERGED
+    common_values = [v for v in av if any(json_equal(v, w) for w in bv)]
+    if not common_values:
+        raise UnsatisfiableSchemaError(
+            f"at {path!r}: allOf branches share no enum value (keyword 'enum')"
+        )
+    return common_values
+
+
+def _merge_const(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    raise UnsatisfiableSchemaError(
+        f"at {path!r}: allOf requires const {av!r} and const {bv!r} (keyword 'const')"
+    )
+
+
+def _larger(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    return max(av, bv) if is_number(av) and is_number(bv) else _UNMERGED
+
+
+def _smaller(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    return min(av, bv) if is_number(av) and is_number(bv) else _UNMERGED
+
+
+def _merge_multiple_of(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    if not (is_number(av) and is_number(bv)):
+        return _UNMERGED
+    if isinstance(av, int) and isinstance(bv, int):
+        return math.lcm(av, bv)
+    # The exact least common multiple of the decimals; jsonschema's float check may still
+    # disagree, so both originals stay as residuals.
+    fa, fb = Fraction(repr(av)), Fraction(repr(bv))
+    both = Fraction(
+        math.lcm(fa.numerator, fb.numerator),
+        math.gcd(fa.denominator, fb.denominator),
+    )
+    residual += [{"multipleOf": av}, {"multipleOf": bv}]
+    return int(both) if both.denominator == 1 else float(both)
+
+
+def _merge_unique_items(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    return bool(av) or bool(bv)
+
+
+def _merge_not(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    return {"anyOf": [av, bv]}
+
+
+def _merge_any_of(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    if isinstance(av, list) and isinstance(bv, list) and len(av) * len(bv) <= 64:
+        return [{"allOf": [x, y]} for x in av for y in bv]
+    return _UNMERGED
+
+
+def _merge_subschema(av: Any, bv: Any, path: str, residual: list[Any]) -> Any:
+    if isinstance(av, list | tuple) or isinstance(bv, list | tuple):
+        return _UNMERGED
+    return combine(av, bv)
+
+
+_RULES: Final[Mapping[str, KeywordRule]] = {
+    # Single subschemas whose conjunction is their allOf (`contains`, `not` and the
+    # conditional keywords are not: two `contains` may be met by different items).
+    **{
+        key: _merge_subschema
+        for key in SINGLE_SUBSCHEMA_KEYS
+        if key not in ("contains", "not", "if", "then", "else")
+    },
+    **{key: _larger for key in LOWER_BOUNDS},
+    **{key: _smaller for key in UPPER_BOUNDS},
+    "type": _merge_type,
+    "properties": _merge_subschema_map,
+    "patternProperties": _merge_subschema_map,
+    "required": _merge_required,
+    "enum": _merge_enum,
+    "const": _merge_const,
+    "multipleOf": _merge_multiple_of,
+    "uniqueItems": _merge_unique_items,
+    "not": _merge_not,
+    "anyOf": _merge_any_of,
+}
 
 
 def _restrict_additional(

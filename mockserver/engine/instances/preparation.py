@@ -34,45 +34,73 @@ class Compiled:
 
 
 def normalize(node: Any, tuple_items_to_prefix: bool) -> Any:
-    """Rewrite OpenAPI / older-draft spellings into the form the validator class understands."""
+    """Rewrite OpenAPI / older-draft spellings into the form the validator class understands.
+
+    Why not harness.schema.to_json_schema, the other OpenAPI-to-JSON-Schema conversion: that
+    one reads the published *specs* (OpenAPI 3.0 documents, judged as Draft 4 by jsonschema-rs)
+    and drops OpenAPI-only annotations. This one reads a *client's* schema (tool
+    ``parameters``, ``response_format``), a JSON Schema of any draft from 4 to 2020-12 that may
+    carry OpenAPI's ``nullable`` habit; it keeps ``example``/``default`` (the generator reuses
+    them), keeps the schema's own dialect, and also rewrites draft-4 exclusive bounds and draft-7
+    tuple ``items``. The two share only ``nullable`` + ``type``; on ``nullable`` + ``enum`` they
+    differ on purpose: the specs are read as OAS 3.0.3 says (``null`` is not added past an enum;
+    the overlays add it where the wire needs it), a client's schema the lenient older way
+    (``null`` joins the enum), which costs nothing here since a real value is always tried
+    before ``null`` (see EnumMixin._generate_enum).
+    """
     if not isinstance(node, dict):
         return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in SUBSCHEMA_MAP_KEYS and isinstance(value, dict):
-            out[key] = {k: normalize(v, tuple_items_to_prefix) for k, v in value.items()}
-        elif key in SUBSCHEMA_LIST_KEYS and isinstance(value, list):
-            out[key] = [normalize(v, tuple_items_to_prefix) for v in value]
-        elif key in SINGLE_SUBSCHEMA_KEYS and isinstance(value, dict | bool):
-            out[key] = normalize(value, tuple_items_to_prefix)
-        elif key == "dependencies" and isinstance(value, dict):
-            out[key] = {k: normalize(v, tuple_items_to_prefix) for k, v in value.items()}
-        else:
-            out[key] = value
-    # OpenAPI 3.0 `nullable: true` (as clarified in 3.0.3): null is allowed when `type` is given.
+    out = {key: _normalize_value(key, value, tuple_items_to_prefix) for key, value in node.items()}
+    _nullable_to_type(out)
+    _boolean_bounds_to_numeric(out)
+    if tuple_items_to_prefix:
+        _tuple_items_to_prefix_items(out)
+    return out
+
+
+def _normalize_value(key: str, value: Any, tuple_items_to_prefix: bool) -> Any:
+    """`value` with its subschemas normalised (`key` says whether it holds any)."""
+    if (key in SUBSCHEMA_MAP_KEYS or key == "dependencies") and isinstance(value, dict):
+        return {k: normalize(v, tuple_items_to_prefix) for k, v in value.items()}
+    if key in SUBSCHEMA_LIST_KEYS and isinstance(value, list):
+        return [normalize(v, tuple_items_to_prefix) for v in value]
+    if key in SINGLE_SUBSCHEMA_KEYS and isinstance(value, dict | bool):
+        return normalize(value, tuple_items_to_prefix)
+    return value
+
+
+def _nullable_to_type(out: dict[str, Any]) -> None:
+    """OpenAPI 3.0 `nullable: true` (as clarified in 3.0.3): null is allowed when `type` is
+    given; here it also joins an `enum` (see normalize)."""
     nullable = out.pop("nullable", None) if isinstance(out.get("nullable"), bool) else None
-    if nullable is True:
-        kind = out.get("type")
-        if isinstance(kind, str) and kind != "null":
-            out["type"] = [kind, "null"]
-        elif isinstance(kind, list) and "null" not in kind:
-            out["type"] = [*kind, "null"]
-        enum = out.get("enum")
-        if isinstance(enum, list) and None not in enum:
-            out["enum"] = [*enum, None]
-    # Draft-4 boolean exclusive bounds -> draft-6+ numeric form.
+    if nullable is not True:
+        return
+    kind = out.get("type")
+    if isinstance(kind, str) and kind != "null":
+        out["type"] = [kind, "null"]
+    elif isinstance(kind, list) and "null" not in kind:
+        out["type"] = [*kind, "null"]
+    enum = out.get("enum")
+    if isinstance(enum, list) and None not in enum:
+        out["enum"] = [*enum, None]
+
+
+def _boolean_bounds_to_numeric(out: dict[str, Any]) -> None:
+    """Draft-4 boolean exclusive bounds -> draft-6+ numeric form."""
     for exclusive, inclusive in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         flag = out.get(exclusive)
         if isinstance(flag, bool):
             del out[exclusive]
             if flag and inclusive in out:
                 out[exclusive] = out.pop(inclusive)
-    # Draft-7 tuple validation (`items: [...]`) is spelled `prefixItems` in 2020-12.
-    if tuple_items_to_prefix and isinstance(out.get("items"), list):
+
+
+def _tuple_items_to_prefix_items(out: dict[str, Any]) -> None:
+    """Draft-7 tuple validation (`items: [...]`) is spelled `prefixItems` in 2020-12."""
+    if isinstance(out.get("items"), list):
         out["prefixItems"] = out.pop("items")
         if "additionalItems" in out:
             out["items"] = out.pop("additionalItems")
-    return out
 
 
 def _json_default(obj: object) -> object:
