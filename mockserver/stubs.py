@@ -365,11 +365,11 @@ class _StubIndex:
         return heapq.merge(*found, key=_order)
 
 
-_EMPTY_INDEX = _StubIndex(-1, [])
-
-
 def _order(candidate: _Candidate) -> tuple[int, int]:
     return candidate.order
+
+
+_EMPTY_INDEX = _StubIndex(-1, [])
 
 
 def load_stub_file(path: Path) -> list[Stub]:
