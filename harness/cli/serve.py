@@ -82,10 +82,18 @@ def _env(name: str) -> dict[str, Any]:
 )
 @click.option(
     "--state",
-    "state_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite file for stored responses, stubs and the journal (default: a temp file).",
+    metavar="FILE|redis://HOST:PORT/DB",
+    help="Where stored responses, stubs and the journal live: a SQLite file (default: a "
+    "temp file), or a Redis URL (redis:// or rediss://) that several instances share; "
+    "its password from the URL or HARNESS_REDIS_PASSWORD.",
     **_env("STATE"),
+)
+@click.option(
+    "--redis-prefix",
+    default="harness:",
+    show_default=True,
+    help="With --state redis://: the prefix of every key, so several mocks share one Redis.",
+    **_env("REDIS_PREFIX"),
 )
 @click.option(
     "--stubs",
@@ -163,7 +171,8 @@ def serve(
     threads: int,
     specs_dir: Path | None,
     api_key: str | None,
-    state_path: Path | None,
+    state: str | None,
+    redis_prefix: str,
     stubs_file: Path | None,
     server: str | None,
     replay_dir: Path | None,
@@ -189,10 +198,13 @@ def serve(
         _check_origin(origin)
     log_level = log_level.lower()
     configure_logging(log_level, log_format)
+    state_url = state if state and state.startswith(("redis://", "rediss://")) else None
     config = MockConfig(
         specs_dir=specs_dir,
         api_key=api_key,
-        state_path=state_path,
+        state_path=Path(state) if state and state_url is None else None,
+        state_url=state_url,
+        redis_prefix=redis_prefix,
         stubs_file=stubs_file,
         debug=debug,
         model_aliases=model_aliases,
