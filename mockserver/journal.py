@@ -16,6 +16,7 @@ or Redis); reads are paged there and send the stored JSON as it is.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import logging
 import os
@@ -233,13 +234,15 @@ class Query:
     """Journal entries chosen by filters, read page by page as JSON text."""
 
     def __init__(self, store: JournalStorage, filters: dict[str, Any], limit: int | None) -> None:
-        self._store = store
-        self._filters = filters
-        self._limit = limit
+        rows = store.rows(filters, limit)
+        # The first page is read now: a store that cannot be reached is an error reply
+        # (StateUnavailable, a 503), not a 200 whose body breaks off.
+        first = next(rows, None)
+        self._rows = rows if first is None else itertools.chain([first], rows)
 
     def texts(self) -> Iterator[str]:
-        """Each entry's JSON, ``seq`` first, oldest first."""
-        for seq, entry in self._store.rows(self._filters, self._limit):
+        """Each entry's JSON, ``seq`` first, oldest first (once: the rows are read as sent)."""
+        for seq, entry in self._rows:
             # The stored text is an object: "seq" goes in front without parsing it.
             yield f'{{"seq":{seq},{entry[1:]}' if entry != "{}" else f'{{"seq":{seq}}}'
 
