@@ -18,36 +18,9 @@ class ArrayMixin(GeneratorCore):
     def _generate_array(
         self, schema: Mapping[str, Any], path: str, trail: Trail, hint: str | None
     ) -> list[Any]:
-        items = schema.get("items", True)
-        if isinstance(schema.get("prefixItems"), list):
-            prefix: list[Any] = schema["prefixItems"]
-            rest = items if not isinstance(items, list) else True
-            rest_key = "items"
-        elif isinstance(items, list):
-            prefix, rest, rest_key = items, schema.get("additionalItems", True), "additionalItems"
-        else:
-            prefix, rest, rest_key = [], items, "items"
-        low = schema.get("minItems", 0)
-        low = low if isinstance(low, int) else 0
-        check_count(low, "minItems", path)
-        high = schema.get("maxItems")
-        high = high if isinstance(high, int) else None
-        if rest is False:
-            high = len(prefix) if high is None else min(high, len(prefix))
-        if high is not None and low > high:
-            raise UnsatisfiableSchemaError(
-                f"at {path!r}: minItems {low} cannot be met (at most {high} items allowed by"
-                " maxItems/items)"
-            )
-        if recursion_depth(trail) >= SOFT_REF_DEPTH:
-            length = low
-        elif prefix:
-            length = max(low, len(prefix))
-        else:
-            start = max(low, 1)
-            length = self.rng.randint(start, start + 2)
-        if high is not None:
-            length = min(length, high)
+        prefix, rest, rest_key = _item_schemas(schema)
+        low, high = _item_count_bounds(schema, prefix, rest, path)
+        length = self._array_length(trail, len(prefix), low, high)
         unique = schema.get("uniqueItems") is True
         item_hint = singular(hint)
         seen: set[Any] = set()
@@ -67,6 +40,18 @@ class ArrayMixin(GeneratorCore):
         if contains is not None and not any(self.is_valid(contains, v) for v in result):
             self._add_contained(contains, rest, len(prefix), result, path, trail, item_hint, high)
         return result
+
+    def _array_length(self, trail: Trail, prefix_len: int, low: int, high: int | None) -> int:
+        """How many items: the fewest deep in a recursive schema, else the tuple's length or
+        one to three more than the minimum."""
+        if recursion_depth(trail) >= SOFT_REF_DEPTH:
+            length = low
+        elif prefix_len:
+            length = max(low, prefix_len)
+        else:
+            start = max(low, 1)
+            length = self.rng.randint(start, start + 2)
+        return length if high is None else min(length, high)
 
     def _array_item(
         self, sub: Any, path: str, trail: Trail, hint: str | None, unique: bool, seen: set[Any]
@@ -100,3 +85,34 @@ class ArrayMixin(GeneratorCore):
             result.insert(self.rng.randint(prefix_len, len(result)), value)
         elif len(result) > prefix_len:
             result[self.rng.randint(prefix_len, len(result) - 1)] = value
+
+
+def _item_schemas(schema: Mapping[str, Any]) -> tuple[list[Any], Any, str]:
+    """(tuple prefix schemas, schema of the items after them, the keyword naming it), for
+    both the 2020-12 (`prefixItems` + `items`) and draft-7 (`items: [...]` +
+    `additionalItems`) spellings."""
+    items = schema.get("items", True)
+    if isinstance(schema.get("prefixItems"), list):
+        return schema["prefixItems"], items if not isinstance(items, list) else True, "items"
+    if isinstance(items, list):
+        return items, schema.get("additionalItems", True), "additionalItems"
+    return [], items, "items"
+
+
+def _item_count_bounds(
+    schema: Mapping[str, Any], prefix: list[Any], rest: Any, path: str
+) -> tuple[int, int | None]:
+    """(minItems, the most items allowed): `rest: false` caps the array at its prefix."""
+    low = schema.get("minItems", 0)
+    low = low if isinstance(low, int) else 0
+    check_count(low, "minItems", path)
+    high = schema.get("maxItems")
+    high = high if isinstance(high, int) else None
+    if rest is False:
+        high = len(prefix) if high is None else min(high, len(prefix))
+    if high is not None and low > high:
+        raise UnsatisfiableSchemaError(
+            f"at {path!r}: minItems {low} cannot be met (at most {high} items allowed by"
+            " maxItems/items)"
+        )
+    return low, high

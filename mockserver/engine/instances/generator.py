@@ -49,9 +49,32 @@ class Generator(ChoiceMixin, EnumMixin, NumberMixin, StringMixin, ArrayMixin, Ob
             return self.generate(merged, path, trail, hint)
         if "not" not in schema and RESIDUAL not in schema:
             return self._generate_branching(schema, path, trail, hint)
-        # `not` and residual constraints are checked after generation (and the value redrawn);
-        # for `not`, variants that violate one of its keywords are tried first, since a plain
-        # redraw rarely escapes e.g. `"not": {"minimum": 0}`.
+        return self._generate_checked(schema, path, trail, hint)
+
+    def _generate_checked(
+        self, schema: Mapping[str, Any], path: str, trail: Trail, hint: str | None
+    ) -> Any:
+        """A value for a schema with `not` or residual constraints: they are checked after
+        generation and the value redrawn."""
+        failure: Exception | None = None
+        for variant, attempts in self._not_variants(schema, path):
+            for _ in range(attempts):
+                try:
+                    value = self._generate_branching(variant, path, trail, hint)
+                except (Retry, UnsatisfiableSchemaError) as exc:
+                    failure = exc
+                    break
+                failure = self._unmet_constraint(schema, value, path)
+                if failure is None:
+                    return value
+        assert failure is not None
+        raise failure
+
+    def _not_variants(
+        self, schema: Mapping[str, Any], path: str
+    ) -> list[tuple[Mapping[str, Any], int]]:
+        """(schema, attempts) to try in turn: variants that violate one keyword of `not`
+        first, since a plain redraw rarely escapes e.g. `"not": {"minimum": 0}`."""
         variants: list[tuple[Mapping[str, Any], int]] = []
         for negation in self._negations(schema.get("not")):
             try:
@@ -59,26 +82,16 @@ class Generator(ChoiceMixin, EnumMixin, NumberMixin, StringMixin, ArrayMixin, Ob
             except UnsatisfiableSchemaError:
                 continue
         variants.append((schema, LOCAL_ATTEMPTS))
-        failure: Exception | None = None
-        for variant, attempts in variants:
-            for _ in range(attempts):
-                try:
-                    value = self._generate_branching(variant, path, trail, hint)
-                except (Retry, UnsatisfiableSchemaError) as exc:
-                    failure = exc
-                    break
-                if "not" in schema and self.is_valid(schema["not"], value):
-                    failure = Retry(f"at {path!r}: value {value!r} matches the 'not' schema")
-                    continue
-                broken = next(
-                    (r for r in schema.get(RESIDUAL, ()) if not self.is_valid(r, value)), None
-                )
-                if broken is not None:
-                    failure = Retry(f"at {path!r}: value {value!r} fails the constraint {broken!r}")
-                    continue
-                return value
-        assert failure is not None
-        raise failure
+        return variants
+
+    def _unmet_constraint(self, schema: Mapping[str, Any], value: Any, path: str) -> Retry | None:
+        """Why `value` fails the schema's `not` or residual constraints (None: it does not)."""
+        if "not" in schema and self.is_valid(schema["not"], value):
+            return Retry(f"at {path!r}: value {value!r} matches the 'not' schema")
+        broken = next((r for r in schema.get(RESIDUAL, ()) if not self.is_valid(r, value)), None)
+        if broken is not None:
+            return Retry(f"at {path!r}: value {value!r} fails the constraint {broken!r}")
+        return None
 
     def _negations(self, negated: Any) -> list[Mapping[str, Any]]:
         """Schemas each violating one keyword of `negated` (so matching `not`), in rng order."""

@@ -42,26 +42,33 @@ def merge(a: Mapping[str, Any], b: Mapping[str, Any], path: str) -> Mapping[str,
             continue
         if key not in out:
             out[key] = bv
-            continue
-        av = out[key]
-        if key in ANNOTATIONS or json_equal(av, bv):
-            continue
-        if key in ("if", "then", "else"):
-            conditional = {k: b[k] for k in ("if", "then", "else") if k in b}
-            if conditional not in residual:
-                residual.append(conditional)
-            continue
-        rule = _RULES.get(key)
-        merged = _UNMERGED if rule is None else rule(av, bv, path, residual)
-        if merged is _UNMERGED:
-            # pattern, format, oneOf, contains, dependencies, ...: checked afterwards.
-            residual.append({key: bv})
         else:
-            out[key] = merged
+            _merge_keyword(out, key, bv, b, path, residual)
     _restrict_additional(out, a, b, path)
     if residual:
         out[RESIDUAL] = residual
     return out
+
+
+def _merge_keyword(
+    out: dict[str, Any], key: str, bv: Any, b: Mapping[str, Any], path: str, residual: list[Any]
+) -> None:
+    """Fold `key: bv` of schema `b` into `out`, which already has `key`."""
+    av = out[key]
+    if key in ANNOTATIONS or json_equal(av, bv):
+        return
+    if key in ("if", "then", "else"):
+        conditional = {k: b[k] for k in ("if", "then", "else") if k in b}
+        if conditional not in residual:
+            residual.append(conditional)
+        return
+    rule = _RULES.get(key)
+    merged = _UNMERGED if rule is None else rule(av, bv, path, residual)
+    if merged is _UNMERGED:
+        # pattern, format, oneOf, contains, dependencies, ...: checked afterwards.
+        residual.append({key: bv})
+    else:
+        out[key] = merged
 
 
 # -- one rule per keyword: (value in a, value in b, path, residual list) -> merged value --------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from fractions import Fraction
+from itertools import chain
 from typing import Any, Final
 
 from mockserver.engine.instances.arithmetic import (
@@ -102,40 +103,22 @@ class NumberMixin(GeneratorCore):
         """A value k*step inside `bounds`, preferably inside `window`, that jsonschema accepts
         as a multiple of `required_step` (None: any value on the grid)."""
         lo, lo_x, hi, hi_x = bounds
-        k_lo, k_hi = ceil_div(window[0], step), floor_div(window[1], step)
-        if k_lo > k_hi:  # the plausible window holds no multiple: use the schema's own bounds
-            b_lo = None if lo is None else ceil_div(lo, step)
-            b_hi = None if hi is None else floor_div(hi, step)
-            if b_lo is None:
-                b_lo = 0 if b_hi is None else b_hi - 3
-            if b_hi is None:
-                b_hi = b_lo + 3
-            k_lo, k_hi = b_lo, b_hi
-        # Float division can be off by one ulp at the edges: look one step beyond them.
-        k_lo, k_hi = k_lo - 1, k_hi + 1
+        k_lo, k_hi = _multiplier_range(step, bounds, window)
         ks = [self.rng.randint(k_lo, k_hi) for _ in range(8)]
         small = k_hi - k_lo <= 16
         if small:
             ks += list(range(k_lo, k_hi + 1))
         places = decimal_places(step) if isinstance(step, float) else 0
-        for k in ks:
-            exact = multiply(k, step)
-            options: tuple[int | float, ...] = (exact,)
-            if isinstance(exact, float):
-                options = (round(exact, places), exact)
-            for value in options:
-                if within(value, lo, lo_x, hi, hi_x) and (
-                    required_step is None or is_multiple(value, required_step)
-                ):
-                    return value
+        candidates = chain.from_iterable(_grid_values(k, step, places) for k in ks)
         if isinstance(step, float):
             # A step of a few significant bits (1e-320 is 2024 * 2**-1074) has multiples
             # that no rounded k * step reaches.
-            for value in binary_multiples(step, window):
-                if within(value, lo, lo_x, hi, hi_x) and (
-                    required_step is None or is_multiple(value, required_step)
-                ):
-                    return value
+            candidates = chain(candidates, binary_multiples(step, window))
+        for value in candidates:
+            if within(value, lo, lo_x, hi, hi_x) and (
+                required_step is None or is_multiple(value, required_step)
+            ):
+                return value
         message = (
             f"at {path!r}: no multiple of {required_step} (keyword 'multipleOf') satisfies"
             f" {describe_bounds(lo, lo_x, hi, hi_x)}"
@@ -143,3 +126,33 @@ class NumberMixin(GeneratorCore):
         if small:
             raise UnsatisfiableSchemaError(message)
         raise Retry(message)
+
+
+def _multiplier_range(
+    step: int | float,
+    bounds: tuple[float | None, bool, float | None, bool],
+    window: tuple[float, float],
+) -> tuple[int, int]:
+    """The k of the multiples k*step to draw from: those in the plausible `window`, else
+    those within the schema's own bounds; one more at each end."""
+    lo, _, hi, _ = bounds
+    k_lo, k_hi = ceil_div(window[0], step), floor_div(window[1], step)
+    if k_lo > k_hi:  # the plausible window holds no multiple: use the schema's own bounds
+        b_lo = None if lo is None else ceil_div(lo, step)
+        b_hi = None if hi is None else floor_div(hi, step)
+        if b_lo is None:
+            b_lo = 0 if b_hi is None else b_hi - 3
+        if b_hi is None:
+            b_hi = b_lo + 3
+        k_lo, k_hi = b_lo, b_hi
+    # Float division can be off by one ulp at the edges: look one step beyond them.
+    return k_lo - 1, k_hi + 1
+
+
+def _grid_values(k: int, step: int | float, places: int) -> tuple[int | float, ...]:
+    """k * step, and for a float first its value rounded to `places`, the step's decimals
+    (0.1 * 3 is 0.30000000000000004; 0.3 reads better, if jsonschema accepts it)."""
+    exact = multiply(k, step)
+    if isinstance(exact, float):
+        return (round(exact, places), exact)
+    return (exact,)

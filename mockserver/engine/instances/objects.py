@@ -22,36 +22,15 @@ class ObjectMixin(GeneratorCore):
         patterns: Mapping[str, Any] = schema.get("patternProperties") or {}
         extra = schema.get("additionalProperties", True)
         required = [r for r in dict.fromkeys(schema.get("required") or []) if isinstance(r, str)]
-        low = schema.get("minProperties", 0)
-        low = low if isinstance(low, int) else 0
-        check_count(low, "minProperties", path)
-        high = schema.get("maxProperties")
-        high = high if isinstance(high, int) else None
-        if high is not None and len(required) > high:
-            raise UnsatisfiableSchemaError(
-                f"at {path!r}: {len(required)} required properties exceed maxProperties {high}"
-            )
+        low, high = _property_count_bounds(schema, required, path)
         minimal = recursion_depth(trail) >= SOFT_REF_DEPTH
-        must = set(required)
-        optional = [k for k in props if k not in must and props[k] is not False]
-        chosen = {k for k in optional if not minimal and self.rng.random() < 0.5}
-        keys = [k for k in props if k in must or k in chosen]
-        keys += [r for r in required if r not in props]
-        keys = self._add_dependents(schema, keys)
-        if high is not None:
-            while len(keys) > high:
-                drop = next(k for k in reversed(keys) if k not in must)
-                keys.remove(drop)
-        for key in optional:
-            if len(keys) >= low:
-                break
-            if key not in keys:
-                keys.append(key)
+        keys = self._named_keys(schema, required, low, high, minimal)
         wants_extra = not props and (patterns or isinstance(extra, Mapping)) and not minimal
         n_extra = max(low - len(keys), self.rng.randint(1, 2) if wants_extra else 0)
         if high is not None:
             n_extra = min(n_extra, high - len(keys))
         keys += self._extra_keys(schema, keys, n_extra, path)
+        must = set(required)
         result: dict[str, Any] = {}
         for key in keys:
             sub = self._property_schema(props, patterns, extra, key)
@@ -68,6 +47,34 @@ class ObjectMixin(GeneratorCore):
                     raise
                 keys = [k for k in keys if k != key]
         return result
+
+    def _named_keys(
+        self,
+        schema: Mapping[str, Any],
+        required: list[str],
+        low: int,
+        high: int | None,
+        minimal: bool,
+    ) -> list[str]:
+        """The required keys, about half of the optional `properties` (none when `minimal`),
+        their dependents, as many as min/maxProperties allow, in `properties` order."""
+        props: Mapping[str, Any] = schema.get("properties") or {}
+        must = set(required)
+        optional = [k for k in props if k not in must and props[k] is not False]
+        chosen = {k for k in optional if not minimal and self.rng.random() < 0.5}
+        keys = [k for k in props if k in must or k in chosen]
+        keys += [r for r in required if r not in props]
+        keys = self._add_dependents(schema, keys)
+        if high is not None:
+            while len(keys) > high:
+                drop = next(k for k in reversed(keys) if k not in must)
+                keys.remove(drop)
+        for key in optional:
+            if len(keys) >= low:
+                break
+            if key not in keys:
+                keys.append(key)
+        return keys
 
     def _add_dependents(self, schema: Mapping[str, Any], keys: list[str]) -> list[str]:
         dependents: dict[str, list[str]] = {}
@@ -87,28 +94,18 @@ class ObjectMixin(GeneratorCore):
     def _extra_keys(
         self, schema: Mapping[str, Any], taken: list[str], count: int, path: str
     ) -> list[str]:
+        """`count` more property names that patternProperties, additionalProperties and
+        propertyNames allow."""
         if count <= 0:
             return []
-        patterns = [p for p in (schema.get("patternProperties") or {}) if isinstance(p, str)]
         names_schema = schema.get("propertyNames", True)
-        allow_any = schema.get("additionalProperties", True) is not False
         names: list[str] = []
         for attempt in range(count * LOCAL_ATTEMPTS):
             if len(names) >= count:
                 break
             self.tick()
-            if patterns and (not allow_any or attempt % 2 == 0):
-                name = self.xeger(self.rng.choice(patterns), 0, path)
-            elif allow_any:
-                if isinstance(names_schema, Mapping) and isinstance(
-                    names_schema.get("pattern"), str
-                ):
-                    name = self.xeger(names_schema["pattern"], 0, path)
-                else:
-                    name = self.rng.choice(EXTRA_KEYS)
-                    if attempt >= len(EXTRA_KEYS):
-                        name = f"{name}_{attempt}"
-            else:
+            name = self._extra_name(schema, attempt, path)
+            if name is None:
                 break
             if name in taken or name in names:
                 continue
@@ -122,6 +119,21 @@ class ObjectMixin(GeneratorCore):
             )
         return names
 
+    def _extra_name(self, schema: Mapping[str, Any], attempt: int, path: str) -> str | None:
+        """One candidate name: from a patternProperties pattern (every other attempt when any
+        name is allowed), the propertyNames pattern, or a word (None: no name is allowed)."""
+        patterns = [p for p in (schema.get("patternProperties") or {}) if isinstance(p, str)]
+        names_schema = schema.get("propertyNames", True)
+        allow_any = schema.get("additionalProperties", True) is not False
+        if patterns and (not allow_any or attempt % 2 == 0):
+            return self.xeger(self.rng.choice(patterns), 0, path)
+        if not allow_any:
+            return None
+        if isinstance(names_schema, Mapping) and isinstance(names_schema.get("pattern"), str):
+            return self.xeger(names_schema["pattern"], 0, path)
+        name = self.rng.choice(EXTRA_KEYS)
+        return f"{name}_{attempt}" if attempt >= len(EXTRA_KEYS) else name
+
     @staticmethod
     def _property_schema(
         props: Mapping[str, Any], patterns: Mapping[str, Any], extra: Any, key: str
@@ -133,3 +145,19 @@ class ObjectMixin(GeneratorCore):
         if len(found) == 1:
             return found[0]
         return {"allOf": found}
+
+
+def _property_count_bounds(
+    schema: Mapping[str, Any], required: list[str], path: str
+) -> tuple[int, int | None]:
+    """(minProperties, maxProperties), checked against the limits and the required count."""
+    low = schema.get("minProperties", 0)
+    low = low if isinstance(low, int) else 0
+    check_count(low, "minProperties", path)
+    high = schema.get("maxProperties")
+    high = high if isinstance(high, int) else None
+    if high is not None and len(required) > high:
+        raise UnsatisfiableSchemaError(
+            f"at {path!r}: {len(required)} required properties exceed maxProperties {high}"
+        )
+    return low, high
