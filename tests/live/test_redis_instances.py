@@ -1,0 +1,217 @@
+"""Many mock instances, one address: two `harness serve` sharing one real Redis.
+
+A response stored through one instance is continued through the other, a stub posted to one
+is used (once, for ``times: 1``) by the other, and either reads the one journal. When Redis
+goes away, plain requests are still answered, stateful ones get a 503 naming the store, and
+the mock carries on once Redis is back.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.fixtures.admin import Admin
+from tests.fixtures.redis_server import RedisServer, redis_prefix, redis_server
+from tests.fixtures.servers import API_KEY, RunningServer, start_server
+
+__all__ = ["redis_prefix", "redis_server"]  # fixtures this module uses
+
+HEADERS = {"Authorization": f"Bearer {API_KEY}"}
+STORED = {"model": "gpt-4", "input": "hi", "store": True}
+CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "hello"}]}
+# The longest the journal of one instance may lag behind another's answer (its writer
+# gathers entries for a few milliseconds before it writes them).
+JOURNAL_LAG_S = 5.0
+
+
+def serve_on_redis(url: str, prefix: str, log_dir: Path, workers: int = 1) -> RunningServer:
+    return start_server(
+        ["--api-key", API_KEY, "--workers", str(workers), "--state", url, "--redis-prefix", prefix],
+        log_dir=log_dir,
+    )
+
+
+@pytest.fixture
+def instances(
+    redis_server: RedisServer, redis_prefix: str, tmp_path: Path
+) -> Iterator[tuple[RunningServer, RunningServer]]:
+    first = serve_on_redis(redis_server.url, redis_prefix, tmp_path, workers=2)
+    second = serve_on_redis(redis_server.url, redis_prefix, tmp_path)
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+def post(server: RunningServer, path: str, body: dict[str, Any]) -> requests.Response:
+    return requests.post(f"{server.base_url}{path}", json=body, headers=HEADERS, timeout=10)
+
+
+def get(server: RunningServer, path: str) -> requests.Response:
+    return requests.get(f"{server.base_url}{path}", headers=HEADERS, timeout=10)
+
+
+def test_a_response_stored_through_one_is_continued_through_the_other(
+    instances: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = instances
+    first = post(
+        a, "/responses", {"model": "gpt-4", "input": "Remember the word kiwi.", "store": True}
+    )
+    assert first.status_code == 200, first.text
+    first_id = first.json()["id"]
+    assert get(b, f"/responses/{first_id}").json() == first.json()
+    second = post(
+        b,
+        "/responses",
+        {
+            "model": "gpt-4",
+            "input": "Which word?",
+            "previous_response_id": first_id,
+            "store": True,
+        },
+    )
+    assert second.status_code == 200, second.text
+    # The continuation's prompt holds the first turn: more input tokens than its own text.
+    alone = post(a, "/responses", {"model": "gpt-4", "input": "Which word?"}).json()
+    assert second.json()["usage"]["input_tokens"] > alone["usage"]["input_tokens"]
+    third = post(
+        a,
+        "/responses",
+        {
+            "model": "gpt-4",
+            "input": "Again?",
+            "previous_response_id": second.json()["id"],
+            "store": True,
+        },
+    )
+    assert third.status_code == 200, third.text
+    deleted = requests.delete(f"{b.base_url}/responses/{first_id}", headers=HEADERS, timeout=10)
+    assert deleted.json()["deleted"] is True
+    assert get(a, f"/responses/{first_id}").status_code == 404
+
+
+def test_a_stub_posted_to_one_is_used_once_by_the_other(
+    instances: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = instances
+    for server in (a, b):  # each builds its stub index before the stub exists
+        assert post(server, "/chat/completions", CHAT).status_code == 200
+    stub = Admin(a.url).stub(
+        id="only-once", match={"last_user_message": "hello"}, reply={"text": "stubbed"}, times=1
+    )
+    assert stub["times"] == 1
+    answers = [
+        post(server, "/chat/completions", CHAT).json()["choices"][0]["message"]["content"]
+        for server in (b, a, b, a)
+    ]
+    assert answers.count("stubbed") == 1 and answers[0] == "stubbed", answers
+    (listed,) = Admin(b.url).stubs()
+    assert listed["id"] == "only-once" and listed["used"] == 1
+
+
+def test_many_requests_on_both_use_a_stub_exactly_its_times(
+    instances: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = instances
+    Admin(b.url).stub(match={"last_user_message": "hello"}, reply={"text": "stubbed"}, times=5)
+
+    def ask(server: RunningServer) -> str:
+        reply = post(server, "/chat/completions", CHAT).json()
+        return str(reply["choices"][0]["message"]["content"])
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(ask, [a, b] * 20))
+    assert answers.count("stubbed") == 5
+
+
+def test_either_instance_reads_the_one_journal(
+    instances: tuple[RunningServer, RunningServer],
+) -> None:
+    a, b = instances
+    for server, model_path in ((a, "/chat/completions"), (b, "/responses")):
+        body = CHAT if model_path == "/chat/completions" else {"model": "gpt-4", "input": "hi"}
+        assert post(server, model_path, body).status_code == 200
+    views = [journal_with(Admin(server.url), 2) for server in (a, b)]
+    assert views[0] == views[1]
+    assert [entry["path"] for entry in views[0]] == ["/v1/chat/completions", "/v1/responses"]
+    assert Admin(b.url).requests(path="/v1/responses", limit=1)[0]["path"] == "/v1/responses"
+
+
+def journal_with(admin: Admin, count: int) -> list[dict[str, Any]]:
+    """The journal once it holds ``count`` entries (another instance's land a moment later)."""
+    deadline = time.monotonic() + JOURNAL_LAG_S
+    while True:
+        entries = admin.requests()
+        if len(entries) >= count or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.02)
+
+
+# --- Redis going away -------------------------------------------------------------------
+
+
+@pytest.fixture
+def own_redis(redis_server: RedisServer, tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis of this test's own, to stop and start again without disturbing the others."""
+    server = RedisServer(redis_server.binary, tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def until(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_redis_going_away_stops_only_the_stateful_requests(
+    own_redis: RedisServer, redis_prefix: str, tmp_path: Path
+) -> None:
+    mock = serve_on_redis(own_redis.url, redis_prefix, tmp_path)
+    try:
+        assert post(mock, "/responses", STORED).status_code == 200
+        own_redis.stop()
+        # Plain chat under load while Redis is down: every request answered, none slow.
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            statuses = list(
+                pool.map(lambda _: post(mock, "/chat/completions", CHAT).status_code, range(80))
+            )
+        assert statuses == [200] * 80
+        assert time.monotonic() - started < 20
+        stored = post(mock, "/responses", STORED)
+        assert stored.status_code == 503, stored.text
+        error = stored.json()["error"]
+        assert error["code"] == "state_unavailable"
+        assert f"Redis at 127.0.0.1:{own_redis.port}/0" in error["message"]
+        journal = requests.get(f"{mock.url}/_mock/requests", headers=HEADERS, timeout=10)
+        assert journal.status_code == 503 and journal.json()["error"]["code"] == (
+            "state_unavailable"
+        )
+        own_redis.start()  # the same port, empty: the mock reconnects by itself
+
+        def stores() -> bool:
+            return post(mock, "/responses", STORED).status_code == 200
+
+        assert until(stores, 10)
+        stub = Admin(mock.url).stub(reply={"text": "back"}, times=1)
+        assert until(
+            lambda: (
+                post(mock, "/chat/completions", CHAT).json()["choices"][0]["message"]["content"]
+                == "back"
+            ),
+            5,
+        ), stub
+    finally:
+        mock.stop()
