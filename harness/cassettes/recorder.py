@@ -64,6 +64,7 @@ from harness.cassettes.scrub import (
     scrub_response,
     scrub_uri,
 )
+from harness.openai_errors import SERVER_ERROR, ErrorReply, error_response, install_error_handlers
 
 log = logging.getLogger("harness.record")
 
@@ -155,10 +156,6 @@ def upstream_url(upstream: str, raw_path: str) -> str:
 
 def create_recorder_app(config: RecorderConfig) -> Flask:
     """The proxy as a Flask app (every path and method is forwarded)."""
-    # Lazy: the harness reaches into the mock only where a server is started; its error
-    # rendering gives the proxy's own errors the OpenAI shape.
-    from mockserver.errors import ErrorReply, error_response, install_error_handlers
-
     client = httpx.Client(
         timeout=httpx.Timeout(config.read_timeout_s, connect=config.connect_timeout_s),
         follow_redirects=False,
@@ -205,7 +202,7 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
         except httpx.HTTPError as exc:
             message = f"harness record: the upstream {_public(config)} did not answer: {exc}"
             return error_response(
-                ErrorReply(502, message, "server_error", code="upstream_unreachable")
+                ErrorReply(502, message, SERVER_ERROR, code="upstream_unreachable")
             )
         headers = _passed_on(upstream.headers.raw)
         status = f"{upstream.status_code} {upstream.reason_phrase}".strip()
@@ -215,7 +212,7 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
             body = b"".join(upstream.iter_raw())
         except httpx.HTTPError as exc:
             message = f"harness record: the upstream answer broke off: {exc}"
-            return error_response(ErrorReply(502, message, "server_error", code="upstream_cut"))
+            return error_response(ErrorReply(502, message, SERVER_ERROR, code="upstream_cut"))
         finally:
             upstream.close()
         proxied.record(upstream, body, source)

@@ -29,6 +29,7 @@ from harness.mock_headers import (
     chunk_delay_ms,
     paced,
 )
+from harness.openai_errors import ErrorReply, error_response, install_error_handlers
 
 # A WSGI application (the mock's Flask app, as the fallback).
 WSGIApp = Callable[..., Any]
@@ -43,10 +44,6 @@ _SSE_EVENT = re.compile(rb".*?(?:\r\n\r\n|\n\n|\r\r)", re.DOTALL)
 
 def create_replay_app(cassettes: Sequence[Cassette], *, fallback: WSGIApp | None = None) -> Flask:
     """A Flask app answering from ``cassettes``; unmatched requests go to ``fallback`` if set."""
-    # Lazy: the harness reaches into the mock only where a server is started; its error
-    # rendering gives replay errors the OpenAI shape.
-    from mockserver.errors import ErrorReply, error_response, install_error_handlers
-
     index = RequestIndex(item for cassette in cassettes for item in cassette.interactions)
     app = Flask("harness.replay")
     app.extensions["harness.replay"] = index

@@ -16,9 +16,7 @@ from harness.inputs import (
     RecordedExchange,
     exchange_operation,
     identify,
-    operation_names,
     read_input,
-    resolve_operations,
 )
 from harness.schema import Violation
 from harness.spec import EVENT_STREAM, JSON, Operation, SpecSet, load_specs
@@ -103,9 +101,9 @@ def validate(
 
 
 def _operation(specs: SpecSet, name: str) -> Operation:
-    found = resolve_operations(specs, name)
+    found = specs.resolve(name)
     if not found:
-        known = ", ".join(operation_names(specs))
+        known = ", ".join(specs.operation_names())
         raise click.BadParameter(
             f"unknown operation {name!r}; known: {known}", param_hint="--operation"
         )

@@ -26,7 +26,6 @@ from typing import Any
 import yaml
 
 from harness.errors import UsageError
-from harness.inputs import operation_names, resolve_operations
 from harness.spec import SpecSet
 
 _KEYS = frozenset({"operation", "check", "message", "reason"})
@@ -111,9 +110,9 @@ def _entry(
     operation = fields["operation"]
     labels = None
     if operation is not None:
-        operations = resolve_operations(specs, operation)
+        operations = specs.resolve(operation)
         if not operations:
-            known = ", ".join(operation_names(specs))
+            known = ", ".join(specs.operation_names())
             raise UsageError(f"{where}: unknown operation {operation!r}; known: {known}")
         labels = frozenset(f"{op.method.upper()} {op.path}" for op in operations)
     return KnownFailure(check, operation, message, fields["reason"], labels)

@@ -19,6 +19,8 @@ from harness.spec.loader import SpecDocument
 JSON = "application/json"
 EVENT_STREAM = "text/event-stream"
 _METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
+# Short names for the two endpoints, matched against the end of an operation's path.
+SHORT_NAMES = {"chat": "/chat/completions", "responses": "/responses"}
 
 Validator = CompiledSchema | TaggedUnion
 
@@ -122,12 +124,44 @@ class SpecSet:
     def paths(self) -> list[str]:
         return sorted({path for path, _ in self._by_route})
 
+    def resolve(self, name: str) -> list[Operation]:
+        """Operations a user-given name means, best first.
+
+        An operationId (``_v1_chat_completions``), ``METHOD /path`` (``POST /v1/responses``),
+        a bare path (``POST`` is meant) or a short name (``chat`` means both chat paths).
+        """
+        wanted = name.strip()
+        suffix = SHORT_NAMES.get(wanted.lower())
+        method, _, path = wanted.partition(" ")
+        if not path and wanted.startswith("/"):
+            method, path = "post", wanted
+        found = [
+            op
+            for op in self.operations
+            if op.operation_id == wanted
+            or (suffix is not None and op.method == "post" and op.path.endswith(suffix))
+            or (op.method == method.lower() and op.path == path.strip())
+        ]
+        return sorted(found, key=_preference)
+
+    def operation_names(self) -> list[str]:
+        """Every name :meth:`resolve` accepts, for error messages."""
+        names = list(SHORT_NAMES)
+        for op in sorted(self.operations, key=_preference):
+            names.extend([op.operation_id, f"{op.method.upper()} {op.path}"])
+        return list(dict.fromkeys(names))
+
     def compile_all(self) -> None:
         for operation in self.operations:
             operation.compile_all()
 
     def __iter__(self) -> Iterator[Operation]:
         return iter(self.operations)
+
+
+def _preference(op: Operation) -> tuple[bool, str]:
+    # The /v1 paths first: they are what SDKs call, and what `chat` picks when one is needed.
+    return (not op.path.startswith("/v1/"), op.path)
 
 
 def _operations_of(document: SpecDocument) -> Iterator[Operation]:
