@@ -41,6 +41,17 @@ variant violating one of its keywords, else redraw), ``if``/``then``/``else``, l
 ``example``, boolean schemas.  Anything else (``dependentSchemas``, ``unevaluated*``,
 ``minContains``, ...) is only honoured through the final validate-and-redraw loop.  Remote
 ``$ref`` and draft-03 schemas are rejected.  Patterns use Python ``re`` syntax.
+
+Modules
+-------
+``api`` (:func:`generate_instance`: prepare, generate, validate, redraw) ->
+``preparation`` (normalise, metaschema check, compile, cache) and ``generator``
+(:class:`Generator`: dispatch on keywords and types), built from ``core`` (state, validation,
+``$ref``/``allOf`` folding) and one mixin per kind of value: ``choices`` (anyOf/oneOf/if),
+``enums``, ``numbers``, ``strings``, ``arrays``, ``objects``. Below them, plain functions and
+data: ``merging`` (conjunction of two schemas), ``refs``, ``negation`` (``not``),
+``regex_strings`` (rstr), ``arithmetic``, ``keywords``, ``pointers``, ``hints`` (values from a
+property's name), ``formats``, ``vocabulary``, ``errors``.
 """
 
 from mockserver.engine.generation_limits import GenerationLimitError

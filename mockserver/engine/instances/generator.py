@@ -31,6 +31,8 @@ from mockserver.engine.instances.strings import StringMixin
 
 class Generator(ChoiceMixin, EnumMixin, NumberMixin, StringMixin, ArrayMixin, ObjectMixin):
     def generate(self, schema: Any, path: str, trail: Trail, hint: str | None) -> Any:
+        """A value for `schema` at `path` (a JSON pointer); `trail` is the $refs followed so
+        far, `hint` the property's name. Raises Retry when another draw may succeed."""
         self.tick()
         if schema is True:
             schema = {}
