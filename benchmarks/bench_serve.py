@@ -57,6 +57,19 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 CHAT_PATH, CHAT_BODY = SCENARIOS["chat"]
 TRAFFIC = ("varied", "repeated")
+# What a run measures (--targets): the mock, its floors (a trivial Flask handler and a bare
+# WSGI callable), the npm alternatives, and the mock's start, first byte, slow streams, RSS.
+TARGETS = ("mock", "floors", "prism", "aimock", "extras")
+
+
+def _choices(
+    parser: argparse.ArgumentParser, option: str, value: str, allowed: tuple[str, ...]
+) -> tuple[str, ...]:
+    chosen = tuple(item.strip() for item in value.split(",") if item.strip())
+    unknown = [item for item in chosen if item not in allowed]
+    if unknown or not chosen:
+        parser.error(f"{option}: choose among {', '.join(allowed)} (got {value!r})")
+    return chosen
 
 
 def varied_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +86,12 @@ def body_for(scenario: str, traffic: str) -> tuple[str, dict[str, Any]]:
 
 
 SLOW_STREAMS = 50
+# A reply of the mock's to a varied question, of its average length.
+AIMOCK_VARIED = (
+    "Good question. A common mistake is to ignore testing until scope becomes a problem. "
+    "In most cases, cost matters more than clarity when it comes to status order. "
+    "I hope this helps!"
+)
 
 
 @dataclass
@@ -366,12 +385,33 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--servers", default="gthread,granian")
     parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated, of: " + ", ".join(SCENARIOS),
+    )
+    parser.add_argument("--traffic", default=",".join(TRAFFIC), help="varied, repeated or both")
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help="comma-separated, of: " + ", ".join(TARGETS) + " (extras: first byte, slow "
+        "streams, RSS, start time)",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also measure the mock from this copy of the code (mockserver/, harness/, specs/), "
+        "as mock-baseline/SERVER, for before/after figures from one run",
+    )
+    parser.add_argument(
         "--npm-dir",
         type=Path,
         default=ROOT.parent / "npmtools",
         help="folder with node_modules/.bin/{prism,llmock}",
     )
     args = parser.parse_args()
+    scenarios = _choices(parser, "--scenarios", args.scenarios, tuple(SCENARIOS))
+    traffics = _choices(parser, "--traffic", args.traffic, TRAFFIC)
+    targets = _choices(parser, "--targets", args.targets, TARGETS)
     load: Callable[..., Load] = run_wrk if shutil.which("wrk") else run_python_loop
     rows: list[tuple[str, str, Load]] = []
     notes: list[str] = []
@@ -383,15 +423,31 @@ def main() -> None:
         rows.append((label, f"{scenario} ({traffic})", result))
         return result
 
+    def measure_baseline(server: str) -> None:
+        # Same interpreter and venv; the copy's packages come first on the import path.
+        port = free_port()
+        env = {"PYTHONPATH": str(args.baseline.resolve())}
+        with running(mock_command(server, port, args.workers, args.threads), port, env=env):
+            for scenario in scenarios:
+                for traffic in traffics:
+                    measure(f"mock-baseline/{server}", scenario, port, traffic)
+
     for server in args.servers.split(","):
+        if "mock" not in targets and "extras" not in targets:
+            break
         port = free_port()
         with running(mock_command(server, port, args.workers, args.threads), port) as started:
             notes.append(
                 f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"
             )
-            for scenario in SCENARIOS:
-                for traffic in TRAFFIC:
-                    measure(f"mock/{server}", scenario, port, traffic)
+            if "mock" in targets:
+                for scenario in scenarios:
+                    for traffic in traffics:
+                        measure(f"mock/{server}", scenario, port, traffic)
+                if args.baseline is not None:
+                    measure_baseline(server)
+            if "extras" not in targets:
+                continue
             rss = worker_rss_mb(started.pid)
             notes.append(f"[{server}] RSS per worker after the load: {rss} MB")
             idle = first_byte_ms(port)
@@ -418,43 +474,49 @@ def main() -> None:
                 f"[{server}] RSS per worker after 1,000 stored responses: "
                 f"{worker_rss_mb(started.pid)} MB"
             )
+    for server in args.servers.split(","):
         for kind in ("flask", "wsgi"):
+            if "floors" not in targets:
+                break
             port = free_port()
             with running(floor_command(kind, server, port, args.workers, args.threads), port):
                 measure(f"{kind}/{server}", "chat", port, "repeated")
 
     prism = args.npm_dir / "node_modules" / ".bin" / "prism"
     published = ROOT / "specs" / "upstream" / "gpt-4.json"
-    if prism.exists():
+    if prism.exists() and "prism" in targets and "chat" in scenarios:
         for label, spec in [
             ("prism/published", published),
             ("prism/no-typeless-nullable", prism_spec_without_typeless_nullable(published)),
         ]:
             port = free_port()
             with running([str(prism), "mock", "-p", str(port), "-v", "silent", str(spec)], port):
-                for traffic in TRAFFIC:
+                for traffic in traffics:
                     measure(label, "chat", port, traffic)
     aimock = args.npm_dir / "node_modules" / ".bin" / "llmock"
-    if aimock.exists():
+    if aimock.exists() and "aimock" in targets:
         fixtures = Path(tempfile.mkdtemp()) / "fixtures.json"
+        # aimock answers as the mock does: "Hello" with the greeting, a varied question with
+        # a text as long as the mock's (some 190 characters, 38 tokens), streamed in chunks
+        # of 5 characters so its streams have about as many frames as the mock's.
         fixtures.write_text(
             json.dumps(
                 {
                     "fixtures": [
                         {
-                            "match": {"userMessage": ""},
+                            "match": {"userMessage": "Hello"},
                             "response": {"content": "Hello! How can I assist you today?"},
-                        }
+                        },
+                        {"match": {"userMessage": ""}, "response": {"content": AIMOCK_VARIED}},
                     ]
                 }
             )
         )
         port = free_port()
-        with running(
-            [str(aimock), "-p", str(port), "-f", str(fixtures), "--log-level", "silent"], port
-        ):
-            for scenario in SCENARIOS:
-                for traffic in TRAFFIC:
+        command = [str(aimock), "-p", str(port), "-f", str(fixtures), "-c", "5"]
+        with running([*command, "--log-level", "silent"], port):
+            for scenario in scenarios:
+                for traffic in traffics:
                     measure("aimock", scenario, port, traffic)
 
     print(
@@ -474,12 +536,14 @@ def main() -> None:
             for traffic in TRAFFIC:
                 key = f"{scenario} ({traffic})"
                 mock = rate.get((f"mock/{server}", key), 0.0)
-                for other in ["aimock", "prism/published", "prism/no-typeless-nullable"]:
-                    if rate.get((other, key)):
+                others = [f"mock-baseline/{server}", "aimock"]
+                others += ["prism/published", "prism/no-typeless-nullable"]
+                for other in others:
+                    if mock and rate.get((other, key)):
                         print(f"  mock/{server} {key} / {other} = {mock / rate[(other, key)]:.2f}")
         mock = rate.get((f"mock/{server}", "chat (repeated)"), 0.0)
         for floor in [f"flask/{server}", f"wsgi/{server}"]:
-            if rate.get((floor, "chat (repeated)")):
+            if mock and rate.get((floor, "chat (repeated)")):
                 ratio = mock / rate[(floor, "chat (repeated)")]
                 print(f"  mock/{server} chat (repeated) / {floor} = {ratio:.2f}")
     for note in notes:
