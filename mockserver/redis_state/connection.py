@@ -1,10 +1,11 @@
 """The Redis client every part of the Redis state uses, and its errors as the mock's.
 
 Requests must never hang on a Redis that went away: sockets time out quickly, the client
-retries a failed command a couple of times with a short backoff (a restarted Redis, a
-connection the server closed), and what still fails becomes :class:`StateUnavailable`, a
-503 naming the store. The client's pool reconnects by itself once Redis is back, and
-starts a fresh pool in a forked worker.
+retries a command whose connection failed a couple of times with a short backoff (a
+restarted Redis, a connection the server closed: both fail at once), but not one that timed
+out (a Redis that stopped answering would cost each request several timeouts), and what
+still fails becomes :class:`StateUnavailable`, a 503 naming the store. The client's pool
+reconnects by itself once Redis is back, and starts a fresh pool in a forked worker.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from mockserver.storage import StateUnavailable
 
 PASSWORD_ENV = "HARNESS_REDIS_PASSWORD"
 SCHEMES = ("redis", "rediss")
-# Short: a request waits at most about (retries + 1) times these on a Redis that is gone.
+# Short: a request waits at most about this long on a Redis that stopped answering.
 SOCKET_TIMEOUT_S = 0.5
 CONNECT_TIMEOUT_S = 0.5
 RETRIES = 2
@@ -62,8 +63,12 @@ def connect(url: str) -> redis.Redis:
             decode_responses=True,
             socket_timeout=SOCKET_TIMEOUT_S,
             socket_connect_timeout=CONNECT_TIMEOUT_S,
-            retry=Retry(ExponentialBackoff(cap=0.05, base=0.005), RETRIES),
-            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            retry=Retry(
+                ExponentialBackoff(cap=0.05, base=0.005),
+                RETRIES,
+                supported_errors=(RedisConnectionError,),
+            ),
+            retry_on_error=[RedisConnectionError],
             health_check_interval=30,
             max_connections=MAX_CONNECTIONS,
             **options,

@@ -9,6 +9,7 @@ the mock carries on once Redis is back.
 from __future__ import annotations
 
 import concurrent.futures
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -214,4 +215,34 @@ def test_redis_going_away_stops_only_the_stateful_requests(
             5,
         ), stub
     finally:
+        mock.stop()
+
+
+def test_a_redis_that_stops_answering_holds_no_request_long(
+    own_redis: RedisServer, redis_prefix: str, tmp_path: Path
+) -> None:
+    # SIGSTOP: connections are still accepted (by the kernel) but nothing is answered, as
+    # with a Redis behind a network partition; only the socket timeouts bound the wait.
+    mock = serve_on_redis(own_redis.url, redis_prefix, tmp_path)
+    process = own_redis.process
+    assert process is not None
+    try:
+        assert post(mock, "/responses", STORED).status_code == 200
+        process.send_signal(signal.SIGSTOP)
+
+        def timed(path: str, body: dict[str, Any]) -> tuple[int, float]:
+            started = time.monotonic()
+            status = post(mock, path, body).status_code
+            return status, time.monotonic() - started
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            plain = list(pool.map(lambda _: timed("/chat/completions", CHAT), range(40)))
+        assert {status for status, _ in plain} == {200}
+        assert max(seconds for _, seconds in plain) < 3, plain
+        status, seconds = timed("/responses", STORED)
+        assert status == 503 and seconds < 3, (status, seconds)
+        process.send_signal(signal.SIGCONT)
+        assert until(lambda: post(mock, "/responses", STORED).status_code == 200, 10)
+    finally:
+        process.send_signal(signal.SIGCONT)
         mock.stop()
