@@ -42,6 +42,22 @@ class StateUnavailable(MockError):
         )
 
 
+class StoreFull(MockError):
+    """The shared store refused a write for want of memory (Redis past its ``maxmemory``)."""
+
+    def __init__(self, store: str) -> None:
+        super().__init__(
+            ErrorReply(
+                507,
+                f"The mock's state store ({store}) is full: it refused a write for want of "
+                "memory. Free space with DELETE /_mock/requests or POST /_mock/reset, or give "
+                "it more memory.",
+                type=SERVER_ERROR,
+                code="state_full",
+            )
+        )
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     body: dict[str, Any]

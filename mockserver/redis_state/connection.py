@@ -18,12 +18,12 @@ from urllib.parse import urlsplit
 import redis
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from harness.errors import UsageError
-from mockserver.storage import StateUnavailable
+from mockserver.storage import StateUnavailable, StoreFull
 
 PASSWORD_ENV = "HARNESS_REDIS_PASSWORD"
 SCHEMES = ("redis", "rediss")
@@ -81,8 +81,11 @@ def connect(url: str) -> redis.Redis:
 
 @contextmanager
 def reaching(store: str) -> Iterator[None]:
-    """Turn Redis being unreachable into the 503 :class:`StateUnavailable`."""
+    """Turn Redis being unreachable into the 503 :class:`StateUnavailable`, and out of
+    memory (``maxmemory`` with ``noeviction``) into the 507 :class:`StoreFull`."""
     try:
         yield
     except (RedisConnectionError, RedisTimeoutError) as exc:
         raise StateUnavailable(store, str(exc) or type(exc).__name__) from exc
+    except OutOfMemoryError as exc:
+        raise StoreFull(store) from exc
