@@ -9,6 +9,7 @@ the mock carries on once Redis is back.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ import requests
 
 from tests.fixtures.admin import Admin
 from tests.fixtures.redis_server import RedisServer, redis_prefix, redis_server
-from tests.fixtures.servers import API_KEY, RunningServer, start_server
+from tests.fixtures.servers import API_KEY, RunningServer, free_port, start_server
 
 __all__ = ["redis_prefix", "redis_server"]  # fixtures this module uses
 
@@ -246,3 +247,43 @@ def test_a_redis_that_stops_answering_holds_no_request_long(
     finally:
         process.send_signal(signal.SIGCONT)
         mock.stop()
+
+
+# --- starting ---------------------------------------------------------------------------
+
+
+def test_a_redis_that_cannot_be_reached_stops_the_start_with_its_address(
+    tmp_path: Path,
+) -> None:
+    port = free_port()  # nothing listens there
+    with pytest.raises(RuntimeError) as failed:
+        start_server(["--state", f"redis://127.0.0.1:{port}/0"], log_dir=tmp_path)
+    assert f"cannot use Redis at 127.0.0.1:{port}/0 as the state store" in str(failed.value)
+
+
+def test_the_password_comes_from_the_url_or_the_environment(
+    redis_server: RedisServer, redis_prefix: str, tmp_path: Path
+) -> None:
+    locked = RedisServer(redis_server.binary, tmp_path, password="s3cret")
+    locked.start()
+    try:
+        url = f"redis://127.0.0.1:{locked.port}/0"
+        with pytest.raises(RuntimeError, match="cannot use Redis at"):
+            start_server(["--state", url], log_dir=tmp_path)
+        env = {**os.environ, "HARNESS_REDIS_PASSWORD": "s3cret"}
+        for args, environment in (
+            (["--state", f"redis://:s3cret@127.0.0.1:{locked.port}/0"], None),
+            (["--state", url], env),
+        ):
+            mock = start_server(
+                [*args, "--api-key", API_KEY, "--redis-prefix", redis_prefix],
+                log_dir=tmp_path,
+                env=environment,
+            )
+            try:
+                assert post(mock, "/responses", STORED).status_code == 200
+            finally:
+                mock.stop()
+        assert "s3cret" not in mock.log()
+    finally:
+        locked.stop()
