@@ -1,16 +1,16 @@
 """Saved wire, read from files: JSON bodies, SSE transcripts and vcrpy cassettes.
 
-:func:`read_input` reads a file (or ``-`` for stdin) and tells what it holds;
+:func:`read_input` reads a file (or ``-`` for stdin) and tells what it holds (a cassette is
+read by :mod:`harness.cassettes.cassette`, the one cassette reader, as every command reads it);
 :func:`identify` works out the operation, status and media type of a body or transcript
 from its content, as far as the content says (``object``, event ``type``); where it cannot,
-the caller names the operation with :func:`resolve_operations`, which accepts an operationId
+the caller names the operation with :meth:`SpecSet.resolve`, which accepts an operationId
 (``_v1_chat_completions``), ``METHOD /path`` (``POST /v1/responses``) or a short name
 (``chat``, ``responses``).
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import sys
 from collections.abc import Mapping
@@ -21,14 +21,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from harness.cassettes.cassette import Interaction, parse_cassette
 from harness.cassettes.yamlfile import AliasExpansionError, load_cassette_yaml
 from harness.errors import HarnessError
 from harness.spec import EVENT_STREAM, JSON, Operation, SpecSet
+from harness.spec.index import SHORT_NAMES
 from harness.sse import ServerSentEvent, decode_stream
 
 STDIN = "-"
-# Short names for the two endpoints, matched against the end of an operation's path.
-SHORT_NAMES = {"chat": "/chat/completions", "responses": "/responses"}
 DEFAULT_ERROR_STATUS = "400"
 _SSE_FIELDS = ("data:", "event:", "id:", "retry:", ":")
 
@@ -91,7 +91,7 @@ def read_input(name: str) -> Loaded:
             pass
         else:
             if _is_cassette(value):
-                return Loaded(label, "cassette", exchanges=_exchanges(value))
+                return Loaded(label, "cassette", exchanges=_exchanges(value, label))
             return Loaded(label, "body", value=value)
     if stripped.startswith(_SSE_FIELDS):
         return Loaded(label, "stream", events=tuple(decode_stream(text)))
@@ -103,7 +103,7 @@ def read_input(name: str) -> Loaded:
     except yaml.YAMLError as exc:
         raise InputError(f"neither JSON, an SSE transcript nor a YAML cassette ({exc})") from exc
     if _is_cassette(document):
-        return Loaded(label, "cassette", exchanges=_exchanges(document))
+        return Loaded(label, "cassette", exchanges=_exchanges(document, label))
     raise InputError("neither a JSON body, an SSE transcript (data:/event: lines) nor a cassette")
 
 
@@ -145,44 +145,14 @@ def exchange_operation(specs: SpecSet, exchange: RecordedExchange) -> Operation 
     return found or specs.find(path, exchange.method)
 
 
-def resolve_operations(specs: SpecSet, name: str) -> list[Operation]:
-    """Operations a user-given name means (``chat`` means both chat paths, ``/v1`` first)."""
-    wanted = name.strip()
-    suffix = SHORT_NAMES.get(wanted.lower())
-    method, _, path = wanted.partition(" ")
-    if not path and wanted.startswith("/"):
-        method, path = "post", wanted
-    found = [
-        op
-        for op in specs.operations
-        if op.operation_id == wanted
-        or (suffix is not None and op.method == "post" and op.path.endswith(suffix))
-        or (op.method == method.lower() and op.path == path.strip())
-    ]
-    return sorted(found, key=_preference)
-
-
-def _preference(op: Operation) -> tuple[bool, str]:
-    # The /v1 paths first: they are what SDKs call, and what `chat` picks when one is needed.
-    return (not op.path.startswith("/v1/"), op.path)
-
-
-def operation_names(specs: SpecSet) -> list[str]:
-    """Every name :func:`resolve_operations` accepts, for error messages."""
-    names = list(SHORT_NAMES)
-    for op in sorted(specs.operations, key=_preference):
-        names.extend([op.operation_id, f"{op.method.upper()} {op.path}"])
-    return list(dict.fromkeys(names))
-
-
 def _short(specs: SpecSet, short_name: str) -> Operation | None:
-    found = resolve_operations(specs, short_name)
+    found = specs.resolve(short_name)
     return found[0] if found else None
 
 
 def _documenting(specs: SpecSet, status: str) -> Operation | None:
     for name in SHORT_NAMES:
-        for op in resolve_operations(specs, name):
+        for op in specs.resolve(name):
             if JSON in op.response_media_types(status):
                 return op
     return specs.operations[0] if specs.operations else None
@@ -224,64 +194,26 @@ def _is_cassette(value: Any) -> bool:
     return isinstance(value, Mapping) and isinstance(value.get("interactions"), list)
 
 
-def _exchanges(cassette: Mapping[str, Any]) -> tuple[RecordedExchange, ...]:
-    return tuple(_exchange(index, item) for index, item in enumerate(cassette["interactions"]))
+def _exchanges(document: Any, label: str) -> tuple[RecordedExchange, ...]:
+    # The one cassette reader (as `serve --replay` and `cassettes check` read it), so every
+    # command judges a cassette alike, compressed bodies included.
+    cassette, problems = parse_cassette(document, Path(label))
+    if problems:
+        raise InputError("; ".join(problems))
+    return tuple(_exchange(interaction) for interaction in cassette.interactions)
 
 
-def _exchange(index: int, item: Any) -> RecordedExchange:
-    where = f"interaction {index}"
-    request = item.get("request") if isinstance(item, Mapping) else None
-    response = item.get("response") if isinstance(item, Mapping) else None
-    if not isinstance(request, Mapping) or not isinstance(response, Mapping):
-        raise InputError(f"{where}: expected `request` and `response` mappings")
-    status = response.get("status")
-    code = status.get("code") if isinstance(status, Mapping) else status
-    if not isinstance(code, int):
-        raise InputError(f"{where}: response.status.code is not a number")
-    headers = response.get("headers") or {}
-    body = response.get("body")
-    text = _text(body.get("string") if isinstance(body, Mapping) else body, headers, where)
-    content_type = _header(headers, "content-type")
+def _exchange(interaction: Interaction) -> RecordedExchange:
+    request, response = interaction.request, interaction.response
     return RecordedExchange(
-        index=index,
-        method=str(request.get("method") or "POST"),
-        path=urlsplit(str(request.get("uri") or "")).path or None,
-        request=_json_or_none(_text(request.get("body"), request.get("headers") or {}, where)),
-        status=code,
-        media_type=content_type.split(";")[0].strip().lower() if content_type else None,
-        body=text,
+        index=interaction.index,
+        method=request.method,
+        path=urlsplit(request.uri).path or None,
+        request=_json_or_none(request.body.decode("utf-8")),
+        status=response.status,
+        media_type=response.media_type,
+        body=response.text,
     )
-
-
-def _text(body: Any, headers: Any, where: str) -> str:
-    if body is None:
-        return ""
-    if isinstance(body, str):
-        return body
-    if not isinstance(body, bytes):
-        raise InputError(f"{where}: a body is neither text nor bytes")
-    # vcrpy keeps bodies as recorded, so a gzip-encoded answer is stored compressed.
-    raw: bytes = body
-    if "gzip" in (_header(headers, "content-encoding") or ""):
-        try:
-            raw = gzip.decompress(raw)
-        except OSError as exc:
-            raise InputError(f"{where}: gzip body cannot be decompressed: {exc}") from exc
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{where}: body is not UTF-8: {exc}") from exc
-
-
-def _header(headers: Any, name: str) -> str | None:
-    """A header's first value from vcrpy's ``{name: [values]}`` (any case)."""
-    if not isinstance(headers, Mapping):
-        return None
-    for key, value in headers.items():
-        if str(key).lower() == name:
-            values = value if isinstance(value, list) else [value]
-            return str(values[0]) if values else None
-    return None
 
 
 def _json_or_none(text: str) -> Any:

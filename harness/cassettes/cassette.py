@@ -11,7 +11,11 @@ A cassette is vcrpy's YAML format, version 1::
 The YAML text goes through vcrpy's own serializer (its safe loader and its dumper), so what
 the harness writes is what vcrpy writes, and what it reads is what vcrpy reads; reading first
 bounds what the file's aliases may expand to (:mod:`harness.cassettes.yamlfile`). Bodies are
-text: JSON, or the raw SSE transcript of a stream.
+text: JSON, or the raw SSE transcript of a stream. vcrpy stores what the wire carried, so a
+compressed answer (``Content-Encoding: gzip`` or ``deflate``) is stored as its compressed bytes;
+this is the one reader of cassettes (``serve --replay``, ``cassettes check``, ``compare`` and
+``validate`` all read through it), and it decodes such a body as a client would, into the same
+interaction ``harness record`` writes (body decoded, no ``Content-Encoding``).
 
 ``x-harness`` says where the interactions come from. vcrpy reads only ``interactions`` (and,
 since 9.x, ``metadata``) and ignores other top-level keys; vcrpy's own ``metadata`` key is not
@@ -23,10 +27,10 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +41,7 @@ import yaml
 # vcrpy ships no type hints; its serializer is the one piece used here.
 from vcr.serializers import yamlserializer  # type: ignore[import-untyped]
 
+from harness.atomic import replace_file
 from harness.cassettes.yamlfile import AliasExpansionError, load_cassette_yaml
 from harness.errors import HarnessError
 
@@ -44,6 +49,11 @@ FORMAT_VERSION = 1
 SOURCE_KEY = "x-harness"
 CASSETTE_SUFFIXES = (".yaml", ".yml")
 EVENT_STREAM = "text/event-stream"
+# The most a compressed body may decode to (64 MiB, far above any answer of the API): a few
+# kilobytes of gzip can stand for gigabytes.
+MAX_DECODED_BODY = 64 * 1024 * 1024
+# Content-Encoding -> zlib's window bits for it (gzip: a gzip header; deflate: a zlib header).
+_DECODABLE = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 
 Headers = Mapping[str, Sequence[str]]
 
@@ -131,11 +141,21 @@ def header_value(headers: Headers, name: str) -> str | None:
 def read_cassette(path: Path) -> Cassette:
     """Read and check one cassette file; every problem found is in the :class:`CassetteError`."""
     document = _read_document(path)
-    interactions, problems = _parse_document(document, path)
+    cassette, problems = parse_cassette(document, path)
     if problems:
-        raise CassetteError(problems)
+        raise CassetteError([f"{path}: {problem}" for problem in problems])
+    return cassette
+
+
+def parse_cassette(document: Any, path: Path) -> tuple[Cassette, list[str]]:
+    """The cassette a loaded YAML (or JSON) document holds, and its problems (none: it is good).
+
+    Problems name the entry (``interaction 0: ...``) but not the file: the caller adds that.
+    """
+    interactions, problems = _parse_document(document, path)
     source = document.get(SOURCE_KEY) if isinstance(document, Mapping) else None
-    return Cassette(path, tuple(interactions), dict(source) if isinstance(source, Mapping) else {})
+    found = Cassette(path, tuple(interactions), dict(source) if isinstance(source, Mapping) else {})
+    return found, problems
 
 
 def find_cassette_files(directory: Path) -> list[Path]:
@@ -194,22 +214,22 @@ def _read_document(path: Path) -> Any:
 def _parse_document(document: Any, path: Path) -> tuple[list[Interaction], list[str]]:
     if not isinstance(document, Mapping):
         kind = "empty" if document is None else f"a {type(document).__name__}"
-        return [], [f"{path}: not a vcrpy cassette (the file is {kind}, not a mapping)"]
+        return [], [f"not a vcrpy cassette (the file is {kind}, not a mapping)"]
     raw = document.get("interactions")
     if not isinstance(raw, list):
-        return [], [f"{path}: not a vcrpy cassette (no `interactions` list)"]
+        return [], ["not a vcrpy cassette (no `interactions` list)"]
     problems: list[str] = []
     version = document.get("version")
     if version is not None and version != FORMAT_VERSION:
-        problems.append(f"{path}: cassette format version {version!r}; expected {FORMAT_VERSION}")
+        problems.append(f"cassette format version {version!r}; expected {FORMAT_VERSION}")
     source = document.get(SOURCE_KEY)
     if source is not None and not isinstance(source, Mapping):
-        problems.append(f"{path}: `{SOURCE_KEY}` must be a mapping")
+        problems.append(f"`{SOURCE_KEY}` must be a mapping")
     interactions: list[Interaction] = []
     for index, item in enumerate(raw):
         found: list[str] = []
         interaction = _parse_interaction(item, path, index, found)
-        problems.extend(f"{path}: interaction {index}: {problem}" for problem in found)
+        problems.extend(f"interaction {index}: {problem}" for problem in found)
         if interaction is not None:
             interactions.append(interaction)
     return interactions, problems
@@ -228,7 +248,7 @@ def _parse_interaction(
     method = _string(request, "method", "request.method", problems)
     uri = _string(request, "uri", "request.uri", problems)
     request_headers = _headers(request.get("headers"), "request.headers", problems)
-    request_body = _body(request.get("body"), "request.body", problems)
+    request_body = _body(request.get("body"), request_headers, "request.body", problems)
     status = response.get("status")
     code: Any = status.get("code") if isinstance(status, Mapping) else None
     reason: Any = status.get("message", "") if isinstance(status, Mapping) else ""
@@ -246,12 +266,17 @@ def _parse_interaction(
         problems.append(f"`response.body` must be a mapping with `string`, got {_kind(body)}")
         response_body = None
     else:
-        response_body = _body(body.get("string"), "response.body.string", problems)
+        response_body = _body(
+            body.get("string"), response_headers, "response.body.string", problems
+        )
     if problems:
         return None
     assert method is not None and uri is not None and request_body is not None
     assert request_headers is not None and response_headers is not None
     assert response_body is not None and isinstance(code, int) and isinstance(reason, str)
+    # The model holds the bodies decoded, so their headers say so.
+    request_headers = _without_encoding(request_headers, request_body)
+    response_headers = _without_encoding(response_headers, response_body)
     return Interaction(
         RecordedRequest(method.upper(), uri, request_body, request_headers),
         RecordedResponse(code, reason, response_headers, response_body),
@@ -295,22 +320,69 @@ def _headers(value: Any, where: str, problems: list[str]) -> dict[str, list[str]
     return headers
 
 
-def _body(value: Any, where: str, problems: list[str]) -> bytes | None:
+def _body(value: Any, headers: Headers | None, where: str, problems: list[str]) -> bytes | None:
     if value is None:
         return b""
     if isinstance(value, str):
+        # Text is stored decoded whatever the headers say (vcrpy's decoder assumes the same).
         return value.encode("utf-8")
-    if isinstance(value, bytes):
-        # vcrpy stores bodies it cannot decode as UTF-8 as !!binary; the API's bodies are
-        # JSON or SSE text, so a binary one is a corrupted (or compressed) recording.
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            problems.append(f"`{where}` is not valid UTF-8 text (byte {exc.start})")
+    if not isinstance(value, bytes):
+        problems.append(f"`{where}` must be text, got {_kind(value)}")
+        return None
+    # vcrpy stores bodies it cannot decode as UTF-8 as !!binary: a compressed body as the
+    # wire carried it (decoded here as a client would), or else a corrupted recording, since
+    # the API's bodies are JSON or SSE text.
+    raw: bytes = value
+    encoding = _encoding(headers)
+    if encoding:
+        decoded = _decoded(value, encoding, where, problems)
+        if decoded is None:
             return None
-        return value
-    problems.append(f"`{where}` must be text, got {_kind(value)}")
-    return None
+        raw = decoded
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(f"`{where}` is not valid UTF-8 text (byte {exc.start})")
+        return None
+    return raw
+
+
+def _encoding(headers: Headers | None) -> str | None:
+    """The body's ``Content-Encoding``, when it is one the reader decodes."""
+    value = header_value(headers or {}, "content-encoding")
+    encoding = value.strip().lower() if isinstance(value, str) else ""
+    return encoding if encoding in _DECODABLE else None
+
+
+def _decoded(raw: bytes, encoding: str, where: str, problems: list[str]) -> bytes | None:
+    # By hand with zlib rather than vcrpy's decode_response: that one has no bound on what
+    # the body grows to, and passes a body it cannot decode on unchanged.
+    decoder = zlib.decompressobj(_DECODABLE[encoding])
+    try:
+        decoded = decoder.decompress(raw, MAX_DECODED_BODY + 1)
+    except zlib.error as exc:
+        problems.append(f"`{where}` is {encoding} but cannot be decoded: {exc}")
+        return None
+    if len(decoded) > MAX_DECODED_BODY:
+        problems.append(
+            f"`{where}` is {encoding} and decodes to more than {MAX_DECODED_BODY:,} bytes"
+        )
+        return None
+    if not decoder.eof:
+        problems.append(f"`{where}` is {encoding} but cannot be decoded: the data is cut short")
+        return None
+    return decoded
+
+
+def _without_encoding(headers: dict[str, list[str]], body: bytes) -> dict[str, list[str]]:
+    """The headers of a decoded body, as vcrpy's decode_response leaves them (and `record`)."""
+    if not _encoding(headers):
+        return headers
+    kept = {name: values for name, values in headers.items() if name.lower() != "content-encoding"}
+    for name in kept:
+        if name.lower() == "content-length":
+            kept[name] = [str(len(body))]
+    return kept
 
 
 def _kind(value: Any) -> str:
@@ -378,7 +450,7 @@ def append_interaction(
         interactions.append(to_vcr_interaction(request, response))
         if source and SOURCE_KEY not in document:
             document[SOURCE_KEY] = dict(source)
-        _replace_atomically(path, yamlserializer.serialize(document))
+        replace_file(path, yamlserializer.serialize(document))
         return len(interactions) - 1
 
 
@@ -389,7 +461,7 @@ def write_text_atomically(path: Path, text: str) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive(path.parent):
-        _replace_atomically(path, text)
+        replace_file(path, text)
 
 
 def write_cassette(
@@ -408,45 +480,11 @@ def _existing_document(path: Path) -> dict[str, Any]:
     document = _read_document(path)
     _, problems = _parse_document(document, path)
     if problems:
-        raise CassetteError([*problems, f"{path}: not appending to a broken cassette"])
+        found = [f"{path}: {problem}" for problem in problems]
+        raise CassetteError([*found, f"{path}: not appending to a broken cassette"])
     assert isinstance(document, dict)
     return document
 
-
-def _replace_atomically(path: Path, text: str) -> None:
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600); a cassette is an ordinary file.
-        os.fchmod(handle, _FILE_MODE)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    _sync_folder(path.parent)
-
-
-def _sync_folder(directory: Path) -> None:
-    """Make the rename itself durable (a power cut after it could otherwise undo it)."""
-    if sys.platform == "win32":  # pragma: no cover - folders cannot be opened there
-        return
-    handle = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass  # some file systems cannot sync a folder; the rename is atomic all the same
-    finally:
-        os.close(handle)
-
-
-# The mode an ordinary new file gets (0666 less the umask), read once at import.
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-_FILE_MODE = 0o666 & ~_UMASK
 
 # One lock per process, plus an advisory lock on the folder for other processes.
 _PROCESS_LOCK = threading.Lock()

@@ -199,7 +199,8 @@ def test_bad_error_body(tmp_path: Path) -> None:
         ("", "the file is empty"),
         ("hello world", "neither a JSON body, an SSE transcript"),
         ("{not json", "neither JSON, an SSE transcript nor a YAML cassette"),
-        ("interactions: [{request: {}}]", "interaction 0: expected `request` and `response`"),
+        # Read as `serve --replay` and `cassettes check` read it (harness.cassettes.cassette).
+        ("interactions: [{request: {}}]", "interaction 0: `response` must be a mapping"),
         ("data: {}\n\n", "cannot tell whose stream this is; pass --operation"),
     ],
 )
