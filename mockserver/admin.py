@@ -39,7 +39,14 @@ def _json(body: Any, status: int = 200) -> Response:
 @admin.get("/health")
 def health() -> Response:
     state = current_state()
-    body = {"status": "ok", "models": state.specs.models, "paths": state.specs.paths}
+    body = {
+        "status": "ok",
+        "models": state.specs.models,
+        "paths": state.specs.paths,
+        # Started without --api-key the mock takes any non-empty key: `harness contract`
+        # reads this to leave out its check that a wrong key is refused (harness.contract).
+        "accepts_any_key": state.config.api_key is None,
+    }
     return _json(body)
 
 

@@ -32,20 +32,33 @@ def render_text(report: DriftReport) -> str:
 
 def _headline(report: DriftReport) -> str:
     where = f" in {report.directory}" if report.directory else ""
+    return f"Spec drift{where}: {_counts(report)}."
+
+
+def _counts(report: DriftReport) -> str:
     return (
-        f"Spec drift{where}: {report.cassettes} cassettes, {report.interactions} interactions, "
-        f"{report.checked} checked against the published spec and the spec with overlays."
+        f"{_count(report.cassettes, 'cassette')}, {_count(report.interactions, 'interaction')}, "
+        f"{report.checked} checked against the published spec and the spec with overlays"
     )
 
 
 def _verdict(report: DriftReport) -> str:
     covered = sum(item.count for item in report.covered)
     uncovered = sum(item.count for item in report.uncovered)
+    rules, left = len(report.covered), len(report.uncovered)
     return (
-        f"{len(report.covered)} published-spec rules broken by the wire are covered by overlays "
-        f"({covered} violations); {len(report.uncovered)} rules are not covered "
-        f"({uncovered} violations)."
+        f"{_count(rules, 'published-spec rule')} broken by the wire {_are(rules)} covered by "
+        f"overlays ({_count(covered, 'violation')}); {_count(left, 'rule')} {_are(left)} not "
+        f"covered ({_count(uncovered, 'violation')})."
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _are(number: int) -> str:
+    return "is" if number == 1 else "are"
 
 
 def _text_items(items: Iterable[DriftItem]) -> list[str]:
@@ -81,34 +94,104 @@ def _short(description: str) -> str:
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2rem; color: #1d2430; }
-h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
-table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+h1 { font-size: 1.4rem; margin-bottom: .2rem; } h1 code { font-size: inherit; }
+h2 { font-size: 1.1rem; margin-top: 2rem; }
+.bar { display: flex; gap: .75rem; align-items: center; margin: 1rem 0 .4rem; flex-wrap: wrap; }
+.bar input[type=search] { flex: 1; min-width: 16rem; padding: .35rem .5rem; font: inherit; }
+table { border-collapse: collapse; width: 100%; min-width: 76rem; table-layout: fixed; }
 th, td { border: 1px solid #cfd6e0; padding: .35rem .5rem; vertical-align: top; text-align: left;
-         overflow-wrap: anywhere; }
-th { background: #eef2f7; }
+         overflow-wrap: break-word; word-break: normal; hyphens: none; }
+th { background: #eef2f7; cursor: pointer; user-select: none; position: sticky; top: 0; }
+th[data-dir=asc]::after { content: " \\25B2"; } th[data-dir=desc]::after { content: " \\25BC"; }
 code { font: 12.5px ui-monospace, monospace; }
+details summary { cursor: pointer; } details[open] .short { display: none; }
 .ok { color: #17603a; } .bad { color: #a1261c; } .muted { color: #5d6878; }
 tr.uncovered td { background: #fdf0ee; }
 """
 
+# Sorting and filtering, inline: the page must work offline, from a CI artifact.
+_SCRIPT = """
+(function () {
+  const sections = Array.from(document.querySelectorAll('section[data-status]'));
+  const search = document.getElementById('filter');
+  const which = document.getElementById('which');
+  const shown = document.getElementById('shown');
+  function apply() {
+    const words = search.value.toLowerCase().split(/\\s+/).filter(Boolean);
+    let count = 0, total = 0;
+    for (const section of sections) {
+      const wanted = which.value === 'all' || section.dataset.status === which.value;
+      section.hidden = !wanted;
+      for (const row of section.querySelectorAll('tbody tr')) {
+        const text = row.textContent.toLowerCase();
+        const ok = wanted && words.every(w => text.includes(w));
+        row.hidden = !ok;
+        total++;
+        if (ok) count++;
+      }
+    }
+    shown.textContent = count + ' of ' + total + (total === 1 ? ' rule' : ' rules') + ' shown';
+  }
+  search.addEventListener('input', apply);
+  which.addEventListener('change', apply);
+  for (const table of document.querySelectorAll('table.drift')) {
+    table.tHead.addEventListener('click', function (event) {
+      const th = event.target.closest('th');
+      if (!th) return;
+      const column = th.cellIndex;
+      const dir = th.dataset.dir === 'asc' ? 'desc' : 'asc';
+      for (const other of table.tHead.rows[0].cells) delete other.dataset.dir;
+      th.dataset.dir = dir;
+      const numeric = th.dataset.type === 'number';
+      const body = table.tBodies[0];
+      const rows = Array.from(body.rows);
+      rows.sort(function (a, b) {
+        const x = a.cells[column].dataset.sort || a.cells[column].textContent;
+        const y = b.cells[column].dataset.sort || b.cells[column].textContent;
+        const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
+        return dir === 'asc' ? order : -order;
+      });
+      for (const row of rows) body.appendChild(row);
+    });
+  }
+  apply();
+})();
+"""
+
 
 def render_html(report: DriftReport) -> str:
-    """The report as one HTML page: inline CSS, no scripts, every value escaped."""
+    """The report as one page: inline CSS and script (no network), every value escaped.
+
+    "Not covered" comes first: it is what needs work. Both tables sort by a click on a
+    column's heading and filter by the words typed; long overlay descriptions open on a click.
+    """
     e = _escape
     verdict_class = "ok" if not report.uncovered else "bad"
+    folder = report.directory or "the cassettes"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Spec drift{e(' in ' + report.directory) if report.directory else ''}</title>",
+        f"<title>Spec drift: {e(folder)}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{e(_headline(report))}</h1>",
+        f"<h1>Spec drift: <code>{e(folder)}</code></h1>",
+        f'<p class="muted">{e(_counts(report))}.</p>',
         f'<p class="{verdict_class}">{e(_verdict(report))}</p>',
-        "<h2>Covered by the overlays</h2>",
-        '<p class="muted">The published spec rejects these; with the overlays they pass.</p>',
-        _html_table(report.covered, covered=True),
-        "<h2>Not covered</h2>",
+        '<div class="bar"><input id="filter" type="search" '
+        'placeholder="Filter: words in any column (e.g. finish_reason stream)">'
+        '<select id="which"><option value="all">not covered and covered</option>'
+        '<option value="uncovered">not covered only</option>'
+        '<option value="covered">covered only</option></select>'
+        '<span id="shown" class="muted"></span></div>',
+        '<section data-status="uncovered">',
+        f"<h2>Not covered ({len(report.uncovered)})</h2>",
         '<p class="muted">Still violations with the overlays applied.</p>',
-        _html_table(report.uncovered, covered=False),
+        _html_table(report.uncovered, covered=False, folder=report.directory),
+        "</section>",
+        '<section data-status="covered">',
+        f"<h2>Covered by the overlays ({len(report.covered)})</h2>",
+        '<p class="muted">The published spec rejects these; with the overlays they pass.</p>',
+        _html_table(report.covered, covered=True, folder=report.directory),
+        "</section>",
     ]
     if report.skipped:
         parts.append(f"<h2>Skipped, not in the specs ({len(report.skipped)})</h2><ul>")
@@ -116,24 +199,39 @@ def render_html(report: DriftReport) -> str:
             f"<li><code>{e(label)}</code>: {e(reason)}</li>" for label, reason in report.skipped
         )
         parts.append("</ul>")
-    parts.append("</body></html>")
+    parts.append(f"<script>{_SCRIPT}</script></body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _html_table(items: list[DriftItem], *, covered: bool) -> str:
+# (heading, sort as, percent of the page width)
+_COLUMNS = (
+    ("Operation", "text", 11),
+    ("Where", "text", 12),
+    ("Pointer", "text", 14),
+    ("Kind", "text", 7),
+    ("Count", "number", 9),
+    ("Example", "text", 21),
+)
+# The credit column: wide enough for the SDK's longest type names in one piece.
+_LAST_WIDTH = 26
+
+
+def _html_table(items: list[DriftItem], *, covered: bool, folder: str = "") -> str:
     e = _escape
     if not items:
         return "<p>None.</p>"
     last = "Covered by" if covered else "Published spec"
+    head = [*_COLUMNS, (last, "text", _LAST_WIDTH)]
     rows = [
-        "<table><colgroup>"
-        + "".join(f'<col style="width:{width}%">' for width in _COLUMN_WIDTHS)
-        + "</colgroup><thead><tr><th>Operation</th><th>Where</th><th>Pointer</th><th>Kind</th>"
-        f"<th>Count</th><th>Example</th><th>{last}</th></tr></thead><tbody>"
+        '<table class="drift"><colgroup>'
+        + "".join(f'<col style="width:{width}%">' for _, _, width in head)
+        + "</colgroup><thead><tr>"
+        + "".join(f'<th data-type="{kind}">{e(name)}</th>' for name, kind, _ in head)
+        + "</tr></thead><tbody>"
     ]
     for item in items:
         if covered:
-            credit = "<br>".join(_html_credit(ref) for ref in item.covered_by) or e(
+            credit = "".join(_html_credit(ref) for ref in item.covered_by) or e(
                 "the overlays together: " + ", ".join(item.covered_by_overlays)
             )
         else:
@@ -142,24 +240,46 @@ def _html_table(items: list[DriftItem], *, covered: bool) -> str:
             )
         rows.append(
             f'<tr class="{"covered" if covered else "uncovered"}">'
-            f"<td>{e(item.operation)}</td><td>{e(item.where)}</td>"
-            f"<td><code>{e(item.pattern)}</code></td><td>{e(item.kind)}</td>"
-            f"<td>{e(_times(item))}</td><td><code>{e(item.example)}</code></td>"
+            f"<td>{_breakable(item.operation)}</td><td>{_breakable(item.where)}</td>"
+            f"<td><code>{_breakable(item.pattern)}</code></td><td>{_breakable(item.kind)}</td>"
+            f'<td data-sort="{item.count}">{e(_times(item))}</td>'
+            f"<td><code>{_breakable(_relative(item.example, folder))}</code></td>"
             f"<td>{credit}</td></tr>"
         )
     rows.append("</tbody></table>")
     return "\n".join(rows)
 
 
-# Operation, where, pointer, kind, count, example, credit (percent of the page width).
-_COLUMN_WIDTHS = (13, 10, 15, 7, 8, 25, 22)
+_JOINERS = re.compile(r"([/._])(?=\w)")
+
+
+def _relative(example: str, folder: str) -> str:
+    """An example's cassette path from the folder the heading names, not repeated whole."""
+    prefix = folder.rstrip("/") + "/"
+    return example[len(prefix) :] if folder and example.startswith(prefix) else example
+
+
+def _breakable(text: str) -> str:
+    """``text`` escaped, with line-break chances after the ``/``, ``.`` and ``_`` that join
+    words: pointers, paths, event types and SDK names then wrap between their parts instead
+    of inside a word (a browser breaks only at spaces and hyphens)."""
+    return _JOINERS.sub(r"\1<wbr>", _escape(text))
 
 
 def _html_credit(ref: OverlayActionRef) -> str:
     e = _escape
-    return (
+    short = _short(ref.description)
+    name = (
         f"<strong>{e(ref.drift_id or 'unnamed action')}</strong> "
-        f'<span class="muted">({e(ref.overlay)})</span>: {e(_short(ref.description))}'
+        f'<span class="muted">({e(ref.overlay)})</span>: '
+    )
+    full = " ".join(ref.description.split())
+    if short == full:
+        return f"<div>{name}{_breakable(full)}</div>"
+    # The first sentence shows; a click shows the whole description in its place.
+    return (
+        f'<details><summary>{name}<span class="short">{_breakable(short)}</span></summary>'
+        f"{_breakable(full)}</details>"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,8 @@ import click
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from harness.contract import ContractReport, Progress
 
 API_KEY_ENV = "AIMLAPI_API_KEY"
@@ -88,19 +91,23 @@ def contract(
 
     if not api_key:
         click.echo("harness contract: no API key given; sending no Authorization", err=True)
+    display = LiveProgress() if sys.stderr.isatty() else None
     try:
-        report = run_contract(
-            base_url,
-            api_key=api_key,
-            max_examples=max_examples,
-            seed=seed,
-            workers=workers,
-            mode=mode,
-            baseline=baseline,
-            on_progress=_show_progress,
-        )
+        with display or contextlib.nullcontext():
+            report = run_contract(
+                base_url,
+                api_key=api_key,
+                max_examples=max_examples,
+                seed=seed,
+                workers=workers,
+                mode=mode,
+                baseline=baseline,
+                on_progress=display.update if display else _show_progress,
+            )
     except HarnessError as exc:
         raise click.UsageError(str(exc)) from exc
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     for line in summary_lines(report):
         click.echo(line)
     if junit is not None:
@@ -113,11 +120,65 @@ def contract(
 
 
 def _show_progress(progress: Progress) -> None:
+    """A plain line per finished batch, for logs and CI (stderr is not a terminal)."""
+    if progress.outcome == "skipped":
+        return
     color = "green" if progress.outcome == "ok" else "red"
     mark = click.style(progress.outcome, fg=color)
     streams = f", {progress.streamed} streamed" if progress.streamed else ""
     where = f"{progress.phase:<9} {progress.operation:<28}"
-    click.echo(f"  {where} {progress.requests:>4} requests{streams}  {mark}", err=True)
+    step = f"[{progress.step}/{progress.steps}] " if progress.steps else ""
+    requests = f"{progress.requests:>4} request{'' if progress.requests == 1 else 's'}"
+    line = f"  {step}{where} {requests}{streams}  {mark}"
+    click.echo(line, err=True)
+
+
+class LiveProgress:
+    """A progress bar on the terminal: batches done, requests, failures, time left."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import Progress as Bar
+
+        self._bar = Bar(
+            TextColumn("{task.description:<40}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[counts]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=console or Console(stderr=True),
+            transient=False,
+        )
+        self._task = self._bar.add_task("starting", total=None, counts="")
+
+    def __enter__(self) -> LiveProgress:
+        self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._bar.stop()
+
+    def update(self, progress: Progress) -> None:
+        failures = progress.failures
+        counts = f"{progress.sent} requests, {failures} failure{'s' if failures != 1 else ''}"
+        if progress.outcome == "refused":
+            counts += ", refused (401/403)"
+        self._bar.update(
+            self._task,
+            description=f"{progress.phase} {progress.operation}",
+            completed=progress.step,
+            total=progress.steps or None,
+            counts=counts,
+        )
 
 
 def summary_lines(report: ContractReport) -> list[str]:

@@ -54,6 +54,8 @@ class ContractReport:
     error_counts: Counter[str] = field(default_factory=Counter)
     stale_baseline: list[KnownFailure] = field(default_factory=list)
     elapsed: float = 0.0
+    # What the run chose to leave out, and why (printed before the summary).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def new_failures(self) -> list[FoundFailure]:

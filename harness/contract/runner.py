@@ -10,11 +10,13 @@ from __future__ import annotations
 import copy
 import random
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS, load_all_checks
@@ -45,6 +47,20 @@ FILTERED = "[Filtered]"
 # with a key "k" the "k" of max_tokens stays (a JSON string, a header value or a query value
 # holding exactly the key is still masked).
 _KEY_CHARACTER = r"[A-Za-z0-9_\-]"
+# The phases that send requests (stateful is off), each a batch per operation.
+PHASES = ("examples", "coverage", "fuzzing")
+# A run stops when this many first answers were all refusals: a wrong key or target.
+REFUSED_STOP_AFTER = 3
+REFUSALS = (401, 403)
+# The check a mock that accepts any key is bound to fail (see target_accepts_any_key).
+IGNORED_AUTH = "ignored_auth"
+HEALTH_PATH = "/_mock/health"
+HEALTH_TIMEOUT_S = 5
+ANY_KEY_NOTE = (
+    f"{IGNORED_AUTH} not checked: the target is the harness mock started without --api-key, "
+    "which accepts any key by design (its /_mock/health says accepts_any_key). Start it "
+    "with --api-key KEY to have wrong keys refused and checked."
+)
 
 
 def mask_key(text: str, key: str | None) -> str:
@@ -67,7 +83,13 @@ class Progress:
     operation: str
     requests: int
     streamed: int
-    outcome: str  # "ok", "failed" (a check failed) or "error" (e.g. the target did not answer)
+    # "ok", "failed" (a check failed), "error" (e.g. the target did not answer) or
+    # "skipped" (the phase had nothing to send for the operation).
+    outcome: str
+    step: int = 0  # batches finished so far, this one included
+    steps: int = 0  # batches in the whole run: operations x phases
+    sent: int = 0  # requests answered so far in the run
+    failures: int = 0  # distinct failures found so far
 
 
 def origin_of(base_url: str) -> str:
@@ -83,6 +105,25 @@ def origin_of(base_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+def target_accepts_any_key(base_url: str) -> bool:
+    """Whether ``base_url`` is this project's mock, started without ``--api-key``.
+
+    Such a mock takes any non-empty key by design, so schemathesis's ``ignored_auth`` check
+    (a made-up key must be refused) is bound to fail on it: a newcomer's first
+    ``harness serve`` + ``harness contract`` would report it. The mock says so on its health
+    route (``accepts_any_key``); anything else (no such route, no such field, no answer)
+    keeps the check, so a real target that ignores credentials still fails it.
+    """
+    try:
+        answer = httpx.get(
+            origin_of(base_url) + HEALTH_PATH, timeout=HEALTH_TIMEOUT_S, follow_redirects=False
+        )
+        body = answer.json() if answer.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("accepts_any_key") is True
+
+
 def contract_config(
     base_url: str | None = None,
     *,
@@ -91,6 +132,7 @@ def contract_config(
     seed: int | None = None,
     workers: int = 1,
     mode: str = "positive",
+    skip_checks: Iterable[str] = (),
 ) -> schemathesis.Config:
     """The schemathesis configuration of a contract run (what ``schemathesis.toml`` would say).
 
@@ -105,7 +147,10 @@ def contract_config(
         "request-timeout": REQUEST_TIMEOUT_S,
         "max-stream-events": MAX_STREAM_EVENTS,
         "generation": {"mode": mode, "max-examples": max_examples, "database": "none"},
-        "checks": {"response_schema_conformance": {"enabled": False}},
+        "checks": {
+            "response_schema_conformance": {"enabled": False},
+            **{name: {"enabled": False} for name in skip_checks},
+        },
         "phases": {"stateful": {"enabled": False}},
         "output": {
             "sanitization": {
@@ -180,10 +225,19 @@ def run_documents(
     specs_dir: str | None = None,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> None:
-    """Run the engine over each document, collecting into ``report``."""
-    collector = _Collector(report, baseline, api_key)
-    for document in documents:
-        stream = from_schema(load_schema(document, config, specs_dir=specs_dir)).execute()
+    """Run the engine over each document, collecting into ``report``.
+
+    Stops early, with an error saying why, when the first answers are all refusals
+    (401/403): a wrong key would otherwise be sent hundreds of requests that prove nothing.
+    """
+    schemas = [load_schema(document, config, specs_dir=specs_dir) for document in documents]
+    steps = sum(len(list(schema.get_all_operations())) for schema in schemas) * len(PHASES)
+    watch = _RefusalWatch()
+    collector = _Collector(report, baseline, api_key, steps, watch)
+    for schema in schemas:
+        schema.hook("after_call")(watch.hook())
+        stream = from_schema(schema).execute()
+        watch.on_refused = stream.stop  # the engine checks for a stop before each case
         try:
             for event in stream:
                 progress = collector.handle(event)
@@ -193,9 +247,58 @@ def run_documents(
             stream.stop()
             report.add_error("interrupted")
             return
+        if watch.refused:
+            report.add_error(_refused_message(watch.refusals, api_key))
+            return
     report.stale_baseline = [
         entry for entry in baseline.entries if entry not in collector.used_entries
     ]
+
+
+class _RefusalWatch:
+    """Sees every answer as it comes (schemathesis's ``after_call`` hook) and stops the run
+    once the first ``REFUSED_STOP_AFTER`` answers were all refusals."""
+
+    def __init__(self) -> None:
+        self.refusals: list[int] = []
+        self.accepted_any = False
+        self.on_refused: Callable[[], None] | None = None
+
+    @property
+    def refused(self) -> bool:
+        return not self.accepted_any and len(self.refusals) >= REFUSED_STOP_AFTER
+
+    def hook(self) -> Callable[..., None]:
+        """The ``after_call`` hook: a function of its own, as schemathesis marks hooks it
+        registers (a bound method refuses the attribute)."""
+
+        def after_call(
+            context: schemathesis.HookContext, case: schemathesis.Case[Any], response: Any
+        ) -> None:
+            self.seen(response.status_code)
+
+        return after_call
+
+    def seen(self, status: int) -> None:
+        if self.accepted_any:
+            return
+        if status in REFUSALS:
+            self.refusals.append(status)
+            if self.refused and self.on_refused is not None:
+                self.on_refused()
+        else:
+            self.accepted_any = True
+
+
+def _refused_message(statuses: list[int], api_key: str | None) -> str:
+    counts = Counter(statuses)
+    seen = ", ".join(f"{status}×{n}" for status, n in sorted(counts.items()))
+    key = "the key given" if api_key else "no key (none was given)"
+    return (
+        f"stopped early: the first {len(statuses)} answers were all refusals ({seen}); "
+        f"the target does not accept {key}. Check --api-key (or the AIMLAPI_API_KEY variable) "
+        "and --base-url"
+    )
 
 
 def new_seed() -> int:
@@ -205,18 +308,32 @@ def new_seed() -> int:
 class _Collector:
     """Turns engine events into report entries."""
 
-    def __init__(self, report: ContractReport, baseline: Baseline, api_key: str | None) -> None:
+    def __init__(
+        self,
+        report: ContractReport,
+        baseline: Baseline,
+        api_key: str | None,
+        steps: int = 0,
+        watch: _RefusalWatch | None = None,
+    ) -> None:
         self.report = report
         self.baseline = baseline
         self.api_key = api_key
         self.used_entries: list[KnownFailure] = []
         self.seen: list[tuple[Failure, FoundFailure]] = []
+        self.steps = steps
+        self.step = 0
+        self.sent = 0
+        self.watch = watch
 
     def redact(self, text: str) -> str:
         return mask_key(text, self.api_key)
 
     def handle(self, event: events.EngineEvent) -> Progress | None:
-        if isinstance(event, events.ScenarioFinished) and event.label and event.status != "skip":
+        if isinstance(event, events.ScenarioFinished) and event.label:
+            self.step += 1
+            if event.status == "skip":
+                return self._progress(event, 0, 0, "skipped")
             return self._scenario(event)
         if isinstance(event, events.NonFatalError):
             error = f"{event.label}: {event.info.title}: {event.info.message}"
@@ -258,7 +375,25 @@ class _Collector:
                     status = answer.status_code if answer is not None else None
                     self._add_failure(label, check.name, check.failure_info, status)
         outcome = "failed" if failed else "error" if event.status == "error" else "ok"
-        return Progress(event.phase.value, str(event.label), requests, streamed, outcome)
+        if self.watch is not None and self.watch.refused:
+            outcome = "refused"
+        self.sent += requests
+        return self._progress(event, requests, streamed, outcome)
+
+    def _progress(
+        self, event: events.ScenarioFinished, requests: int, streamed: int, outcome: str
+    ) -> Progress:
+        return Progress(
+            event.phase.value,
+            str(event.label),
+            requests,
+            streamed,
+            outcome,
+            step=self.step,
+            steps=self.steps,
+            sent=self.sent,
+            failures=len(self.report.new_failures),
+        )
 
     def _add_failure(
         self, label: str, check: str, info: CheckFailureInfo, status: int | None

@@ -112,11 +112,13 @@ def test_the_html_report_is_one_escaped_page(tmp_path: Path) -> None:
     html = page.read_text(encoding="utf-8")
     parser = _Collector()
     parser.feed(html)
-    assert not {"script", "link", "img", "b"} & set(parser.tags)
+    # One inline script (sorting, filtering) and nothing fetched: no src, no link, no img.
+    assert parser.tags.count("script") == 1
+    assert not {"link", "img", "b"} & set(parser.tags)
     assert parser.links == []
     assert "<b>&drift.yaml#0" in "".join(parser.text)
-    assert "&lt;b&gt;&amp;drift.yaml" in html
-    assert "finish_reason" in html and "<table>" in html
+    assert "&lt;b&gt;&amp;drift." in html  # (a line-break chance may follow the dot)
+    assert "finish_reason" in html and "<table" in html
 
 
 @pytest.mark.parametrize(
