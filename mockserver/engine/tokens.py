@@ -13,11 +13,11 @@ import base64
 import gzip
 import importlib.util
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import tiktoken
 
@@ -136,15 +136,53 @@ _CACHED_TEXT = 1024
 
 @lru_cache(maxsize=512)
 def _encode_cached(text: str) -> tuple[int, ...]:
-    return tuple(encoding().encode_ordinary(text))
+    parts = _sentences(text)
+    if len(parts) == 1:  # one sentence (a prompt, often): remembered once, as a whole
+        return tuple(encoding().encode_ordinary(text))
+    return tuple(token for part in parts for token in _encode_part(part))
 
 
-@dataclass(frozen=True)
-class Piece:
+class Piece(NamedTuple):
     """A token-aligned piece of text: one stream delta, ``tokens`` tokens long."""
 
     text: str
     tokens: int = 1
+
+
+# Where cl100k's pre-tokenizer always cuts: after a punctuation mark, before a space and a
+# letter (the punctuation run ends at the space, and " Word" starts a new pre-token, with no
+# look-behind in the pattern). BPE never merges across pre-tokens, so a text's tokens are
+# its sentences' tokens end to end, and so are its stream pieces (all ASCII at the cut).
+# Replies are made of a few template sentences that recur across requests that differ
+# (tests/unit/test_token_sentences.py checks the equality): their sentences are remembered,
+# where the whole texts, each new, would not be.
+_SENTENCE_CUT = re.compile(r"(?<=[.!?]) (?=[A-Za-z])")
+# Sentences remembered are short, so the caches of them stay small: at worst 1 KB of token
+# ids, or 15 KB of pieces, each (some 4 MB and 15 MB per worker), typically a tenth of that.
+_CACHED_PART = 128
+
+
+def _sentences(text: str) -> list[str]:
+    """``text`` cut at the places :data:`_SENTENCE_CUT` finds, each space starting a part."""
+    parts = []
+    start = 0
+    for cut in _SENTENCE_CUT.finditer(text):
+        parts.append(text[start : cut.start()])
+        start = cut.start()
+    parts.append(text[start:])
+    return parts
+
+
+def _encode_part(part: str) -> Sequence[int]:
+    if len(part) <= _CACHED_PART:
+        return _encode_part_cached(part)
+    tokens: list[int] = encoding().encode_ordinary(part)
+    return tokens
+
+
+@lru_cache(maxsize=4096)
+def _encode_part_cached(part: str) -> tuple[int, ...]:
+    return tuple(encoding().encode_ordinary(part))
 
 
 def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
@@ -179,7 +217,21 @@ def pieces_of(text: str) -> tuple[Piece, ...]:
 
 @lru_cache(maxsize=256)
 def _pieces_cached(text: str) -> tuple[Piece, ...]:
-    return tuple(split_pieces(text))
+    parts = _sentences(text)
+    if len(parts) == 1:
+        return tuple(split_pieces(text))
+    return tuple(piece for part in parts for piece in _part_pieces(part))
+
+
+def _part_pieces(part: str) -> Sequence[Piece]:
+    if len(part) <= _CACHED_PART:
+        return _part_pieces_cached(part)
+    return split_pieces(part)
+
+
+@lru_cache(maxsize=1024)
+def _part_pieces_cached(part: str) -> tuple[Piece, ...]:
+    return tuple(split_pieces(part))
 
 
 def truncate_pieces(pieces: Sequence[Piece], limit: int | None) -> tuple[list[Piece], bool]:

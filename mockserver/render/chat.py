@@ -11,11 +11,15 @@ chunks is added when they are framed (``render.stream``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from typing import Any
 
+import orjson
+
+from harness.sse import dump_json_bytes
 from mockserver.engine.plan import ChatPlan, Reply, TokenLogprob
+from mockserver.render.stream import CHUNK_OBJECT, Written
 
 SERVICE_TIER = "default"
 
@@ -89,7 +93,7 @@ def _logprob(entry: TokenLogprob) -> dict[str, Any]:
     }
 
 
-def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[dict[str, Any]]:
+def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[Mapping[str, Any]]:
     """Every ``chat.completion.chunk`` of the stream, in order (without ``[DONE]``)."""
     base: dict[str, Any] = {
         "id": plan.id,
@@ -117,8 +121,14 @@ def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[d
         else:
             yield chunk(index, {"role": "assistant", "content": "", "refusal": None})
             logprobs = reply.logprobs or ()
+            content_chunk = _content_chunk_writer(chunk(index, {"content": _MARK}))
             for position, piece in enumerate(reply.pieces):
                 entry = logprobs[position] if position < len(logprobs) else None
+                if entry is None:
+                    written = content_chunk(piece.text)
+                    if written is not None:
+                        yield written
+                        continue
                 piece_logprobs = (
                     {"content": [_logprob(entry)], "refusal": None} if entry is not None else None
                 )
@@ -126,6 +136,32 @@ def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[d
         yield chunk(index, {}, finish_reason=reply.finish_reason)
     if include_usage:
         yield {**base, "choices": [], "usage": usage_body(plan)}
+
+
+# Stands for a delta's text in a chunk written once per choice (see render.stream.Written).
+_MARK = "\x00mock-piece\x00"
+
+
+def _content_chunk_writer(template: Mapping[str, Any]) -> Callable[[str], Written | None]:
+    """Write content chunks shaped as ``template`` (its content :data:`_MARK`) for any text.
+
+    The template is written once and each text's JSON put where the mark is: the bytes
+    orjson writes for the whole chunk. ``None`` where orjson cannot write a text (a lone
+    surrogate), or the mark is not found once: the caller writes that chunk as a dict.
+    """
+    written = dump_json_bytes(template)
+    head, mark, tail = written.partition(orjson.dumps(_MARK))
+    usable = bool(mark) and mark not in tail
+
+    def write(text: str) -> Written | None:
+        if not usable:
+            return None
+        try:
+            return Written(head + orjson.dumps(text) + tail, CHUNK_OBJECT)
+        except orjson.JSONEncodeError:
+            return None
+
+    return write
 
 
 def _tool_call_chunks(index: int, reply: Reply, chunk: Any) -> Iterator[dict[str, Any]]:

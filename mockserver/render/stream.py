@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
+
 from harness.sse import dump_json_bytes, encode_done, encode_json_event
 from mockserver.render.obfuscation import BLOCK, random_block
 
@@ -16,12 +18,48 @@ _PAD_CLOSE = b'"}\n\n'
 _PAD_FIELD_BYTES = len(_PAD_OPEN) + 1
 
 
+class Written(Mapping[str, Any]):
+    """A stream payload already written as JSON: ``data``, the bytes; ``kind``, its
+    ``object`` (a chat chunk) or ``type`` (a Responses event).
+
+    A stream's deltas repeat everything but their text: the renderers write the repeated
+    parts once per stream and each delta's text into them, where writing a dict per delta
+    was most of a stream's cost. The framers send ``data`` as it is; anything else that
+    reads the payload sees the mapping it stands for.
+    """
+
+    __slots__ = ("_parsed", "data", "kind")
+
+    def __init__(self, data: bytes, kind: str) -> None:
+        self.data = data
+        self.kind = kind
+        self._parsed: dict[str, Any] | None = None
+
+    def _mapping(self) -> dict[str, Any]:
+        if self._parsed is None:
+            self._parsed = orjson.loads(self.data)
+        return self._parsed
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+
 def sse_frames(
     payloads: Iterable[Any], *, done_marker: bool, typed: bool = False
 ) -> Iterator[bytes]:
     """Frame payloads: ``event: <type>`` lines for typed (Responses) events, then ``[DONE]``."""
     for payload in payloads:
-        yield encode_json_event(payload, payload.get("type") if typed else None)
+        if type(payload) is Written:
+            event = b"event: " + payload.kind.encode("utf-8") + b"\n" if typed else b""
+            yield event + b"data: " + payload.data + b"\n\n"
+        else:
+            yield encode_json_event(payload, payload.get("type") if typed else None)
     if done_marker:
         yield encode_done()
 
@@ -41,10 +79,13 @@ def padded_chunk_frames(
     pool = b""
     used = 0
     for payload in payloads:
-        if payload.get("object") != CHUNK_OBJECT:
+        if type(payload) is Written and payload.kind == CHUNK_OBJECT:
+            data = payload.data
+        elif payload.get("object") != CHUNK_OBJECT:
             yield encode_json_event(payload)
             continue
-        data = dump_json_bytes(payload)  # a non-empty object: it ends with "}"
+        else:
+            data = dump_json_bytes(payload)  # a non-empty object: it ends with "}"
         pad = BLOCK - (len(data) + _PAD_FIELD_BYTES) % BLOCK
         if used + pad > len(pool):
             pool, used = random_block(), 0
