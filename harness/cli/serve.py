@@ -197,7 +197,6 @@ def serve(
     for origin in cors_origins:
         _check_origin(origin)
     log_level = log_level.lower()
-    configure_logging(log_level, log_format)
     state_url = state if state and state.startswith(("redis://", "rediss://")) else None
     config = MockConfig(
         specs_dir=specs_dir,
@@ -242,6 +241,8 @@ def serve(
     else:
         fallback = " (unmatched requests: the mock)" if replay_fallback else ""
         click.echo(f"Replaying {replay_dir} at {base_url}{fallback}  (Ctrl-C to stop)", err=True)
+    # Only now, with the server about to start: a refused option leaves logging alone.
+    configure_logging(log_level, log_format)
     if debug:
         app.run(host=address, port=port, threaded=True, use_reloader=False)
         return
