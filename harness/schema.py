@@ -23,6 +23,8 @@ from typing import Any
 
 import jsonschema_rs
 
+from harness.json_pointer import pointer
+
 # Keywords whose value is one schema, a list of schemas, or a map of name -> schema.
 _SCHEMA_KEYWORDS = frozenset({"items", "not", "additionalProperties", "additionalItems"})
 _SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf"})
@@ -111,7 +113,7 @@ class Violation:
     @property
     def pointer(self) -> str:
         """RFC 6901 JSON pointer to the offending value (``""`` is the whole document)."""
-        return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in self.path)
+        return pointer(self.path)
 
     @property
     def param(self) -> str:

@@ -26,7 +26,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,9 @@ from typing import Any
 
 import jsonpath
 
+from harness.atomic import replace_file
 from harness.cassettes.cassette import Cassette, Interaction
+from harness.json_pointer import escape
 from harness.schema import TAG_PROPERTIES, Violation
 from harness.spec import EVENT_STREAM, JSON, Operation, SpecDocument, SpecSet
 from harness.spec.loader import cache_dir
@@ -233,10 +234,7 @@ def _group_key(covered: bool, operation: str, finding: _Finding) -> tuple[Any, .
 
 
 def _pattern(path: Sequence[str | int]) -> str:
-    parts = (
-        "*" if isinstance(part, int) else str(part).replace("~", "~0").replace("/", "~1")
-        for part in path
-    )
+    parts = ("*" if isinstance(part, int) else escape(part) for part in path)
     return "".join("/" + part for part in parts) or "/"
 
 
@@ -492,12 +490,11 @@ def _read_cache(path: Path, expected: int) -> list[list[NodePath]] | None:
 
 
 def _write_cache(path: Path, nodes: list[list[NodePath]]) -> None:
-    # A cache that cannot be written costs only time; write to a temporary file and rename so
-    # a concurrent reader never sees half of it.
+    # A cache that cannot be written costs only time; replaced whole, so a concurrent reader
+    # never sees half of it.
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temp.write_text(json.dumps([[list(node) for node in group] for group in nodes]))
-        os.replace(temp, path)
+        text = json.dumps([[list(node) for node in group] for group in nodes])
+        replace_file(path, text, durable=False)
     except OSError:
         return

@@ -18,6 +18,7 @@ from typing import Any
 from vcr.util import read_body  # type: ignore[import-untyped]
 
 from harness.cassettes.cassette import Interaction
+from harness.json_pointer import escape
 
 # The name the matcher is registered under on a vcrpy ``VCR``.
 JSON_BODY_MATCHER = "json_body"
@@ -81,7 +82,7 @@ def body_differences(
 def _diff(recorded: Any, received: Any, pointer: str, found: list[Difference]) -> None:
     if isinstance(recorded, dict) and isinstance(received, dict):
         for key in sorted(set(recorded) | set(received)):
-            child = f"{pointer}/{_escape(key)}"
+            child = f"{pointer}/{escape(key)}"
             _diff(recorded.get(key, _MISSING), received.get(key, _MISSING), child, found)
     elif isinstance(recorded, list) and isinstance(received, list):
         for index in range(max(len(recorded), len(received))):
@@ -108,10 +109,6 @@ def _tagged(value: Any) -> tuple[str, Any]:
     if value is _MISSING:
         return ("missing", None)
     return ("bool" if isinstance(value, bool) else "value", value)
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _raw(value: Any) -> Any:

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.json_pointer import escape
 from harness.sse import DONE, decode_stream
 
 # Fields whose values are a closed set a client branches on; every other string is content.
@@ -99,7 +100,7 @@ def collect_facts(value: Any, facts: Facts | None = None, pointer: str = "") -> 
         if isinstance(item, dict):
             for name, child in item.items():
                 here.keys.setdefault(name, set()).add(json_type(child))
-                stack.append((f"{where}/{_escape(name)}", name, child))
+                stack.append((f"{where}/{escape(name)}", name, child))
         elif isinstance(item, list):
             if where in COUNTED_ARRAYS:
                 here.counts.add(len(item))
@@ -132,7 +133,7 @@ def compare_facts(recorded: Facts, target: Facts, prefix: str = "") -> list[Diff
         for name in sorted(mine.keys.keys() | theirs.keys.keys()) if both_objects else ():
             if name in mine.keys and name in theirs.keys:
                 continue
-            child = f"{prefix}{pointer}/{_escape(name)}"
+            child = f"{prefix}{pointer}/{escape(name)}"
             found.append(
                 Difference(
                     child,
@@ -405,10 +406,6 @@ def _error_message(body: bytes) -> str:
 
 def _media(value: str | None) -> str:
     return value.split(";")[0].strip().lower() if value else ABSENT
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _set(values: Iterable[str]) -> str:

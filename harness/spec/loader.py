@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import replace_file
 from harness.errors import SpecLoadError
 from harness.spec.overlays import Overlay, apply_overlay, read_overlay
 
@@ -135,14 +135,11 @@ def cache_dir() -> Path:
 
 
 def _write_cache(cache_file: Path, document: dict[str, Any]) -> None:
-    # Write to a temporary file and rename, so a concurrent reader (several server
-    # workers start at once) never sees half a file. A cache that cannot be written
-    # only costs speed, so failures are ignored.
+    # Replaced whole, so a concurrent reader (several server workers start at once) never
+    # sees half a file. A cache that cannot be written only costs speed, so failures are
+    # ignored, and it is not synced to disk.
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, separators=(",", ":"))
-        os.replace(temp_name, cache_file)
+        replace_file(cache_file, json.dumps(document, separators=(",", ":")), durable=False)
     except OSError:
         return
