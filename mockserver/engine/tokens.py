@@ -94,8 +94,7 @@ def encode(text: str) -> Sequence[int]:
     if len(text) <= _CACHED_TEXT:
         return _encode_cached(text)
     if len(text) <= _SLICE_CHARS:
-        tokens: list[int] = encoding().encode_ordinary(text)
-        return tokens
+        return _encode_long_cached(text)
     sliced: list[int] = []
     for part in _slices(text):
         sliced.extend(encoding().encode_ordinary(part))
@@ -132,6 +131,14 @@ def count_tokens(text: str) -> int:
 # Texts of at most 1,024 characters (some 250 tokens): at worst about 10 KB of token ids
 # and 40 KB of stream pieces each, so the two caches below hold 15 MB per worker at most.
 _CACHED_TEXT = 1024
+
+
+# A few long texts too: a stub's scripted reply (kilobytes, the same on every request it
+# answers) was encoded again for each, whatever max_tokens kept of it. At most 64 K
+# characters each, so at worst some 4 MB of token ids per worker.
+@lru_cache(maxsize=8)
+def _encode_long_cached(text: str) -> tuple[int, ...]:
+    return tuple(encoding().encode_ordinary(text))
 
 
 @lru_cache(maxsize=512)
@@ -251,12 +258,20 @@ def truncate_pieces(pieces: Sequence[Piece], limit: int | None) -> tuple[list[Pi
     return kept, False
 
 
+# A UTF-8 character is at most 4 bytes, so at most 4 tokens.
+_MAX_CHARACTER_TOKENS = 4
+
+
 def limit_text(text: str, limit: int | None) -> tuple[str, int, bool]:
     """At most ``limit`` tokens of ``text``: (kept text, its token count, whether it was cut)."""
     tokens = encode(text) if text else []
     if limit is None or len(tokens) <= limit:
         return text, len(tokens), False
-    kept, _ = truncate_pieces(split_pieces(text, tokens), limit)
+    # Only the tokens kept are split (a short limit on a long text): a piece ending within
+    # the limit is the same whatever follows, and one still open at the cut (a character
+    # split across tokens) ends past the limit and is dropped anyway.
+    head = tokens[: limit + _MAX_CHARACTER_TOKENS]
+    kept, _ = truncate_pieces(split_pieces(text, head), limit)
     return "".join(piece.text for piece in kept), sum(piece.tokens for piece in kept), True
 
 

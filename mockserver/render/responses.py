@@ -16,8 +16,7 @@ that fails part-way ends with ``error`` and ``response.failed``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -97,8 +96,7 @@ _TEXT_DELTA = "response.output_text.delta"
 _TEXT_DELTA_HEAD = b'{"type":"' + _TEXT_DELTA.encode() + b'","sequence_number":'
 
 
-@dataclass(frozen=True, slots=True)
-class _WrittenDelta:
+class _WrittenDelta(NamedTuple):
     """A text delta event to write: ``where`` is its item's fields, written once."""
 
     where: bytes
