@@ -147,7 +147,11 @@ class Journal:
         self._start_lock = threading.Lock()
 
     def wait_for_pending(self, timeout_s: float = 2.0) -> None:
-        """Wait until every response already sent has been journaled (bounded)."""
+        """Wait until every response already sent has been journaled (bounded): by this
+        machine's workers, and on a store several instances share, by theirs too."""
+        self._store.wait_for_writers(self._wait_for_local, timeout_s)
+
+    def _wait_for_local(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         if self.finishing.value > 0:
             self._flush_requests.ask()
@@ -174,6 +178,8 @@ class Journal:
                     ).start()
                     atexit.register(self._write_batch, pending)  # what is left at exit
                     self._queue, self._queue_pid = pending, pid
+                    # This process now holds entries other instances' reads may wait for.
+                    self._store.answer_waits(self._wait_for_local)
         return self._queue
 
     def _write_forever(self, pending: queue.SimpleQueue[tuple[JournalEntry, bool]]) -> None:

@@ -6,7 +6,7 @@ last entry does not read them all.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from mockserver.config import DEFAULT_JOURNAL_MAX_BYTES
@@ -119,3 +119,9 @@ class SqliteJournalStore:
         with self._db.transaction() as connection:
             removed: int = connection.execute("DELETE FROM journal").rowcount
         return removed
+
+    def wait_for_writers(self, wait_here: Callable[[float], None], timeout_s: float) -> None:
+        wait_here(timeout_s)  # one machine: its workers are all the writers
+
+    def answer_waits(self, wait_here: Callable[[float], None]) -> None:
+        pass

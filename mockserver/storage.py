@@ -6,9 +6,11 @@ Two backends implement it: the embedded SQLite file (the default: one machine, n
 protocols, and one test suite (``tests/state/test_store_contract.py``) runs against both.
 
 What stays on each machine whatever the backend: the count of responses still finishing
-(:class:`mockserver.db.SharedTally`). It changes twice on every request's path, where a
-network round trip would cost more than answering; it only lets a journal read wait for the
-entries this machine's workers are about to write.
+(:class:`mockserver.db.SharedTally`) and the journal writers' flush requests. The count
+changes twice on every request's path, where a network round trip would cost more than
+answering. A journal read waits for this machine's count to reach zero; on a store several
+instances share, it then asks the other instances to do the same and waits for their
+answers (:meth:`JournalStorage.wait_for_writers`), which costs the read, never a request.
 """
 
 from __future__ import annotations
@@ -127,6 +129,15 @@ class JournalStorage(Protocol):
         int); ``limit``: only the last that many. Read in pages, lazily."""
 
     def clear(self) -> int: ...
+
+    def wait_for_writers(self, wait_here: Callable[[float], None], timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) until the entries of answers already sent are
+        readable: this machine's, by calling ``wait_here(timeout_s)``, and on a store other
+        machines share, theirs too (each answers through :meth:`answer_waits`)."""
+
+    def answer_waits(self, wait_here: Callable[[float], None]) -> None:
+        """In this process, from now on, help other instances' :meth:`wait_for_writers`
+        by running ``wait_here`` when they ask (a store on one machine: nothing to do)."""
 
 
 class StateBackend(Protocol):

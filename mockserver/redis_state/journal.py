@@ -6,22 +6,45 @@ size; ``journal:seqs`` orders them; ``journal:bytes`` is their total size. One L
 appends a batch and drops the oldest past the count and byte caps, atomically, so the caps
 hold exactly with many instances writing. Reads page through the seqs newest or oldest
 first, as the SQLite store does, and filter each page's columns here.
+
+Entries are written off the requests' path, by a writer thread in each worker process of each
+instance. A journal read must still see every request already answered, whichever instance
+answered it: the reader publishes a flush request on ``journal:flush``; every process that
+has written entries listens there (a thread, :meth:`RedisJournalStore.answer_waits`), waits
+until its machine's entries are written, and counts an acknowledgement on
+``journal:ack:<nonce>``; the reader waits (bounded) until as many have acknowledged as
+Redis says received it (``PUBLISH`` returns that count).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import redis
+from redis.exceptions import RedisError
 
 from mockserver.config import DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.journal_store import COLUMNS, MAX_ENTRIES
 from mockserver.redis_state.connection import reaching
 from mockserver.storage import JournalRow
 
+log = logging.getLogger(__name__)
+
 _PAGE = 200
+# How long a listener lets its machine's writers take to answer one flush request.
+_ANSWER_WAIT_S = 2.0
+# How often a reader looks whether every listener has answered.
+_ACK_POLL_S = 0.002
+# A listener whose connection failed tries again after this long.
+_RELISTEN_S = 1.0
 
 # ARGV: prefix, max entries, max bytes, then (text, columns, size) per entry.
 _APPEND = """
@@ -80,6 +103,9 @@ class RedisJournalStore:
         self.max_entries = max_entries
         self._append = client.register_script(_APPEND)
         self._clear = client.register_script(_CLEAR)
+        self._channel = f"{prefix}journal:flush"
+        self._listening_pid: int | None = None
+        self._listen_lock = threading.Lock()
 
     def append(self, rows: Sequence[JournalRow]) -> None:
         arguments: list[str | int] = [self._prefix, self.max_entries, self.max_bytes]
@@ -92,6 +118,69 @@ class RedisJournalStore:
     def clear(self) -> int:
         with reaching(self._store):
             return int(self._clear(args=[self._prefix]))
+
+    def wait_for_writers(self, wait_here: Callable[[float], None], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        wait_here(timeout_s)
+        nonce = uuid.uuid4().hex
+        acks = f"{self._prefix}journal:ack:{nonce}"
+        with reaching(self._store):
+            listeners = int(self._client.publish(self._channel, nonce))
+            while listeners and time.monotonic() < deadline:
+                if int(cast("str | None", self._client.get(acks)) or 0) >= listeners:
+                    break
+                time.sleep(_ACK_POLL_S)
+            self._client.delete(acks)
+
+    def answer_waits(self, wait_here: Callable[[float], None]) -> None:
+        pid = os.getpid()
+        with self._listen_lock:
+            if self._listening_pid == pid:
+                return
+            self._listening_pid = pid
+        # Subscribed before this returns (the first entry of this process is being queued),
+        # so no reader's flush request can miss this process's entries.
+        pubsub = self._subscribe()
+        threading.Thread(
+            target=self._answer_forever,
+            args=(pubsub, wait_here),
+            name="journal-flushes",
+            daemon=True,
+        ).start()
+
+    def _subscribe(self) -> Any:
+        try:
+            return self._pubsub()
+        except RedisError:
+            return None  # Redis is away: the thread subscribes once it is back
+
+    def _pubsub(self) -> Any:
+        # redis-py leaves Redis.pubsub unannotated.
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
+        pubsub.subscribe(self._channel)
+        return pubsub
+
+    def _answer_forever(self, pubsub: Any, wait_here: Callable[[float], None]) -> None:
+        while True:
+            try:
+                if pubsub is None:
+                    pubsub = self._pubsub()
+                message = pubsub.get_message(timeout=1.0)
+                if message is None or message.get("type") != "message":
+                    continue
+                wait_here(_ANSWER_WAIT_S)
+                acks = f"{self._prefix}journal:ack:{message['data']}"
+                pipeline = self._client.pipeline(transaction=False)
+                pipeline.incr(acks)
+                pipeline.expire(acks, 60)  # a reader that gave up leaves no key for good
+                pipeline.execute()
+            except RedisError:
+                log.debug("journal flush listener: Redis unreachable, retrying", exc_info=True)
+                if pubsub is not None:
+                    with contextlib.suppress(RedisError):
+                        pubsub.close()
+                pubsub = None
+                time.sleep(_RELISTEN_S)
 
     def rows(self, filters: Mapping[str, Any], limit: int | None) -> Iterator[tuple[int, str]]:
         wanted = [(COLUMNS.index(name), value) for name, value in filters.items()]

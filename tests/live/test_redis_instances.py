@@ -146,6 +146,19 @@ def test_either_instance_reads_the_one_journal(
     assert Admin(b.url).requests(path="/v1/responses", limit=1)[0]["path"] == "/v1/responses"
 
 
+def test_a_request_answered_by_one_is_in_the_journal_read_at_once_from_the_other(
+    instances: tuple[RunningServer, RunningServer],
+) -> None:
+    # No polling: a test that asks the journal right after its request, through a load
+    # balancer that sends the read to another replica, must find its entry.
+    a, b = instances
+    for turn in range(10):
+        body = {**CHAT, "messages": [{"role": "user", "content": f"turn {turn}"}]}
+        assert post(b, "/chat/completions", body).status_code == 200
+        (last,) = Admin(a.url).requests(limit=1)
+        assert last["body"]["messages"][0]["content"] == f"turn {turn}"
+
+
 def journal_with(admin: Admin, count: int) -> list[dict[str, Any]]:
     """The journal once it holds ``count`` entries (another instance's land a moment later)."""
     deadline = time.monotonic() + JOURNAL_LAG_S
