@@ -159,6 +159,23 @@ def _env(name: str) -> dict[str, Any]:
     **_env("LOG_FORMAT"),
 )
 @click.option(
+    "--max-body-bytes",
+    default=32 * 1024 * 1024,
+    show_default=True,
+    type=click.IntRange(1024),
+    help="Largest request body read, declared or chunked; a larger one is a 413.",
+    **_env("MAX_BODY_BYTES"),
+)
+@click.option(
+    "--context-window",
+    default=8192,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Prompt tokens a request may hold (gpt-4-0613's window); more is the live API's "
+    "400 context_length_exceeded.",
+    **_env("CONTEXT_WINDOW"),
+)
+@click.option(
     "--debug",
     is_flag=True,
     help="Flask's development server, with reloader off.",
@@ -181,6 +198,8 @@ def serve(
     cors_origins: tuple[str, ...],
     log_level: str,
     log_format: str,
+    max_body_bytes: int,
+    context_window: int,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
@@ -210,6 +229,8 @@ def serve(
         listen_host=host,
         cors_origins=cors_origins,
         access_log=log_level in ("debug", "info"),
+        max_body_bytes=max_body_bytes,
+        context_window=context_window,
     )
     if any(not name.strip() for name in model_aliases):
         raise click.BadParameter("a model name cannot be empty", param_hint="--model")

@@ -13,7 +13,7 @@ tokenized.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,5 +64,33 @@ def prompt_size(
                 total += TOKENS_PER_NAME
             if total > window:
                 return PromptSize(total, exact=False)
+    tools = list(tools)
+    tool_bytes = sum(
+        len(text.encode("utf-8", errors="surrogatepass")) for text in _tool_texts(tools)
+    )
+    if tool_bytes > _MAX_TOKEN_BYTES * (window - total):
+        # The definitions alone hold more tokens than the window has left: not tokenized.
+        return PromptSize(total + -(-tool_bytes // _MAX_TOKEN_BYTES), exact=False)
     total += count_tool_tokens(tools)
     return PromptSize(total, exact=True)
+
+
+def _tool_texts(tools: Iterable[Any]) -> Iterator[str]:
+    """The texts of function definitions the prompt count tokenizes (see count_tool_tokens)."""
+    for tool in tools:
+        function = tool.get("function") if isinstance(tool, Mapping) else None
+        if not isinstance(function, Mapping):
+            continue
+        yield str(function.get("name") or "")
+        yield str(function.get("description") or "")
+        parameters = function.get("parameters")
+        properties = parameters.get("properties") if isinstance(parameters, Mapping) else None
+        if not isinstance(properties, Mapping):
+            continue
+        for key, prop in properties.items():
+            yield str(key)
+            if isinstance(prop, Mapping):
+                yield str(prop.get("description") or "")
+                enum = prop.get("enum")
+                if isinstance(enum, list):
+                    yield from (str(item) for item in enum)

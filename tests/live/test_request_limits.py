@@ -148,3 +148,23 @@ def test_more_tools_than_the_live_api_takes_is_its_400(
     error = response.json()["error"]
     assert (error["code"], error["param"]) == ("array_above_max_length", "tools")
     assert "maximum length 128" in error["message"]
+
+
+def test_a_tool_description_over_the_context_window_is_refused_without_counting_it(
+    live_server: RunningServer,
+) -> None:
+    tool = {
+        "type": "function",
+        "function": {"name": "f", "description": "a" * 3_000_000, "parameters": {}},
+    }
+    response = requests.post(
+        f"{live_server.base_url}/chat/completions",
+        json={"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}], "tools": [tool]},
+        headers=AUTH,
+        timeout=60,
+    )
+    assert response.status_code == 400, response.text[:300]
+    error = response.json()["error"]
+    assert error["code"] == "context_length_exceeded"
+    # A lower bound, not a count: the 3 MB description was never tokenized whole.
+    assert "at least" in error["message"]
