@@ -111,7 +111,7 @@ def snippets_in(path: Path) -> list[Snippet]:
             if language is not None:
                 kinds, options = parse_marker(comment)
                 snippet = Snippet(
-                    path.relative_to(REPO),
+                    path.relative_to(REPO) if path.is_relative_to(REPO) else path,
                     token.map[0] + 1,
                     language,
                     token.content,
