@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from mockserver import MockConfig, create_app
@@ -55,6 +56,7 @@ def test_a_large_body_is_kept_truncated_with_its_size(
     assert isinstance(small["body"], dict) and small["body_truncated"] is False
 
 
+@pytest.mark.slow
 def test_large_requests_do_not_grow_the_state_file(tmp_path: Path) -> None:
     state = tmp_path / "state.sqlite3"
     server = start_server(
@@ -88,6 +90,7 @@ def test_the_journal_drops_its_oldest_entries_past_its_byte_cap() -> None:
     assert kept == [f"n{n:02}" for n in range(20 - len(kept), 20)]
 
 
+@pytest.mark.slow
 def test_a_read_of_the_last_entries_does_not_read_the_whole_journal(
     admin: Admin, live_server: RunningServer
 ) -> None:

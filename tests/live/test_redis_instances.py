@@ -25,6 +25,7 @@ from tests.fixtures.servers import API_KEY, RunningServer, free_port, start_serv
 
 __all__ = ["redis_prefix", "redis_server"]  # fixtures this module uses
 
+pytestmark = pytest.mark.slow
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 STORED = {"model": "gpt-4", "input": "hi", "store": True}
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "hello"}]}

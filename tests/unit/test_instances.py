@@ -555,6 +555,7 @@ print(json.dumps([generate_instance(s, random.Random(seed)) for s in schemas for
 """
 
 
+@pytest.mark.slow
 def test_output_does_not_depend_on_the_hash_seed() -> None:
     # Set iteration order changes with PYTHONHASHSEED; the output must not.
     results = []
