@@ -12,6 +12,7 @@ import concurrent.futures
 import os
 import signal
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,28 @@ def serve_on_redis(url: str, prefix: str, log_dir: Path, workers: int = 1) -> Ru
     )
 
 
-@pytest.fixture
-def instances(
-    redis_server: RedisServer, redis_prefix: str, tmp_path: Path
+@pytest.fixture(scope="module")
+def instance_pair(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningServer, RunningServer]]:
-    first = serve_on_redis(redis_server.url, redis_prefix, tmp_path, workers=2)
-    second = serve_on_redis(redis_server.url, redis_prefix, tmp_path)
+    """Two instances on one Redis (the first with two workers), for the whole module."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    log_dir = tmp_path_factory.mktemp("instances")
+    first = serve_on_redis(redis_server.url, prefix, log_dir, workers=2)
+    second = serve_on_redis(redis_server.url, prefix, log_dir)
     yield first, second
     first.stop()
     second.stop()
+
+
+@pytest.fixture
+def instances(
+    instance_pair: tuple[RunningServer, RunningServer],
+) -> tuple[RunningServer, RunningServer]:
+    """The two instances, their stubs and journal cleared (through the first: one state)."""
+    reset = requests.post(f"{instance_pair[0].url}/_mock/reset", headers=HEADERS, timeout=10)
+    assert reset.status_code == 200, reset.text
+    return instance_pair
 
 
 def post(server: RunningServer, path: str, body: dict[str, Any]) -> requests.Response:
