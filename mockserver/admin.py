@@ -116,6 +116,8 @@ def clear_requests() -> Response:
 def reset() -> Response:
     state = current_state()
     state.journal.wait_for_pending()
+    if state.chaos is not None:  # each test then meets the same faults, whatever ran before
+        state.chaos.restart()
     return _json(
         {
             "stubs_deleted": state.db.freeing(state.stubs.clear),

@@ -10,6 +10,7 @@ from mockserver.access_log import AccessLog
 from mockserver.admin import admin
 from mockserver.api import ApiApp
 from mockserver.api.dispatch import stamp_request_id
+from mockserver.chaos import ChaosError, build_chaos
 from mockserver.config import MockConfig
 from mockserver.cors import CorsMiddleware
 from mockserver.db import temporary_state_path
@@ -52,7 +53,13 @@ def create_app(config: MockConfig | None = None) -> Flask:
     )
     # A count left over by a server that was killed mid-response would stall journal reads.
     journal.finishing.reset()
-    state = MockState(config=config, specs=specs, db=db, journal=journal, stubs=stubs)
+    try:
+        # The request counter sits beside the state file, shared by this machine's workers.
+        counter = db.path.with_name(db.path.name + ".chaos")
+        chaos = build_chaos(config.chaos, config.chaos_seed, counter)
+    except ChaosError as exc:
+        raise UsageError(f"chaos: {exc}") from exc
+    state = MockState(config=config, specs=specs, db=db, journal=journal, stubs=stubs, chaos=chaos)
     app.extensions[EXTENSION_KEY] = state
     # Flask serves the admin routes under /_mock/; the API routes are answered before
     # Flask sees them (see mockserver.api.dispatch). Wrapping wsgi_app is Flask's documented

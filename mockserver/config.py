@@ -53,3 +53,9 @@ class MockConfig:
     state_url: str | None = None
     # The prefix of every Redis key, so several mocks can share one Redis.
     redis_prefix: str = "harness:"
+    # Probabilistic faults on the API routes: (fault name, rate) pairs, e.g.
+    # (("rate_limit", 0.05), ("disconnect", 0.01)); see mockserver.chaos (parse_chaos reads
+    # the `--chaos` text). Empty: none.
+    chaos: tuple[tuple[str, float], ...] = ()
+    # The seed of every chaos draw (server-wide and stubs'): the same seed, the same faults.
+    chaos_seed: int = 0

@@ -184,5 +184,12 @@ def accept_request(
     if stub is None:
         return Accepted(body, operation, faults)
     entry.stub_id = stub.id
-    stubbed = apply_stub_reply(stub.reply, str(body.get("model", "gpt-4")), faults, entry)
+    stubbed = apply_stub_reply(
+        stub.reply,
+        str(body.get("model", "gpt-4")),
+        faults,
+        entry,
+        stub=stub,
+        chaos_seed=state.config.chaos_seed,
+    )
     return Accepted(body, operation, stubbed.faults, stubbed.override)

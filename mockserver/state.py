@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from harness.spec import SpecSet
+from mockserver.chaos import Chaos
 from mockserver.config import MockConfig
 from mockserver.journal import Journal
 from mockserver.storage import StateBackend
@@ -23,6 +24,8 @@ class MockState:
     db: StateBackend
     journal: Journal
     stubs: StubStore
+    # Server-wide probabilistic faults (``--chaos``); None: none.
+    chaos: Chaos | None = None
 
 
 def current_state() -> MockState:

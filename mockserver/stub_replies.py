@@ -4,6 +4,11 @@ The stubs store (``stubs``) finds the stub; this is where its ``reply`` takes ef
 the request passed validation: ``{"error": {...}}`` answers with that error,
 ``{"fault": name}`` and ``{"stream_error": {...}}`` set the request's fault, and
 ``{"text": ...}`` or ``{"tool_call": ...}`` become the reply the engine plans.
+
+``{"chaos": {"rate_limit": 0.5}}``, alone or beside one of those, draws a fault for each use
+of the stub (seeded, see :mod:`mockserver.chaos`); when none is drawn the rest of the reply
+applies (alone: the engine's own reply). A request that already has a fault (an
+``X-Mock-Fault`` header, server-wide chaos) keeps it: the stub's chaos draws nothing then.
 """
 
 from __future__ import annotations
@@ -12,15 +17,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.chaos import stub_fault
 from mockserver.errors import INVALID_REQUEST, SERVER_ERROR, ErrorReply, MockError
 from mockserver.faults import (
     RATE_LIMIT_HEADERS,
+    Fault,
     FaultPlan,
     end_before_reply,
     fault_named,
     stub_stream_error,
 )
 from mockserver.journal import JournalEntry
+from mockserver.stubs import Stub
+
+# The replies the engine plans from (the others set a fault or an error).
+SCRIPTED = ("text", "tool_call")
 
 
 @dataclass(frozen=True)
@@ -32,9 +43,29 @@ class StubbedReply:
 
 
 def apply_stub_reply(
-    reply: Mapping[str, Any], model: str, faults: FaultPlan, entry: JournalEntry
+    reply: Mapping[str, Any],
+    model: str,
+    faults: FaultPlan,
+    entry: JournalEntry,
+    *,
+    stub: Stub | None = None,
+    chaos_seed: int = 0,
 ) -> StubbedReply:
-    """Apply a stub's ``reply``; an error or a held fault ends the request here (raised)."""
+    """Apply a stub's ``reply``; an error or a held fault ends the request here (raised).
+
+    ``stub`` (the stub claimed, its ``used`` count this use's number) and ``chaos_seed``
+    are what a ``chaos`` reply draws from.
+    """
+    if "chaos" in reply:
+        reply = {key: value for key, value in reply.items() if key != "chaos"}
+        drawn = _drawn_fault(stub, chaos_seed) if faults.fault is None else None
+        if drawn is not None:
+            entry.fault = drawn.name
+            end_before_reply(drawn, model)
+            scripted = {key: reply[key] for key in SCRIPTED if key in reply}
+            return StubbedReply(faults.with_fault(drawn), scripted or None)
+        if not reply:
+            return StubbedReply(faults)
     if "error" in reply:
         raise MockError(stubbed_error(reply["error"]))
     if "stream_error" in reply:
@@ -47,6 +78,13 @@ def apply_stub_reply(
         end_before_reply(fault, model)
         return StubbedReply(faults.with_fault(fault))
     return StubbedReply(faults, reply)
+
+
+def _drawn_fault(stub: Stub | None, seed: int) -> Fault | None:
+    if stub is None:
+        return None
+    definition = {"match": dict(stub.match), "reply": dict(stub.reply)}
+    return stub_fault(stub.reply["chaos"], seed, definition, stub.used)
 
 
 def stubbed_error(error: Mapping[str, Any]) -> ErrorReply:

@@ -38,6 +38,7 @@ import re2
 import yaml
 
 from harness.schema import CompiledSchema, Violation
+from mockserver.chaos import ChaosError, check_rates
 from mockserver.engine.ids import new_id
 from mockserver.faults import FAULT_NAMES, MAX_AFTER_FRAMES
 from mockserver.storage import StateUnavailable, StubStorage
@@ -69,9 +70,17 @@ STUB_SCHEMA: dict[str, Any] = {
         "reply": {
             "type": "object",
             "minProperties": 1,
-            "maxProperties": 1,
+            # One reply; `chaos` (a fault drawn per use, see mockserver.chaos) may join it.
+            "anyOf": [{"maxProperties": 1}, {"required": ["chaos"], "maxProperties": 2}],
             "additionalProperties": False,
             "properties": {
+                # Fault name -> rate; names and the rates' sum are checked in parse_stub,
+                # whose message lists the faults (Draft 4 has no propertyNames).
+                "chaos": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+                },
                 "text": {"type": "string"},
                 "tool_call": {
                     "type": "object",
@@ -225,6 +234,13 @@ def parse_stub(raw: Any, where: str = "") -> Stub:
         first: Violation = violations[0]
         param = _join(where, first.param)
         raise StubError(f"Invalid stub: '{param or 'stub'}': {first.message}.", param or None)
+    chaos = raw["reply"].get("chaos")
+    if chaos is not None:
+        try:
+            check_rates(chaos)  # their sum, which a JSON Schema cannot bound
+        except ChaosError as exc:
+            param = _join(where, "reply.chaos")
+            raise StubError(f"Invalid stub: '{param}': {exc}.", param) from exc
     match = raw.get("match") or {}
     pattern = match.get("last_user_message")
     if pattern is not None:

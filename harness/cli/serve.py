@@ -176,6 +176,24 @@ def _env(name: str) -> dict[str, Any]:
     **_env("CONTEXT_WINDOW"),
 )
 @click.option(
+    "--chaos",
+    metavar="FAULT=RATE,...",
+    default="",
+    callback=lambda _ctx, _param, value: _parse_chaos(value),
+    help="Fail API requests at random with these faults and rates, e.g. "
+    "rate_limit=0.05,disconnect=0.01 (an X-Mock-Fault header wins). Default: none.",
+    **_env("CHAOS"),
+)
+@click.option(
+    "--chaos-seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 2**63 - 1),
+    help="Seed of the --chaos draws: the same seed fails the same requests (numbered in "
+    "the order they arrive, across workers).",
+    **_env("CHAOS_SEED"),
+)
+@click.option(
     "--debug",
     is_flag=True,
     help="Flask's development server, with reloader off.",
@@ -200,6 +218,8 @@ def serve(
     log_format: str,
     max_body_bytes: int,
     context_window: int,
+    chaos: tuple[tuple[str, float], ...],
+    chaos_seed: int,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
@@ -231,6 +251,8 @@ def serve(
         access_log=log_level in ("debug", "info"),
         max_body_bytes=max_body_bytes,
         context_window=context_window,
+        chaos=chaos,
+        chaos_seed=chaos_seed,
     )
     if any(not name.strip() for name in model_aliases):
         raise click.BadParameter("a model name cannot be empty", param_hint="--model")
@@ -259,6 +281,9 @@ def serve(
         served = [*app.extensions["mockserver"].specs.models, *model_aliases]
         models = ", ".join(dict.fromkeys(served))
         click.echo(f"Mock AIML API serving {models} at {base_url}  (Ctrl-C to stop)", err=True)
+        if chaos:
+            rates = ",".join(f"{name}={rate:g}" for name, rate in chaos)
+            click.echo(f"Chaos: {rates} (--chaos-seed {chaos_seed})", err=True)
     else:
         fallback = " (unmatched requests: the mock)" if replay_fallback else ""
         click.echo(f"Replaying {replay_dir} at {base_url}{fallback}  (Ctrl-C to stop)", err=True)
@@ -288,6 +313,16 @@ def _replay_app(folder: Path, fallback: Flask | None) -> Flask:
         problems = "\n  ".join(exc.problems)
         raise click.ClickException(f"cannot replay {folder}:\n  {problems}") from exc
     return create_replay_app(cassettes, fallback=fallback)
+
+
+def _parse_chaos(text: str) -> tuple[tuple[str, float], ...]:
+    """``--chaos``'s pairs, or a one-line usage error naming the valid faults."""
+    from mockserver.chaos import ChaosError, parse_chaos
+
+    try:
+        return parse_chaos(text)
+    except ChaosError as exc:
+        raise click.BadParameter(str(exc), param_hint="--chaos") from exc
 
 
 def _url_host(host: str) -> str:

@@ -22,7 +22,7 @@ def guard(exchange: Exchange) -> None:
     problem = check_bearer(headers.get("Authorization", ""), exchange.state.config.api_key)
     if problem is not None:
         raise MockError(problem)
-    faults = read_fault_headers(headers)
+    faults = read_fault_headers(headers, exchange.state.chaos)
     exchange.faults = faults
     exchange.entry.fault = faults.name
     delay_first_byte(faults)

@@ -4,13 +4,16 @@
 ``X-Mock-Chunk-Delay-Ms`` paces stream frames; each fault's own tuning headers (its
 ``Fault.headers``) are refused with any other fault. Most requests carry none of these
 headers, and finding that out is the only cost they pay here.
+
+With server-wide chaos (``--chaos``, :mod:`mockserver.chaos`), a request that names no
+fault gets the one chaos draws for it; a fault named in the header always wins.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from harness.mock_headers import (
     CHUNK_DELAY_HEADER,
@@ -30,6 +33,9 @@ from mockserver.faults.base import (
     FaultPlan,
 )
 from mockserver.faults.registry import FAULTS, faults_reading
+
+if TYPE_CHECKING:
+    from mockserver.chaos import Chaos
 
 LATENCY_HEADER = "X-Mock-Latency-Ms"
 MAX_LATENCY_MS = 60_000
@@ -56,8 +62,9 @@ class HeaderSource(Protocol):
     def get(self, key: str) -> str | None: ...
 
 
-def read_fault_headers(headers: HeaderSource) -> FaultPlan:
-    """The fault a request asks for; a 400 listing the valid values for a bad header."""
+def read_fault_headers(headers: HeaderSource, chaos: Chaos | None = None) -> FaultPlan:
+    """The fault a request asks for, else the one ``chaos`` draws for it (if any); a 400
+    listing the valid values for a bad header."""
     environ = getattr(headers, "environ", None)
     if isinstance(environ, dict):
         # Most requests carry none of these headers, and a lookup in the WSGI environ
@@ -66,11 +73,19 @@ def read_fault_headers(headers: HeaderSource) -> FaultPlan:
             if name in environ:
                 break
         else:
-            return NO_FAULT
+            return NO_FAULT if chaos is None else _with_chaos(NO_FAULT, chaos)
     try:
-        return _read(headers)
+        plan = _read(headers)
     except BadHeaderValue as bad:
         raise MockError(invalid_header(bad)) from bad
+    if chaos is None or plan.fault is not None:
+        return plan
+    return _with_chaos(plan, chaos)
+
+
+def _with_chaos(plan: FaultPlan, chaos: Chaos) -> FaultPlan:
+    fault = chaos.next_fault()
+    return plan if fault is None else plan.with_fault(fault)
 
 
 def invalid_header(bad: BadHeaderValue) -> ErrorReply:
