@@ -73,12 +73,28 @@ class GenerationLimitError(Exception):
 
     def at(self, param: str) -> GenerationLimitError:
         """The same error, naming the request field the schema came from."""
-        return GenerationLimitError(self.detail, param)
+        return type(self)(self.detail, param)
 
     @property
     def message(self) -> str:
         where = f"The schema in '{self.param}'" if self.param else "A schema"
         return f"{where} asks for more than the mock generates: {self.detail}."
+
+
+class CannotGenerateError(GenerationLimitError):
+    """The generator found no value for a schema it cannot prove unsatisfiable (regex syntax
+    it cannot draw from, constraints it only checks after drawing). Answered as the same 400
+    as a limit: content that breaks the schema, or a ``{}`` that claims a contradiction, would
+    mislead the client more than a clear refusal."""
+
+    @property
+    def message(self) -> str:
+        where = f"the schema in '{self.param}'" if self.param else "the schema"
+        return (
+            f"The mock cannot generate a value for {where}: {self.detail}. The schema may be"
+            " satisfiable, but the mock's generator found no value for it; simplify it, or set"
+            " the reply with a stub (POST /_mock/stubs)."
+        )
 
 
 @dataclass
@@ -88,17 +104,19 @@ class GenerationBudget:
     steps: int = MAX_STEPS
     chars: int = MAX_OUTPUT_CHARS
     deadline: float = field(default_factory=lambda: time.monotonic() + MAX_GENERATION_S)
-    # Schemas this request already prepared (checked, serialised, compiled), by identity:
-    # each of n choices would otherwise serialise the same large schema again.
-    _prepared: dict[int, tuple[object, Any]] = field(default_factory=dict, repr=False)
+    # Schemas this request already prepared (checked, serialised, compiled), by identity of
+    # the schema and of the preparation: each of n choices would otherwise serialise the same
+    # large schema again.
+    _prepared: dict[tuple[int, int], tuple[object, Any]] = field(default_factory=dict, repr=False)
 
     def prepared(self, schema: T, prepare: Callable[[T], R]) -> R:
-        """``prepare(schema)``, once per schema object for the whole request."""
-        entry = self._prepared.get(id(schema))
+        """``prepare(schema)``, once per schema object and preparation for the whole request."""
+        key = (id(schema), id(prepare))
+        entry = self._prepared.get(key)
         if entry is not None and entry[0] is schema:
             return cast(R, entry[1])
         result = prepare(schema)
-        self._prepared[id(schema)] = (schema, result)
+        self._prepared[key] = (schema, result)
         return result
 
     def spend_step(self) -> None:
@@ -209,11 +227,11 @@ def _group_depth(pattern: str) -> int:
     return deepest
 
 
-def check_pattern(pattern: str, where: str) -> int:
+def check_pattern(pattern: str, where: str, parsable: str | None = None) -> int:
     """The length of the shortest match of `pattern`; refuses a pattern whose shortest match
     is longer than a generated string may be (``^(?:(?:a{1000}){1000}){100}$`` needs 100
-    million characters)."""
-    shortest = _shortest_match(pattern)
+    million characters). `parsable` is the pattern in ``re`` syntax, when it was rewritten."""
+    shortest = _shortest_match(pattern if parsable is None else parsable)
     if shortest > MAX_STRING_LENGTH:
         raise GenerationLimitError(
             f"at {where!r}: pattern {_short(pattern)!r} only matches strings of at least"

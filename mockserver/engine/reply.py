@@ -29,7 +29,12 @@ from typing import Any
 
 from mockserver.engine.generation_limits import GenerationBudget, GenerationLimitError
 from mockserver.engine.ids import tool_call_id
-from mockserver.engine.instances import Suggest, UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.instances import (
+    Suggest,
+    UnsatisfiableSchemaError,
+    arguments_schema,
+    generate_instance,
+)
 from mockserver.engine.mentions import Mentions
 from mockserver.engine.plan import (
     FINISH_LENGTH,
@@ -186,12 +191,13 @@ def _stem(word: str) -> str:
 def _arguments_for(
     tool: FunctionTool, rng: random.Random, budget: GenerationBudget, suggest: Suggest | None
 ) -> Any:
-    schema = tool.parameters if tool.parameters is not None else {"type": "object"}
+    # Arguments are always a JSON object, as the live API's are (`parameters: {}` allows any).
+    schema = arguments_schema(tool.parameters, budget)
     return _instance_or_object(schema, rng, budget, tool.param, suggest)
 
 
 def _instance_or_object(
-    schema: Mapping[str, Any],
+    schema: Mapping[str, Any] | bool,
     rng: random.Random,
     budget: GenerationBudget,
     param: str,
@@ -200,10 +206,12 @@ def _instance_or_object(
     """A value valid against ``schema``, or ``{}`` where no value can be.
 
     The specs accept any object as function ``parameters`` or as an output schema, and a
-    request the spec accepts is never refused; for an impossible schema (``minLength: 5``
-    with ``maxLength: 2``, or not a JSON Schema at all) the answer is an empty object. A
-    schema that asks for more work than the limits allow is not impossible, only too costly:
-    that is a :class:`GenerationLimitError` naming ``param``, the schema's request field.
+    request the spec accepts is never refused; for a provably impossible schema
+    (``minLength: 5`` with ``maxLength: 2``, or not a JSON Schema at all) the answer is an
+    empty object. A schema that asks for more work than the limits allow, or one the
+    generator finds no value for without proving that none exists, is a
+    :class:`GenerationLimitError` naming ``param``, the schema's request field: never
+    content that breaks the schema.
     """
     try:
         return generate_instance(schema, rng, suggest, budget)

@@ -54,9 +54,17 @@ data: ``merging`` (conjunction of two schemas), ``refs``, ``negation`` (``not``)
 property's name), ``formats``, ``vocabulary``, ``errors``.
 """
 
-from mockserver.engine.generation_limits import GenerationLimitError
+from mockserver.engine.generation_limits import CannotGenerateError, GenerationLimitError
 from mockserver.engine.instances.api import generate_instance
+from mockserver.engine.instances.arguments import arguments_schema
 from mockserver.engine.instances.core import Suggest
 from mockserver.engine.instances.errors import UnsatisfiableSchemaError
 
-__all__ = ["GenerationLimitError", "Suggest", "UnsatisfiableSchemaError", "generate_instance"]
+__all__ = [
+    "CannotGenerateError",
+    "GenerationLimitError",
+    "Suggest",
+    "UnsatisfiableSchemaError",
+    "arguments_schema",
+    "generate_instance",
+]

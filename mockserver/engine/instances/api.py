@@ -8,7 +8,11 @@ from typing import Any, Final
 
 import jsonschema  # type: ignore[import-untyped]
 
-from mockserver.engine.generation_limits import GenerationBudget, GenerationLimitError
+from mockserver.engine.generation_limits import (
+    CannotGenerateError,
+    GenerationBudget,
+    GenerationLimitError,
+)
 from mockserver.engine.instances.core import Suggest
 from mockserver.engine.instances.errors import Retry, UnsatisfiableSchemaError
 from mockserver.engine.instances.generator import Generator
@@ -29,8 +33,11 @@ def generate_instance(
 
     `schema` is a JSON Schema (draft 4 to 2020-12, chosen by ``$schema``, default 2020-12) and
     may use OpenAPI 3.0's ``nullable``.  The value depends only on the schema and the state of
-    `rng` (which is advanced).  Raises :class:`UnsatisfiableSchemaError` when no value can be
-    produced; the message names the keyword and JSON pointer at fault.
+    `rng` (which is advanced).  Raises :class:`UnsatisfiableSchemaError` when no value exists
+    (every attempt ran into a contradiction: ``minLength`` above ``maxLength``, a type no
+    branch allows, not a schema at all), and :class:`CannotGenerateError` (a
+    :class:`GenerationLimitError`) when the generator found no value but cannot tell that
+    none exists; both messages name the keyword and JSON pointer at fault.
 
     ``suggest``, when given, proposes values for named properties (the user's own words for a
     tool call's arguments); a proposal is used only where the property's schema accepts it.
@@ -43,6 +50,9 @@ def generate_instance(
     compiled = budget.prepared(schema, prepare)
     generator = Generator(compiled, rng, suggest, budget)
     problem = "no attempt made"
+    # Only a contradiction found on every attempt proves that no value exists; a redraw that
+    # kept failing, or a value that kept failing validation, proves nothing.
+    proven = True
     # Why validate and retry: the generator is a heuristic (lossy allOf merges, regex
     # lookarounds, float multipleOf, oneOf overlap, `not`, ...), while the caller promises the
     # client a valid value.  jsonschema is the referee; a failed draw is simply redrawn, and the
@@ -51,21 +61,24 @@ def generate_instance(
         for _ in range(_MAX_ATTEMPTS):
             try:
                 value = generator.generate(compiled.root, "#", (), None)
-            except (Retry, UnsatisfiableSchemaError) as exc:
+            except UnsatisfiableSchemaError as exc:
                 problem = str(exc)
+                continue
+            except Retry as exc:
+                problem, proven = str(exc), False
                 continue
             if generator.is_valid(compiled.root, value):
                 return value
-            problem = _describe_failure(compiled.validator, value)
+            problem, proven = _describe_failure(compiled.validator, value), False
     except RecursionError:
         # The backstop behind the depth and $ref-chain limits: jsonschema follows `$ref`
         # inside `not`/`anyOf` by recursion too, one chain the generator never walks.
         raise GenerationLimitError(
             "the schema nests (through $ref, not, anyOf, ...) deeper than Python's stack"
         ) from None
-    raise UnsatisfiableSchemaError(
-        f"could not generate a valid instance in {_MAX_ATTEMPTS} attempts: {problem}"
-    )
+    if proven:
+        raise UnsatisfiableSchemaError(f"no value satisfies the schema: {problem}")
+    raise CannotGenerateError(f"no valid value found in {_MAX_ATTEMPTS} attempts: {problem}")
 
 
 def _describe_failure(validator: Any, value: Any) -> str:

@@ -37,8 +37,13 @@ class ArrayMixin(GeneratorCore):
                 break
             result.append(value[0])
         contains = schema.get("contains")
-        if contains is not None and not any(self.is_valid(contains, v) for v in result):
-            self._add_contained(contains, rest, len(prefix), result, path, trail, item_hint, high)
+        if contains is not None:
+            wanted = _contains_count(schema, high, path)
+            missing = wanted - sum(1 for v in result if self.is_valid(contains, v)) if wanted else 0
+            for _ in range(missing):
+                self._add_contained(
+                    contains, rest, len(prefix), result, path, trail, item_hint, high
+                )
         return result
 
     def _array_length(self, trail: Trail, prefix_len: int, low: int, high: int | None) -> int:
@@ -85,6 +90,25 @@ class ArrayMixin(GeneratorCore):
             result.insert(self.rng.randint(prefix_len, len(result)), value)
         elif len(result) > prefix_len:
             result[self.rng.randint(prefix_len, len(result) - 1)] = value
+
+
+def _contains_count(schema: Mapping[str, Any], high: int | None, path: str) -> int:
+    """How many items must match `contains` (`minContains`, 1 when absent), within the item
+    limit and the array's own bounds."""
+    wanted = schema.get("minContains", 1)
+    wanted = wanted if isinstance(wanted, int) and not isinstance(wanted, bool) else 1
+    check_count(wanted, "minContains", path)
+    most = schema.get("maxContains")
+    if isinstance(most, int) and wanted > most:
+        raise UnsatisfiableSchemaError(
+            f"at {path!r}: minContains {wanted} is greater than maxContains {most}"
+        )
+    if high is not None and wanted > high:
+        raise UnsatisfiableSchemaError(
+            f"at {path!r}: minContains {wanted} cannot be met (at most {high} items allowed by"
+            " maxItems/items)"
+        )
+    return wanted
 
 
 def _item_schemas(schema: Mapping[str, Any]) -> tuple[list[Any], Any, str]:

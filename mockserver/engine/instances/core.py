@@ -21,13 +21,14 @@ from mockserver.engine.generation_limits import (
     GenerationLimitError,
     check_pattern,
 )
-from mockserver.engine.instances.errors import UnsatisfiableSchemaError
+from mockserver.engine.instances.errors import CannotGenerate, UnsatisfiableSchemaError
 from mockserver.engine.instances.keywords import validatable
 from mockserver.engine.instances.merging import merge
 from mockserver.engine.instances.pointers import child_pointer, shorten
 from mockserver.engine.instances.preparation import Compiled
 from mockserver.engine.instances.refs import HARD_REF_DEPTH, Trail, recursion_depth, resolve
 from mockserver.engine.instances.regex_strings import ReadableXeger
+from mockserver.engine.instances.regex_syntax import drawable, is_regex
 
 # Proposes values for the property `name` with schema `schema`, best first (see
 # engine.mentions); the generator keeps the first one the schema accepts.
@@ -81,7 +82,8 @@ class GeneratorCore:
     def xeger(self, pattern: str, floor: int, path: str, wanted: int = 0) -> str:
         """A string matching `pattern`, its repeats at least `floor` long; drawing stops
         (``Retry``) once it has emitted a few times the `wanted` length."""
-        shortest = check_pattern(pattern, path)
+        parsable = drawable(pattern)
+        shortest = check_pattern(pattern, path, parsable)
         if self._xeger is None:
             self._xeger = ReadableXeger(self.rng, self.budget)
         self._xeger.repeat_floor = floor
@@ -89,12 +91,17 @@ class GeneratorCore:
         # Nested repeats count their characters once per level, hence the factor.
         self._xeger.cap = min(MAX_STRING_LENGTH, 8 * max(wanted, shortest, XEGER_SLACK))
         try:
-            return str(self._xeger.xeger(pattern))
-        # rstr has no case for some of Python's regex syntax (lookarounds, conditionals, ...)
-        # and fails with a KeyError, or a ValueError/IndexError on odd ranges.
+            return str(self._xeger.xeger(parsable))
+        # rstr has no case for some of Python's regex syntax and fails with a KeyError, or a
+        # ValueError/IndexError on odd ranges; `re` cannot parse some of the `regex` package's.
         except (KeyError, ValueError, IndexError, re.error) as exc:
-            raise UnsatisfiableSchemaError(
-                f"at {path!r}: cannot generate from pattern {pattern!r}: {exc!r}"
+            if not is_regex(pattern):
+                raise UnsatisfiableSchemaError(
+                    f"at {path!r}: pattern {pattern!r} is not a valid regex: {exc}"
+                ) from exc
+            raise CannotGenerate(
+                f"at {path!r}: the mock cannot draw strings from pattern {pattern!r} ({exc});"
+                " it is matched with the regex package, which accepts it"
             ) from exc
 
     def flatten(self, schema: Any, path: str, trail: Trail) -> tuple[Mapping[str, Any], Trail]:

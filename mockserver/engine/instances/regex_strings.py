@@ -54,7 +54,19 @@ class ReadableXeger(Xeger):
         cases["not_literal"] = lambda value: self._random.choice(
             [c for c in REGEX_ALPHABET if c != chr(value)]
         )
+        # Python 3.11's parser knows possessive repeats, atomic groups and conditionals; rstr
+        # does not. A string drawn as for a greedy repeat or a plain group may not match the
+        # possessive form (`a++a` matches nothing); the final match decides.
+        cases["possessive_repeat"] = lambda value: self._handle_repeat(*value)
+        cases["atomic_group"] = lambda value: "".join(self._handle_state(i) for i in value)
+        cases["groupref_exists"] = self._handle_conditional
         self._cases = cases
+
+    def _handle_conditional(self, value: Any) -> str:
+        """``(?(1)yes|no)``: `yes` when group 1 took part in the string drawn so far."""
+        group, yes, no = value
+        branch = yes if group in self._cache else no
+        return "".join(self._handle_state(i) for i in branch or ())
 
     def _handle_in(self, value: Any) -> Any:
         candidates = list(chain.from_iterable(self._handle_state(i) for i in value))

@@ -7,7 +7,8 @@ from typing import Any
 
 from mockserver.engine.generation_limits import check_string_length
 from mockserver.engine.instances.core import LOCAL_ATTEMPTS, GeneratorCore
-from mockserver.engine.instances.errors import Retry, UnsatisfiableSchemaError
+from mockserver.engine.instances.errors import CannotGenerate, Retry, UnsatisfiableSchemaError
+from mockserver.engine.instances.format_lengths import format_of_length
 from mockserver.engine.instances.formats import FORMATS
 from mockserver.engine.instances.hints import hinted_string
 from mockserver.engine.instances.regex_strings import search_pattern
@@ -50,9 +51,24 @@ class StringMixin(GeneratorCore):
             ):
                 self.budget.spend_chars(len(text))
                 return text
+        if maker is not None and not isinstance(pattern, str):
+            return self._format_of_length(str(fmt), low, high, path)
         raise Retry(
             f"at {path!r}: no string found for pattern/format/minLength/maxLength constraints"
         )
+
+    def _format_of_length(self, fmt: str, low: int, high: int | None, path: str) -> str:
+        """A value of `fmt` built at a length the natural values miss (an email of at least
+        50 characters); the format's own shape decides whether there is one."""
+        text = format_of_length(self.rng, fmt, low, high)
+        if text is None:
+            bounds = f"{low} to {high}" if high is not None else f"at least {low}"
+            raise CannotGenerate(
+                f"at {path!r}: the mock generates no {fmt!r} string of {bounds} characters"
+                " (keywords 'format' / 'minLength' / 'maxLength')"
+            )
+        self.budget.spend_chars(len(text))
+        return text
 
     def _plain_string(self, hint: str | None, low: int, high: int | None) -> str:
         rng = self.rng
