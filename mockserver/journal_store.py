@@ -33,9 +33,16 @@ TABLES = (
     "ALTER TABLE journal ADD COLUMN size INTEGER NOT NULL DEFAULT 0",
     # Sizes summed and oldest rows found without reading the entries themselves.
     "CREATE INDEX IF NOT EXISTS journal_sizes ON journal (seq, size)",
+    # A state file from before the dashboard: its old rows have none of these (a NULL
+    # summary reads as the whole entry, see summaries()).
+    "ALTER TABLE journal ADD COLUMN valid INTEGER",
+    "ALTER TABLE journal ADD COLUMN fault TEXT",
+    "ALTER TABLE journal ADD COLUMN summary TEXT",
 )
 # The columns entries are filtered by (their names are the admin API's query parameters).
-COLUMNS = ("path", "method", "status", "model", "stub_id")
+COLUMNS = ("path", "method", "status", "model", "stub_id", "valid", "fault")
+# Past every seq: the upper bound of a read that has none.
+_NO_SEQ_ABOVE = 2**63 - 1
 
 
 class SqliteJournalStore:
@@ -56,8 +63,9 @@ class SqliteJournalStore:
     def append(self, rows: Sequence[JournalRow]) -> None:
         with self._db.transaction() as connection:
             connection.executemany(
-                "INSERT INTO journal (entry, path, method, status, model, stub_id, size)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO journal"
+                " (entry, path, method, status, model, stub_id, size, valid, fault, summary)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             last = connection.execute("SELECT MAX(seq) FROM journal").fetchone()[0] or 0
@@ -87,13 +95,7 @@ class SqliteJournalStore:
             connection.execute("DELETE FROM journal WHERE seq <= ?", (cutoff,))
 
     def rows(self, filters: Mapping[str, Any], limit: int | None) -> Iterator[tuple[int, str]]:
-        clauses, values = [], []
-        for name, value in filters.items():
-            if name not in COLUMNS:
-                raise KeyError(name)
-            clauses.append(f"{name} = ?")
-            values.append(value)
-        where = " AND ".join(clauses) or "1"
+        where, values = _where(filters)
         if limit is not None:
             if limit <= 0:
                 return
@@ -115,6 +117,33 @@ class SqliteJournalStore:
                 return
             after = found[-1][0]
 
+    def summaries(
+        self, filters: Mapping[str, Any], after: int, before: int | None, limit: int
+    ) -> list[tuple[int, str]]:
+        if limit <= 0:
+            return []
+        where, values = _where(filters)
+        query = (
+            f"SELECT seq, COALESCE(summary, entry) FROM journal WHERE {where}"
+            " AND seq > ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+        )
+        upper = _NO_SEQ_ABOVE if before is None else before
+        with self._db.connection() as connection:
+            found: list[tuple[int, str]] = connection.execute(
+                query, [*values, after, upper, limit]
+            ).fetchall()
+        return found
+
+    def entry(self, seq: int) -> str | None:
+        with self._db.connection() as connection:
+            found = connection.execute("SELECT entry FROM journal WHERE seq = ?", (seq,)).fetchone()
+        return None if found is None else str(found[0])
+
+    def oldest_seq(self) -> int | None:
+        with self._db.connection() as connection:
+            oldest: int | None = connection.execute("SELECT MIN(seq) FROM journal").fetchone()[0]
+        return oldest
+
     def clear(self) -> int:
         with self._db.transaction() as connection:
             removed: int = connection.execute("DELETE FROM journal").rowcount
@@ -125,3 +154,14 @@ class SqliteJournalStore:
 
     def answer_waits(self, wait_here: Callable[[float], None]) -> None:
         pass
+
+
+def _where(filters: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """The SQL condition for exact column values (names checked against :data:`COLUMNS`)."""
+    clauses, values = [], []
+    for name, value in filters.items():
+        if name not in COLUMNS:
+            raise KeyError(name)
+        clauses.append(f"{name} = ?")
+        values.append(value)
+    return " AND ".join(clauses) or "1", values

@@ -67,7 +67,8 @@ class StoredResponse:
 
 
 class JournalRow(NamedTuple):
-    """One journal entry as stored: its JSON text, the columns it is filtered by, its size."""
+    """One journal entry as stored: its JSON text, the columns it is filtered by, its size,
+    and its summary (a few of its fields as JSON: what the dashboard lists)."""
 
     text: str
     path: str
@@ -76,6 +77,9 @@ class JournalRow(NamedTuple):
     model: str | None
     stub_id: str | None
     size: int
+    valid: bool | None = None
+    fault: str | None = None
+    summary: str | None = None
 
 
 class ResponseStorage(Protocol):
@@ -127,6 +131,19 @@ class JournalStorage(Protocol):
     def rows(self, filters: Mapping[str, Any], limit: int | None) -> Iterator[tuple[int, str]]:
         """``(seq, text)`` oldest first, filtered by exact column values (``status`` an
         int); ``limit``: only the last that many. Read in pages, lazily."""
+
+    def summaries(
+        self, filters: Mapping[str, Any], after: int, before: int | None, limit: int
+    ) -> list[tuple[int, str]]:
+        """``(seq, summary)`` newest first, of the entries with ``after < seq < before``
+        (``before`` ``None``: no upper bound), filtered as :meth:`rows`; at most ``limit``.
+        An entry stored without a summary gives its whole text instead."""
+
+    def entry(self, seq: int) -> str | None:
+        """One entry's text, ``None`` when it is gone (or never was)."""
+
+    def oldest_seq(self) -> int | None:
+        """The seq of the oldest entry kept, ``None`` when the journal is empty."""
 
     def clear(self) -> int: ...
 

@@ -1,8 +1,10 @@
 """The journal on Redis: entries by ``seq`` in hashes, a sorted set of seqs, a byte count.
 
 ``journal:entries`` holds each entry's JSON by seq, ``journal:meta`` the columns it is
-filtered by (a JSON array: path, method, status, model, stub_id), ``journal:sizes`` its
-size; ``journal:seqs`` orders them; ``journal:bytes`` is their total size. One Lua script
+filtered by (a JSON array: path, method, status, model, stub_id, valid, fault; entries
+written before the last two were added have five), ``journal:summaries`` its summary (what
+the dashboard lists), ``journal:sizes`` its size; ``journal:seqs`` orders them;
+``journal:bytes`` is their total size. One Lua script
 appends a batch and drops the oldest past the count and byte caps, atomically, so the caps
 hold exactly with many instances writing. Reads page through the seqs newest or oldest
 first, as the SQLite store does, and filter each page's columns here.
@@ -46,16 +48,20 @@ _ACK_POLL_S = 0.002
 # A listener whose connection failed tries again after this long.
 _RELISTEN_S = 1.0
 
-# ARGV: prefix, max entries, max bytes, then (text, columns, size) per entry.
+# ARGV: prefix, max entries, max bytes, then (text, columns, size, summary) per entry.
 _APPEND = """
 local p = ARGV[1]
 local seqs, entries = p .. 'journal:seqs', p .. 'journal:entries'
 local meta, sizes, bytes = p .. 'journal:meta', p .. 'journal:sizes', p .. 'journal:bytes'
-for i = 4, #ARGV, 3 do
+local summaries = p .. 'journal:summaries'
+for i = 4, #ARGV, 4 do
   local seq = redis.call('INCR', p .. 'journal:seq')
   redis.call('HSET', entries, seq, ARGV[i])
   redis.call('HSET', meta, seq, ARGV[i + 1])
   redis.call('HSET', sizes, seq, ARGV[i + 2])
+  if ARGV[i + 3] ~= '' then
+    redis.call('HSET', summaries, seq, ARGV[i + 3])
+  end
   redis.call('ZADD', seqs, seq, seq)
   redis.call('INCRBY', bytes, ARGV[i + 2])
 end
@@ -71,6 +77,7 @@ while true do
   redis.call('HDEL', entries, seq)
   redis.call('HDEL', meta, seq)
   redis.call('HDEL', sizes, seq)
+  redis.call('HDEL', summaries, seq)
 end
 return 1
 """
@@ -80,7 +87,7 @@ _CLEAR = """
 local p = ARGV[1]
 local count = redis.call('ZCARD', p .. 'journal:seqs')
 redis.call('DEL', p .. 'journal:seqs', p .. 'journal:entries', p .. 'journal:meta',
-           p .. 'journal:sizes', p .. 'journal:bytes')
+           p .. 'journal:sizes', p .. 'journal:bytes', p .. 'journal:summaries')
 return count
 """
 
@@ -110,8 +117,9 @@ class RedisJournalStore:
     def append(self, rows: Sequence[JournalRow]) -> None:
         arguments: list[str | int] = [self._prefix, self.max_entries, self.max_bytes]
         for row in rows:
-            columns = [row.path, row.method, row.status, row.model, row.stub_id]
-            arguments += [row.text, json.dumps(columns), row.size]
+            columns = [row.path, row.method, row.status, row.model, row.stub_id, row.valid]
+            columns.append(row.fault)
+            arguments += [row.text, json.dumps(columns), row.size, row.summary or ""]
         with reaching(self._store):
             self._append(args=arguments)
 
@@ -182,6 +190,56 @@ class RedisJournalStore:
                 pubsub = None
                 time.sleep(_RELISTEN_S)
 
+    def summaries(
+        self, filters: Mapping[str, Any], after: int, before: int | None, limit: int
+    ) -> list[tuple[int, str]]:
+        wanted = [(COLUMNS.index(name), value) for name, value in filters.items()]
+        seqs_key = f"{self._prefix}journal:seqs"
+        upper = "+inf" if before is None else f"({before}"
+        found: list[tuple[int, str]] = []
+        while len(found) < limit:
+            with reaching(self._store):
+                page = cast(
+                    "list[str]",
+                    self._client.zrevrangebyscore(seqs_key, upper, f"({after}", 0, _PAGE),
+                )
+                if not page:
+                    break
+                chosen = self._filtered(page, wanted)[: limit - len(found)]
+                summaries = self._hmget("journal:summaries", chosen) if chosen else []
+                # An entry written before summaries were kept: its whole text stands in.
+                missing = [seq for seq, text in zip(chosen, summaries, strict=True) if not text]
+                wholes = self._hmget("journal:entries", missing) if missing else []
+                texts = dict(zip(missing, wholes, strict=True))
+            for seq, summary in zip(chosen, summaries, strict=True):
+                text = summary or texts.get(seq)
+                if text is not None:  # dropped since the page was read
+                    found.append((int(seq), text))
+            if len(page) < _PAGE:
+                break
+            upper = f"({page[-1]}"
+        return found
+
+    def entry(self, seq: int) -> str | None:
+        with reaching(self._store):
+            return cast("str | None", self._client.hget(f"{self._prefix}journal:entries", seq))
+
+    def oldest_seq(self) -> int | None:
+        with reaching(self._store):
+            first = cast("list[str]", self._client.zrange(f"{self._prefix}journal:seqs", 0, 0))
+        return int(first[0]) if first else None
+
+    def _filtered(self, page: list[str], wanted: list[tuple[int, Any]]) -> list[str]:
+        """The seqs of ``page`` whose columns have the ``wanted`` values."""
+        if not wanted:
+            return page
+        columns = self._hmget("journal:meta", page)
+        return [
+            seq
+            for seq, text in zip(page, columns, strict=True)
+            if text is not None and _fits(json.loads(text), wanted)
+        ]
+
     def rows(self, filters: Mapping[str, Any], limit: int | None) -> Iterator[tuple[int, str]]:
         wanted = [(COLUMNS.index(name), value) for name, value in filters.items()]
         if limit is None:
@@ -201,14 +259,7 @@ class RedisJournalStore:
                 page = self._page(seqs_key, bound, newest_first)
                 if not page:
                     return
-                chosen = page
-                if wanted:
-                    columns = self._hmget("journal:meta", page)
-                    chosen = [
-                        seq
-                        for seq, text in zip(page, columns, strict=True)
-                        if text is not None and _fits(json.loads(text), wanted)
-                    ]
+                chosen = self._filtered(page, wanted)
                 if limit is not None:
                     chosen = chosen[: limit - found]
                 texts = self._hmget("journal:entries", chosen) if chosen else []
@@ -233,4 +284,7 @@ class RedisJournalStore:
 
 
 def _fits(columns: list[Any], wanted: list[tuple[int, Any]]) -> bool:
-    return all(columns[index] == value for index, value in wanted)
+    # An entry from before a column was added lacks it: as if it were null.
+    return all(
+        (columns[index] if index < len(columns) else None) == value for index, value in wanted
+    )

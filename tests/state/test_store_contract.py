@@ -229,7 +229,7 @@ def test_the_journal_gives_the_last_entries_and_filters(open_state: Opener) -> N
     assert numbers(state, {"model": "gpt-4", "stub_id": "s1"}) == list(range(3, 300, 6))
     assert numbers(state, {"path": "/v1/responses"}) == []
     assert numbers(state, {"method": "POST"}, limit=1) == [299]
-    assert set(COLUMNS) == {"path", "method", "status", "model", "stub_id"}
+    assert set(COLUMNS) == {"path", "method", "status", "model", "stub_id", "valid", "fault"}
 
 
 def test_the_journal_keeps_the_newest_within_its_count_and_bytes(open_state: Opener) -> None:
