@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 import requests
@@ -28,7 +28,102 @@ if TYPE_CHECKING:
 
     from mockserver import MockConfig
 
-__all__ = ["LiveServer", "assert_conforms", "conformance_violations"]
+__all__ = ["JournalEntries", "LiveServer", "assert_conforms", "conformance_violations"]
+
+
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+# A filter left out: distinct from None, which asks for entries where the field is null.
+ANY: Final = _Any()
+
+
+class JournalEntries(list[dict[str, Any]]):
+    """Journal entries, oldest first: a plain list of dicts, with :meth:`filter`.
+
+    >>> server.requests.filter(path="/v1/chat/completions", status=429)  # doctest: +SKIP
+    """
+
+    def filter(
+        self,
+        predicate: Callable[[dict[str, Any]], bool] | None = None,
+        *,
+        path: str | _Any = ANY,
+        method: str | _Any = ANY,
+        model: str | _Any | None = ANY,
+        status: int | _Any = ANY,
+        stub_id: str | _Any | None = ANY,
+        fault: str | _Any | None = ANY,
+        stream: bool | _Any = ANY,
+        body_contains: str | Mapping[str, Any] | _Any = ANY,
+    ) -> JournalEntries:
+        """The entries that meet every condition given, oldest first.
+
+        Each keyword compares a field for equality (``stub_id=None``: no stub answered;
+        ``fault=None``: no fault). ``body_contains`` is a text found in one of the body's
+        strings (a message, an instruction; or in the body itself when it was kept as
+        text), or a dict the body holds as a stub's ``match.body`` does (every key, equal
+        values, nested dicts compared the same way). ``predicate`` takes an entry.
+        """
+        fields = {
+            "path": path,
+            "method": method,
+            "status": status,
+            "stub_id": stub_id,
+            "fault": fault,
+            "stream": stream,
+        }
+        wanted = {name: value for name, value in fields.items() if value is not ANY}
+        chosen = JournalEntries()
+        for entry in self:
+            if any(entry.get(name) != value for name, value in wanted.items()):
+                continue
+            if model is not ANY and _entry_model(entry) != model:
+                continue
+            if not isinstance(body_contains, _Any) and not _body_contains(
+                entry.get("body"), body_contains
+            ):
+                continue
+            if predicate is not None and not predicate(entry):
+                continue
+            chosen.append(entry)
+        return chosen
+
+
+def _entry_model(entry: Mapping[str, Any]) -> Any:
+    if "model" in entry:
+        return entry["model"]
+    body = entry.get("body")
+    return body.get("model") if isinstance(body, Mapping) else None
+
+
+def _body_contains(body: Any, wanted: str | Mapping[str, Any]) -> bool:
+    if isinstance(wanted, str):
+        return any(wanted in text for text in _strings(body))
+    return _holds(body, wanted)
+
+
+def _strings(value: Any) -> Iterable[str]:
+    # Iterative: a body nested deeper than Python recurses is still searched.
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _holds(actual: Any, wanted: Any) -> bool:
+    """``actual`` holds ``wanted`` as a stub's ``match.body`` holds: the mock's own rule."""
+    # Lazy, as everywhere the harness reaches into the mock.
+    from mockserver.stub_diagnosis import is_subset
+
+    return is_subset(wanted, actual)
 
 
 class LiveServer:
@@ -121,12 +216,49 @@ class LiveServer:
         return created
 
     @property
-    def requests(self) -> list[dict[str, Any]]:
-        """The journal, oldest first: dicts with ``method``, ``path``, ``body``, ``status``, …"""
+    def requests(self) -> JournalEntries:
+        """The journal, oldest first: dicts with ``method``, ``path``, ``body``, ``status``, …
+
+        A list, with :meth:`JournalEntries.filter` to choose entries.
+        """
         response = self._http.get(f"{self.url}/_mock/requests", timeout=10)
         response.raise_for_status()
-        entries: list[dict[str, Any]] = response.json()["data"]
-        return entries
+        return JournalEntries(response.json()["data"])
+
+    def near_misses(
+        self,
+        request: Mapping[str, Any] | None = None,
+        *,
+        path: str | None = None,
+        model: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Why no stub answered: the closest stubs, each with the fields that differed.
+
+        Without ``request``: for each of the last ``limit`` (10) journaled requests no stub
+        answered (``path``, ``model`` narrow them), ``{"request": {...}, "near_misses":
+        [...]}``. With ``request`` (a journal entry, or ``{"path": ..., "body": {...}}``):
+        that request's near misses. Each near miss has ``stub_id``, ``distance`` (0 to 1),
+        ``mismatches`` (``field``, ``expected``, ``actual``, ``reason``; ``pointer`` for a
+        body field) and the ``stub``.
+        """
+        if request is not None:
+            given = {"path": request["path"], "body": request["body"]}
+            response = self._http.post(f"{self.url}/_mock/near-misses", json=given, timeout=10)
+            if response.status_code != 200:
+                raise UsageError(f"near misses refused: {response.json()['error']['message']}")
+            misses: list[dict[str, Any]] = response.json()["near_misses"]
+            return misses
+        params = {"path": path, "model": model, "limit": limit}
+        response = self._http.get(
+            f"{self.url}/_mock/near-misses",
+            params={name: value for name, value in params.items() if value is not None},
+            timeout=30,
+        )
+        if response.status_code != 200:
+            raise UsageError(f"near misses refused: {response.json()['error']['message']}")
+        reports: list[dict[str, Any]] = response.json()["data"]
+        return reports
 
     def reset(self) -> None:
         """Remove every stub and empty the journal."""

@@ -6,10 +6,15 @@ has one, JSON-only writes, a loopback or the listened-on Host, no foreign Origin
 ``GET /_mock/health``; ``POST``/``GET``/``DELETE /_mock/stubs`` and ``DELETE /_mock/stubs/<id>``;
 ``GET``/``DELETE /_mock/requests`` (the journal, filtered by ``path``, ``method``, ``status``,
 ``model``, ``stub_id`` and cut to the last ``limit`` entries); ``POST /_mock/reset`` clears both.
+``GET /_mock/near-misses``: for the last journaled requests no stub answered, the closest
+stubs and why each did not match; ``POST /_mock/near-misses`` does it for a request given
+as ``{"path": ..., "body": {...}}`` (:mod:`mockserver.stub_diagnosis`).
 """
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -20,6 +25,7 @@ from mockserver.errors import ErrorReply, MockError
 from mockserver.intake import read_json
 from mockserver.journal import FILTERS
 from mockserver.state import current_state
+from mockserver.stub_diagnosis import near_misses, quoted, user_text
 from mockserver.stubs import StubError, parse_stubs
 
 admin = Blueprint("admin", __name__, url_prefix="/_mock")
@@ -103,6 +109,91 @@ def list_requests() -> Response:
         ) from exc
     # Sent as it is read from the table, page by page: the journal may hold many megabytes.
     return Response(query.json_list(), mimetype="application/json")
+
+
+# Requests GET /_mock/near-misses explains by default, and at most: each is held against
+# every stub.
+NEAR_MISS_REQUESTS = 10
+MAX_NEAR_MISS_REQUESTS = 100
+
+
+@admin.get("/near-misses")
+def list_near_misses() -> Response:
+    """The last ``limit`` journaled API requests no stub answered, each with its near misses.
+
+    Filtered by ``path`` and ``model`` as the journal is; requests to a route stubs do not
+    answer (GET, the models list) are left out.
+    """
+    arguments = request.args.to_dict()
+    limit_text = arguments.pop("limit", str(NEAR_MISS_REQUESTS))
+    unknown = sorted(set(arguments) - {"path", "model"})
+    if unknown:
+        raise MockError(
+            ErrorReply(
+                400,
+                f"Unknown filter {unknown[0]!r}; filter by: path, model, limit.",
+                param=unknown[0],
+            )
+        )
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= MAX_NEAR_MISS_REQUESTS:
+        raise MockError(
+            ErrorReply(
+                400,
+                f"`limit` must be a whole number from 1 to {MAX_NEAR_MISS_REQUESTS}.",
+                param="limit",
+            )
+        )
+    state = current_state()
+    state.journal.wait_for_pending()
+    unanswered: deque[dict[str, Any]] = deque(maxlen=int(limit_text))
+    for entry in state.journal.entries(arguments):
+        if entry.get("stub_id") is None and entry.get("method") == "POST":
+            unanswered.append(entry)
+    stubs = state.stubs.list()
+    data = []
+    for entry in unanswered:
+        body = entry.get("body")
+        if not isinstance(body, Mapping) or entry.get("body_truncated"):
+            continue  # not JSON, or kept only in part: nothing a stub could be held to
+        data.append(
+            {
+                "request": _request_summary(entry, body),
+                "near_misses": near_misses(stubs, str(entry["path"]), body),
+            }
+        )
+    return _json({"object": "list", "data": data})
+
+
+@admin.post("/near-misses")
+def explain_request() -> Response:
+    """The near misses of a request given as ``{"path": ..., "body": {...}}``."""
+    given = read_json(request)
+    path = given.get("path") if isinstance(given, dict) else None
+    body = given.get("body") if isinstance(given, dict) else None
+    if not isinstance(path, str) or not path.startswith("/") or not isinstance(body, dict):
+        raise MockError(
+            ErrorReply(
+                400,
+                'Give the request as {"path": "/v1/chat/completions", "body": {...}}.',
+                param="path" if not isinstance(path, str) or not path.startswith("/") else "body",
+            )
+        )
+    stubs = current_state().stubs.list()
+    return _json(
+        {
+            "request": _request_summary({"path": path, "method": "POST"}, body),
+            "near_misses": near_misses(stubs, path, body),
+        }
+    )
+
+
+def _request_summary(entry: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
+    summary = {
+        key: entry[key] for key in ("seq", "method", "path", "status", "fault") if key in entry
+    }
+    summary["model"] = body.get("model")
+    summary["last_user_message"] = quoted(user_text(str(entry["path"]), body))
+    return summary
 
 
 @admin.delete("/requests")

@@ -1,0 +1,199 @@
+"""Why a stub did not answer a request: the closest stubs and the fields that differed.
+
+WireMock calls these near misses. For a request no stub answered, every stub is held
+against it and the ones that differ the least are listed, each with what it expected and
+what the request had: ``match.endpoint``, ``match.model``, ``match.last_user_message`` (the
+text searched), each ``match.body`` field (by JSON pointer), or ``times`` when the stub was
+used up.
+
+The verdict is always the matcher's own (:meth:`mockserver.stubs.Stub.matches`): the
+fields only explain it, so the diagnosis cannot disagree with what the mock did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from harness.json_pointer import escape
+from mockserver.engine.chat import last_user_text
+from mockserver.engine.responses import last_user_input_text
+from mockserver.stubs import (
+    Stub,
+    _Candidate,
+    _endpoint,
+    _is_subset,
+    _Text,
+)
+
+# Near misses shown for one request, closest first.
+NEAR_MISSES_SHOWN = 3
+# Body fields listed for one stub at most: a stub's body is small, a request's may not be.
+MAX_BODY_DIFFERENCES = 10
+# Texts quoted in a mismatch are cut to this many characters.
+QUOTED_CHARS = 200
+
+# The text a stub's last_user_message searches, by endpoint (as the API views pass it).
+USER_TEXT_OF: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "/chat/completions": last_user_text,
+    "/responses": last_user_input_text,
+}
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """One way a stub differs from a request: the stub's field, its value, the request's.
+
+    For a ``match.body`` field, ``pointer`` is where in the body (a JSON pointer).
+    """
+
+    field: str
+    expected: Any
+    actual: Any
+    reason: str
+    pointer: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        shown = {"field": self.field, "expected": self.expected, "actual": self.actual}
+        if self.pointer is not None:
+            shown["pointer"] = self.pointer
+        shown["reason"] = self.reason
+        return shown
+
+
+def is_subset(wanted: Any, actual: Any) -> bool:
+    """Whether ``actual`` holds ``wanted`` as a request body holds a stub's ``match.body``."""
+    return _is_subset(wanted, actual)
+
+
+def user_text(endpoint: str, body: Mapping[str, Any]) -> str:
+    """The text a stub's ``last_user_message`` is searched in, for this endpoint."""
+    text_of = USER_TEXT_OF.get(_endpoint(endpoint))
+    return text_of(body) if text_of is not None else ""
+
+
+def explain_mismatch(stub: Stub, endpoint: str, body: Mapping[str, Any]) -> list[Mismatch]:
+    """Every way ``stub`` fails to answer a request to ``endpoint`` with ``body``; [] if it
+    answers it (as the matcher says)."""
+    text = user_text(endpoint, body)
+    found = (
+        [] if stub.matches(endpoint, body, text) else _fields_differing(stub, endpoint, body, text)
+    )
+    if stub.times is not None and stub.used >= stub.times:
+        found.append(
+            Mismatch(
+                "times",
+                stub.times,
+                stub.used,
+                f"the stub was used up: {stub.used} of {stub.times} uses",
+            )
+        )
+    return found
+
+
+def near_misses(
+    stubs: Iterable[Stub], endpoint: str, body: Mapping[str, Any], shown: int = NEAR_MISSES_SHOWN
+) -> list[dict[str, Any]]:
+    """The ``shown`` stubs closest to answering the request, closest first, with why not.
+
+    ``distance`` is the share of the stub's conditions the request failed (0: it would be
+    answered now; the stub may be newer than the request, or the request was answered
+    before stubs were tried, e.g. refused or failed by a fault).
+    """
+    ranked = []
+    for stub in stubs:
+        mismatches = explain_mismatch(stub, endpoint, body)
+        conditions = len(_conditions(stub)) + (stub.times is not None)
+        distance = len(mismatches) / conditions if conditions else 0.0
+        ranked.append((distance, len(mismatches), -stub.priority, -stub.seq, stub, mismatches))
+    # The share of conditions failed first: a stub that fails its only condition (another
+    # model) is further than one that fails two of five (its regex and a body field).
+    ranked.sort(key=lambda row: row[:4])
+    return [
+        {
+            "stub_id": stub.id,
+            "distance": round(distance, 3),
+            "mismatches": [mismatch.as_json() for mismatch in mismatches],
+            "stub": stub.definition(),
+        }
+        for distance, _, _, _, stub, mismatches in ranked[:shown]
+    ]
+
+
+def _conditions(stub: Stub) -> list[str]:
+    match = stub.match
+    names = [name for name in ("endpoint", "model", "last_user_message") if name in match]
+    body = match.get("body")
+    if isinstance(body, Mapping):
+        names += [f"body/{key}" for key in body] or ["body"]
+    return names
+
+
+def _fields_differing(
+    stub: Stub, endpoint: str, body: Mapping[str, Any], text: str
+) -> list[Mismatch]:
+    wanted = stub.match
+    found = []
+    if "endpoint" in wanted and _endpoint(wanted["endpoint"]) != _endpoint(endpoint):
+        found.append(Mismatch("match.endpoint", wanted["endpoint"], endpoint, "another endpoint"))
+    if "model" in wanted and body.get("model") != wanted["model"]:
+        found.append(Mismatch("match.model", wanted["model"], body.get("model"), "another model"))
+    pattern = wanted.get("last_user_message")
+    # The matcher's own regex check: a stub holding only the pattern, tried on the text.
+    if pattern is not None and not _Candidate(_only(stub, "last_user_message")).fits(
+        body, _Text(text)
+    ):
+        found.append(
+            Mismatch(
+                "match.last_user_message",
+                pattern,
+                quoted(text),
+                "the pattern is not found in the last user message"
+                if text
+                else "the request has no user message text",
+            )
+        )
+    wanted_body = wanted.get("body")
+    if wanted_body is not None and not _is_subset(wanted_body, body):
+        found += _body_differences(wanted_body, body, "")[:MAX_BODY_DIFFERENCES] or [
+            Mismatch("match.body", wanted_body, "(the request body)", "the body differs")
+        ]
+    if not found:  # the matcher said no, and no field says why: say so rather than nothing
+        found.append(Mismatch("match", dict(wanted), None, "the stub does not match"))
+    return found
+
+
+def _only(stub: Stub, field: str) -> Stub:
+    return Stub(stub.id, {field: stub.match[field]}, stub.reply)
+
+
+def _body_differences(wanted: Any, actual: Any, pointer: str) -> list[Mismatch]:
+    """The fields of a stub's ``match.body`` the request lacks or holds otherwise."""
+    if isinstance(wanted, Mapping):
+        if not isinstance(actual, Mapping):
+            return [_body_mismatch(pointer, wanted, actual, "not an object in the request")]
+        found = []
+        for key, value in wanted.items():
+            at = f"{pointer}/{escape(key)}"
+            if key not in actual:
+                found.append(_body_mismatch(at, value, None, "missing from the request"))
+            elif not _is_subset(value, actual[key]):
+                found += _body_differences(value, actual[key], at)
+        return found
+    if wanted == actual:  # equal but of another type: 1 and 1.0, 1 and true
+        reason = f"a {type(actual).__name__} in the request, a {type(wanted).__name__} here"
+    else:
+        reason = "another value in the request"
+    return [_body_mismatch(pointer, wanted, actual, reason)]
+
+
+def _body_mismatch(pointer: str, expected: Any, actual: Any, reason: str) -> Mismatch:
+    return Mismatch("match.body", expected, quoted(actual), reason, pointer or "")
+
+
+def quoted(value: Any) -> Any:
+    """A long text cut to :data:`QUOTED_CHARS` characters; any other value as it is."""
+    if isinstance(value, str) and len(value) > QUOTED_CHARS:
+        return value[:QUOTED_CHARS] + "…"
+    return value
