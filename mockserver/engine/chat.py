@@ -54,7 +54,13 @@ def content_key(
     body: Mapping[str, Any], delivery_fields: frozenset[str] = _DELIVERY_FIELDS
 ) -> bytes:
     """Canonical bytes of what decides the content: the body without its delivery fields."""
-    relevant = {key: value for key, value in body.items() if key not in delivery_fields}
+    # A top-level null or {} means "the default", as the live API reads it: the same answer
+    # as a body without the field (specs/README.md §3, C16 and R8).
+    relevant = {
+        key: value
+        for key, value in body.items()
+        if key not in delivery_fields and value is not None and value != {}
+    }
     # ensure_ascii keeps lone surrogates (which fuzzers send) encodable.
     return json.dumps(relevant, sort_keys=True, ensure_ascii=True, default=str).encode()
 

@@ -340,8 +340,12 @@ def _response_format(text: Any) -> dict[str, Any] | None:
 
 
 def _echoed_text(text: Any) -> Mapping[str, Any]:
-    if not _is_map(text) or not _is_map(text.get("format")):
+    if not _is_map(text):
         return dict(DEFAULT_TEXT)
+    if not _is_map(text.get("format")):
+        # text.format is optional (specs/README.md §3, R9): the default format, beside
+        # what else was sent (verbosity), echoed as sent.
+        return {"format": dict(DEFAULT_TEXT["format"]), **text}
     fmt = dict(text["format"])
     if fmt.get("type") == "json_schema":
         # The real API fills in the optional fields (recorded wire: description null).

@@ -66,11 +66,13 @@ KINDS = {"request", "response", "event"}
 # A realistic payload can need more than one correction. These are the only such cases:
 # C1 makes finish_reason nullable, and only C7 puts null into its enum; the first tool chunk
 # (C3) and an argument chunk (C4) both come before the last chunk, so finish_reason is null;
-# an argument chunk also has no role/content in its delta (C2).
+# an argument chunk also has no role/content in its delta (C2). R8 makes the truncation enum
+# nullable, and C7 puts null into it.
 PREREQUISITES: dict[str, frozenset[str]] = {
     "C1": frozenset({"C7"}),
     "C3": frozenset({"C1", "C7"}),
     "C4": frozenset({"C1", "C2", "C7"}),
+    "R8": frozenset({"C7"}),
 }
 
 
@@ -220,6 +222,8 @@ def test_drift_ids_are_known() -> None:
         "C12",
         "C13",
         "C14",
+        "C15",
+        "C16",
         "R1",
         "R2",
         "R3",
@@ -227,6 +231,8 @@ def test_drift_ids_are_known() -> None:
         "R5",
         "R6",
         "R7",
+        "R8",
+        "R9",
     }
     assert set(PREREQUISITES) <= drifts
     assert all(needed <= drifts for needed in PREREQUISITES.values())
@@ -313,6 +319,7 @@ _CREATED = _evidence("R1-created-usage-null.json")["payload"]
 _ROUND_TRIP = _evidence("C11-assistant-content-null.json")["payload"]
 _REQUEST = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
 _TOOL_REQUEST = _evidence("R7-function-tool-without-strict.json")["payload"]
+_RESPONSES_REQUEST = {"model": "gpt-4", "input": "Hello"}
 
 CHAT, RESPONSES = "/v1/chat/completions", "/v1/responses"
 # (id, path, kind, payload, pointer of the violation, missing property or None)
@@ -451,6 +458,73 @@ KNOWN_BAD: list[tuple[str, str, str, Any, str, str | None]] = [
         _with(_TOOL_REQUEST, tools=[_without(_TOOL_REQUEST["tools"][0], "parameters")]),
         "/tools/0",
         "parameters",
+    ),
+    # the nullable request fields (C15, C16, R8, R9) stay typed
+    (
+        "stream-options-obfuscation-null",
+        CHAT,
+        "request",
+        _with(_REQUEST, stream=True, stream_options={"include_obfuscation": None}),
+        "/stream_options/include_obfuscation",
+        None,
+    ),
+    (
+        "stream-options-string",
+        CHAT,
+        "request",
+        _with(_REQUEST, stream_options="usage"),
+        "/stream_options",
+        None,
+    ),
+    (
+        "request-max-tokens-string",
+        CHAT,
+        "request",
+        _with(_REQUEST, max_tokens="lots"),
+        "/max_tokens",
+        None,
+    ),
+    ("request-seed-0", CHAT, "request", _with(_REQUEST, seed=0), "/seed", None),
+    ("request-stream-string", CHAT, "request", _with(_REQUEST, stream="yes"), "/stream", None),
+    (
+        "responses-max-output-tokens-10",
+        RESPONSES,
+        "request",
+        _with(_RESPONSES_REQUEST, max_output_tokens=10),
+        "/max_output_tokens",
+        None,
+    ),
+    (
+        "responses-truncation-unknown",
+        RESPONSES,
+        "request",
+        _with(_RESPONSES_REQUEST, truncation="sometimes"),
+        "/truncation",
+        None,
+    ),
+    (
+        "responses-background-string",
+        RESPONSES,
+        "request",
+        _with(_RESPONSES_REQUEST, background="yes"),
+        "/background",
+        None,
+    ),
+    (
+        "responses-text-format-null",
+        RESPONSES,
+        "request",
+        _with(_RESPONSES_REQUEST, text={"format": None}),
+        "/text/format",
+        None,
+    ),
+    (
+        "responses-text-string",
+        RESPONSES,
+        "request",
+        _with(_RESPONSES_REQUEST, text="plain"),
+        "/text",
+        None,
     ),
     (
         "reasoning-effort-unknown",
@@ -681,6 +755,12 @@ def test_effective_enums_list_null_once(effective: SpecSet) -> None:
     finish_reason = schema["properties"]["choices"]["items"]["properties"]["finish_reason"]
     assert finish_reason["nullable"] is True
     assert finish_reason["enum"].count(None) == 1
+    responses = effective.find(RESPONSES, "post", "gpt-4")
+    assert responses is not None
+    request = responses.raw["requestBody"]["content"][JSON]["schema"]
+    truncation = request["properties"]["truncation"]
+    assert truncation["nullable"] is True
+    assert truncation["enum"] == ["auto", "disabled", None]
 
 
 # --------------------------------------------------------------------------- spec validity
