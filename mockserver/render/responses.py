@@ -16,9 +16,7 @@ that fails part-way ends with ``error`` and ``response.failed``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
-
-import orjson
+from typing import Any
 
 from mockserver.engine.responses import (
     FunctionCallOutput,
@@ -27,7 +25,6 @@ from mockserver.engine.responses import (
     ResponsesPlan,
 )
 from mockserver.render.obfuscation import Padding
-from mockserver.render.stream import Written
 
 STATUS_IN_PROGRESS = "in_progress"
 STATUS_FAILED = "failed"
@@ -79,50 +76,10 @@ def failed_response(plan: ResponsesPlan, error: Mapping[str, Any]) -> dict[str, 
     )
 
 
-def response_events(plan: ResponsesPlan, *, obfuscate: bool = False) -> Iterator[Mapping[str, Any]]:
-    """Every stream event, in order, numbered from 0; deltas padded if ``obfuscate``.
-
-    Text deltas come already written (:class:`~mockserver.render.stream.Written`): the
-    parts they repeat are written once per item.
-    """
-    for number, (event_type, fields) in enumerate(_events(plan, obfuscate, written=True)):
-        if type(fields) is _WrittenDelta:
-            yield fields.event(number)
-        else:
-            yield {"type": event_type, "sequence_number": number, **fields}
-
-
-_TEXT_DELTA = "response.output_text.delta"
-_TEXT_DELTA_HEAD = b'{"type":"' + _TEXT_DELTA.encode() + b'","sequence_number":'
-
-
-class _WrittenDelta(NamedTuple):
-    """A text delta event to write: ``where`` is its item's fields, written once."""
-
-    where: bytes
-    text: bytes
-    padding: str | None
-
-    def event(self, number: int) -> Written:
-        # The bytes orjson writes for {"type", "sequence_number", **where, "delta",
-        # "logprobs": [], "obfuscation"} (tests/unit/test_written_stream_events.py).
-        padding = (
-            b',"obfuscation":' + orjson.dumps(self.padding) if self.padding is not None else b""
-        )
-        data = b"".join(
-            (
-                _TEXT_DELTA_HEAD,
-                str(number).encode(),
-                b",",
-                self.where,
-                b',"delta":',
-                self.text,
-                b',"logprobs":[]',
-                padding,
-                b"}",
-            )
-        )
-        return Written(data, _TEXT_DELTA)
+def response_events(plan: ResponsesPlan, *, obfuscate: bool = False) -> Iterator[dict[str, Any]]:
+    """Every stream event, in order, numbered from 0; deltas padded if ``obfuscate``."""
+    for number, (event_type, fields) in enumerate(_events(plan, obfuscate)):
+        yield {"type": event_type, "sequence_number": number, **fields}
 
 
 def failed_response_events(
@@ -144,16 +101,13 @@ def failed_response_events(
     yield {"type": "response.failed", "sequence_number": len(sent) + 1, **failed}
 
 
-def _events(
-    plan: ResponsesPlan, obfuscate: bool, *, written: bool = False
-) -> Iterator[tuple[str, Any]]:
-    """(event type, fields) in order; with ``written``, text deltas as :class:`_WrittenDelta`."""
+def _events(plan: ResponsesPlan, obfuscate: bool) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "response.created", {"response": response_snapshot(plan)}
     yield "response.in_progress", {"response": response_snapshot(plan)}
     padding = Padding() if obfuscate else None
     for index, item in enumerate(plan.output):
         if isinstance(item, MessageOutput):
-            yield from _message_events(index, item, padding, written)
+            yield from _message_events(index, item, padding)
         else:
             yield from _function_call_events(index, item, padding)
     terminal = "response.incomplete" if plan.incomplete_reason else "response.completed"
@@ -161,24 +115,16 @@ def _events(
 
 
 def _message_events(
-    index: int, item: MessageOutput, padding: Padding | None, written: bool = False
-) -> Iterable[tuple[str, Any]]:
+    index: int, item: MessageOutput, padding: Padding | None
+) -> Iterable[tuple[str, dict[str, Any]]]:
     where = {"item_id": item.id, "output_index": index, "content_index": 0}
     yield "response.output_item.added", {"output_index": index, "item": _message(item, opened=True)}
     yield "response.content_part.added", {**where, "part": _text_part("")}
-    where_written = orjson.dumps(where)[1:-1] if written else b""
     for piece in item.pieces:
-        pad = padding.for_delta(piece.text) if padding is not None else None
-        if written:
-            try:
-                yield _TEXT_DELTA, _WrittenDelta(where_written, orjson.dumps(piece.text), pad)
-                continue
-            except orjson.JSONEncodeError:  # a lone surrogate: the dict, written as such
-                pass
         delta = {**where, "delta": piece.text, "logprobs": []}
-        if pad is not None:
-            delta["obfuscation"] = pad
-        yield _TEXT_DELTA, delta
+        if padding is not None:
+            delta["obfuscation"] = padding.for_delta(piece.text)
+        yield "response.output_text.delta", delta
     yield "response.output_text.done", {**where, "text": item.text, "logprobs": []}
     yield "response.content_part.done", {**where, "part": _text_part(item.text)}
     yield "response.output_item.done", {"output_index": index, "item": _message(item)}

@@ -1,8 +1,8 @@
-"""Stream deltas written from a per-stream template are the bytes the dict would have been.
+"""Chat stream deltas written from a per-stream template are the bytes the dict would be.
 
-``render.chat`` and ``render.responses`` write each text delta into the parts of its chunk or
-event written once per stream (``render.stream.Written``); these tests write every delta
-both ways and compare the bytes, padding included, and check what stays on the dict path.
+``render.chat`` writes each text delta into the parts of its chunk written once per choice
+(``render.stream.Written``); these tests write every chunk both ways and compare the bytes,
+padding included, and check what stays on the dict path.
 """
 
 from __future__ import annotations
@@ -10,15 +10,12 @@ from __future__ import annotations
 import random
 from typing import Any
 
-import orjson
 import pytest
 
 from harness.sse import dump_json_bytes
 from mockserver.engine.chat import plan_chat
-from mockserver.engine.responses import plan_response
 from mockserver.render import obfuscation
 from mockserver.render.chat import _MARK, _content_chunk_writer, completion_chunks
-from mockserver.render.responses import _events, response_events
 from mockserver.render.stream import Written, padded_chunk_frames, sse_frames
 
 TEXTS = [
@@ -66,30 +63,6 @@ def test_chat_frames_are_the_dict_frames(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_chat_logprob_chunks_stay_dicts() -> None:
     plan = plan_chat(chat_body("Hello", logprobs=True, top_logprobs=2))
     assert not [chunk for chunk in completion_chunks(plan) if type(chunk) is Written]
-
-
-@pytest.mark.parametrize("text", TEXTS)
-@pytest.mark.parametrize("obfuscate", [False, True])
-def test_responses_text_deltas_are_the_dicts_bytes(
-    text: str, obfuscate: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    plan = plan_response({"model": "gpt-4", "input": text})
-    monkeypatch.setattr(obfuscation, "_generator", random.Random(3))
-    events = list(response_events(plan, obfuscate=obfuscate))
-    monkeypatch.setattr(obfuscation, "_generator", random.Random(3))
-    as_dicts = [
-        {"type": kind, "sequence_number": number, **fields}
-        for number, (kind, fields) in enumerate(_events(plan, obfuscate))
-    ]
-    assert [type(event) is Written for event in events].count(True) == len(
-        plan.output[0].pieces  # type: ignore[union-attr]
-    )
-    assert len(events) == len(as_dicts)
-    for event, expected in zip(events, as_dicts, strict=True):
-        data = event.data if type(event) is Written else dump_json_bytes(event)
-        assert data == orjson.dumps(expected)
-    typed = b"".join(sse_frames(events, done_marker=False, typed=True))
-    assert typed == b"".join(sse_frames(as_dicts, done_marker=False, typed=True))
 
 
 def test_a_text_orjson_cannot_write_is_left_to_the_dict_path() -> None:
