@@ -326,8 +326,10 @@ def worker_rss_mb(parent_pid: int) -> list[float]:
     return sorted(sizes)
 
 
-def mock_command(server: str, port: int, workers: int, threads: int) -> list[str]:
-    return [
+def mock_command(
+    server: str, port: int, workers: int, threads: int, log_level: str | None = None
+) -> list[str]:
+    command = [
         sys.executable,
         "-m",
         "harness",
@@ -341,6 +343,8 @@ def mock_command(server: str, port: int, workers: int, threads: int) -> list[str
         "--threads",
         str(threads),
     ]
+    # Only when asked: a --baseline copy from before the option existed still starts.
+    return command if log_level is None else [*command, "--log-level", log_level]
 
 
 def floor_command(kind: str, server: str, port: int, workers: int, threads: int) -> list[str]:
@@ -397,6 +401,11 @@ def main() -> None:
         "streams, RSS, start time)",
     )
     parser.add_argument(
+        "--mock-log-level",
+        help="the mock's --log-level (default: its own, info, an access line per request); "
+        "warning is silent, as aimock and Prism run here",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="also measure the mock from this copy of the code (mockserver/, harness/, specs/), "
@@ -427,7 +436,8 @@ def main() -> None:
         # Same interpreter and venv; the copy's packages come first on the import path.
         port = free_port()
         env = {"PYTHONPATH": str(args.baseline.resolve())}
-        with running(mock_command(server, port, args.workers, args.threads), port, env=env):
+        command = mock_command(server, port, args.workers, args.threads, args.mock_log_level)
+        with running(command, port, env=env):
             for scenario in scenarios:
                 for traffic in traffics:
                     measure(f"mock-baseline/{server}", scenario, port, traffic)
@@ -436,7 +446,8 @@ def main() -> None:
         if "mock" not in targets and "extras" not in targets:
             break
         port = free_port()
-        with running(mock_command(server, port, args.workers, args.threads), port) as started:
+        command = mock_command(server, port, args.workers, args.threads, args.mock_log_level)
+        with running(command, port) as started:
             notes.append(
                 f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"
             )
