@@ -182,7 +182,7 @@ def _body_differences(wanted: Any, actual: Any, pointer: str) -> list[Mismatch]:
                 found += _body_differences(value, actual[key], at)
         return found
     if wanted == actual:  # equal but of another type: 1 and 1.0, 1 and true
-        reason = f"a {type(actual).__name__} in the request, a {type(wanted).__name__} here"
+        reason = f"{type(actual).__name__} in the request, {type(wanted).__name__} in the stub"
     else:
         reason = "another value in the request"
     return [_body_mismatch(pointer, wanted, actual, reason)]
