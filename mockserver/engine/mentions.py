@@ -8,9 +8,15 @@ A model asked "What's the weather in Paris?" calls ``get_weather`` with ``{"loca
   ``recipient``, ...). A name after "in", "at", "near", ... is a place; after "from" it suits
   ``origin``-like arguments, after "to" ``destination``-like ones;
 * a quoted string ("...", “...”, '...') fills a text argument (``query``, ``title``,
-  ``message``, ...);
+  ``message``, ...) or one whose name or description names a named thing (``restaurant``,
+  "name of the hotel", ``venue``, ``product``, ...);
 * a number fills a numeric argument when a word next to it names the argument ("3 nights" for
-  ``nights``, "top 5 results" for ``max_results``), or a year-like number a ``year``;
+  ``nights``, "top 5 results" for ``max_results``, "4 people" for ``party_size``), a number
+  next to a currency code or sign ("250 USD", "$30") an ``amount``/``price``-like one, or a
+  year-like number a ``year``;
+* ISO 4217-like codes (three capitals: "USD", "EUR") fill ``*currency*`` arguments (or ones
+  described as a currency): the code after "from" (else the first) for ``from``/``source``/
+  ``base`` ones, the code after "to"/"in"/"into" (else the last) for ``to``/``target`` ones;
 * a word of the message that is one of an argument's ``enum`` values ("in fahrenheit") picks it.
 
 :meth:`Mentions.suggest` only proposes; the generator keeps a value only if the argument's
@@ -34,6 +40,96 @@ _QUOTED: Final = re.compile(
 _CAPITALISED: Final = re.compile(r"(?<![\w'’])[A-Z][\w’'-]*(?: [A-Z][\w’'-]*)*")
 _TOKEN: Final = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.])|[^\W\d_]+")
 _NUMBER: Final = re.compile(r"-?\d+(?:\.\d+)?")
+# Three capitals standing alone: an ISO 4217-like currency code ("USD"). Known codes are
+# preferred, so that an all-caps word ("NOW") comes last.
+_CODE: Final = re.compile(r"(?<![\w-])[A-Z]{3}(?![\w-])")
+_KNOWN_CODES: Final = frozenset(
+    [
+        "USD",
+        "EUR",
+        "GBP",
+        "JPY",
+        "CHF",
+        "CAD",
+        "AUD",
+        "NZD",
+        "CNY",
+        "HKD",
+        "SGD",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "RUB",
+        "TRY",
+        "INR",
+        "BRL",
+        "MXN",
+        "ZAR",
+        "KRW",
+        "TWD",
+        "THB",
+        "IDR",
+        "MYR",
+        "PHP",
+        "ILS",
+        "AED",
+        "SAR",
+        "ARS",
+        "CLP",
+        "COP",
+        "BTC",
+    ]
+)
+_CURRENCY_SIGNS: Final = frozenset("$€£¥₹₩")
+_MONEY_WORDS: Final = frozenset(
+    {"amount", "price", "cost", "sum", "total", "value", "money", "budget", "fee", "payment"}
+)
+_CURRENCY_WORDS: Final = frozenset({"currency", "currencies", "4217"})
+_FROM_CURRENCY: Final = frozenset({"from", "source", "base", "original", "sell"})
+_TO_CURRENCY: Final = frozenset({"to", "target", "quote", "into", "destination", "buy"})
+_TO_PREPOSITIONS: Final = frozenset({"to", "into", "in"})
+# Words that say an argument holds the name of a thing: a quoted string fits it.
+_NAMED_THINGS: Final = frozenset(
+    [
+        "name",
+        "title",
+        "restaurant",
+        "place",
+        "venue",
+        "hotel",
+        "business",
+        "store",
+        "shop",
+        "company",
+        "brand",
+        "product",
+        "item",
+        "movie",
+        "film",
+        "book",
+        "song",
+        "album",
+        "artist",
+        "event",
+        "label",
+        "dish",
+        "recipe",
+        "game",
+        "app",
+        "project",
+        "team",
+        "channel",
+        "playlist",
+        "show",
+    ]
+)
+# Words that count as one for tying a number to an argument ("4 people" for `party_size`).
+_SAME_NUMBER_WORDS: Final = (
+    frozenset({"people", "person", "persons", "guest", "guests", "party", "pax", "diners"}),
+)
 _NAME_TOKEN: Final = re.compile(r"[a-z0-9]+")
 # Capitalised only because they start a sentence or a question, or always ("I").
 _NOT_NAMES: Final = frozenset(
@@ -197,6 +293,7 @@ class _Name:
 class _Number:
     value: int | float
     neighbours: frozenset[str]  # stems of the words just before and after it
+    money: bool = False  # next to a currency code or sign ("250 USD", "$30")
 
 
 @dataclass(frozen=True)
@@ -207,13 +304,14 @@ class Mentions:
     quoted: tuple[str, ...] = ()
     numbers: tuple[_Number, ...] = ()
     text: str = ""  # the message in lower case, for enum values
+    codes: tuple[_Name, ...] = ()  # currency codes, in order, with the word before each
 
     @classmethod
     def of(cls, message: str) -> Mentions:
         text = message[:_TEXT_LIMIT]
         quoted = tuple(next(g for g in match.groups() if g) for match in _QUOTED.finditer(text))
         unquoted = _QUOTED.sub(" , ", text)
-        return cls(_names(unquoted), quoted, _numbers(unquoted), text.lower())
+        return cls(_names(unquoted), quoted, _numbers(unquoted), text.lower(), _codes(unquoted))
 
     def suggest(self, name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
         """Values for the argument ``name`` (schema ``schema``), best first; may be empty."""
@@ -236,7 +334,12 @@ class Mentions:
 
     def _numbers_for(self, words: _Words) -> list[int | float]:
         wanted = {_stem(word) for word in words.all} - _FILLER
+        for group in _SAME_NUMBER_WORDS:
+            if wanted & group:
+                wanted |= group
         found = [number.value for number in self.numbers if number.neighbours & wanted]
+        if words.name & _MONEY_WORDS:
+            found += [number.value for number in self.numbers if number.money]
         if "year" in words.name:
             found += [
                 n.value
@@ -246,13 +349,30 @@ class Mentions:
         return found
 
     def _strings_for(self, words: _Words) -> list[str]:
+        if words.all & _CURRENCY_WORDS and self.codes:
+            return self._currencies(words.name)
         found = list(self.quoted) if words.name & _TEXT_WORDS else []
         if _is_place(words.name) or (not _is_person(words.name) and _is_place(words.described)):
             found += self._places(words.all)
         elif _is_person(words.name) or _is_person(words.described):
             found += [n.text for n in self.names if n.preposition not in _PLACE_PREPOSITIONS]
             found += [n.text for n in self.names if n.preposition in _PLACE_PREPOSITIONS]
+        elif words.all & _NAMED_THINGS:
+            # "name of the restaurant": a quoted string is how a user writes such a name.
+            found += self.quoted
         return found
+
+    def _currencies(self, words: frozenset[str]) -> list[str]:
+        """The codes, the one the argument's direction points at first: after "from" (else
+        the first) for a source, after "to"/"in"/"into" (else the last) for a target."""
+        codes = list(self.codes)
+        if words & _TO_CURRENCY:
+            codes.reverse()
+            codes.sort(key=lambda code: code.preposition not in _TO_PREPOSITIONS)
+        else:
+            codes.sort(key=lambda code: code.preposition != "from")
+        codes.sort(key=lambda code: code.text not in _KNOWN_CODES)
+        return [code.text for code in codes]
 
     def _places(self, words: frozenset[str]) -> list[str]:
         """Names after a place preposition first, those after the preposition the argument
@@ -335,7 +455,8 @@ def _plain(word: str) -> str:
 
 
 def _numbers(text: str) -> tuple[_Number, ...]:
-    tokens = _TOKEN.findall(text)
+    matches = list(_TOKEN.finditer(text))
+    tokens = [match.group() for match in matches]
     found = []
     for index, token in enumerate(tokens):
         if not _NUMBER.fullmatch(token):
@@ -344,7 +465,19 @@ def _numbers(text: str) -> tuple[_Number, ...]:
         before = _nearest_word(reversed(tokens[max(0, index - 3) : index]))
         after = _nearest_word(tokens[index + 1 : index + 4])
         neighbours = frozenset(_stem(word) for word in (before, after) if word)
-        found.append(_Number(value, neighbours))
+        adjacent = tokens[max(0, index - 1) : index] + tokens[index + 1 : index + 2]
+        sign = text[: matches[index].start()].rstrip()[-1:]
+        money = sign in _CURRENCY_SIGNS or any(_CODE.fullmatch(word) for word in adjacent)
+        found.append(_Number(value, neighbours, money))
+    return tuple(found)
+
+
+def _codes(text: str) -> tuple[_Name, ...]:
+    """The currency-code-like words, each with the word before it (lower case)."""
+    found = []
+    for match in _CODE.finditer(text):
+        before = _TOKEN.findall(text[max(0, match.start() - 24) : match.start()])
+        found.append(_Name(match.group(), before[-1].lower() if before else ""))
     return tuple(found)
 
 

@@ -190,3 +190,52 @@ def test_responses_function_call_takes_the_users_values(client: OpenAI) -> None:
     arguments = json.loads(calls[0].arguments)
     jsonschema.validate(arguments, WEATHER_PARAMETERS)
     assert arguments == {"location": "Paris", "unit": "celsius"}
+
+
+RESTAURANT_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "restaurant": {"type": "string", "description": "name of the restaurant"},
+        "party_size": {"type": "integer", "minimum": 1, "maximum": 20},
+    },
+    "required": ["restaurant", "party_size"],
+}
+CONVERT_PARAMETERS: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "amount": {"type": "number"},
+        "from_currency": {"type": "string", "description": "ISO 4217 code"},
+        "to_currency": {"type": "string", "description": "ISO 4217 code"},
+    },
+    "required": ["amount", "from_currency", "to_currency"],
+}
+
+
+def test_a_quoted_name_fills_a_name_like_argument(client: OpenAI) -> None:
+    text = 'Book a table at "Chez Nous" for 4 people'
+    arguments = ask(client, text, "book_table", RESTAURANT_PARAMETERS)
+    assert arguments == {"restaurant": "Chez Nous", "party_size": 4}
+
+
+def test_an_amount_and_currency_codes_fill_a_conversion(client: OpenAI) -> None:
+    arguments = ask(client, "Convert 250 USD to EUR", "convert_currency", CONVERT_PARAMETERS)
+    assert arguments == {"amount": 250, "from_currency": "USD", "to_currency": "EUR"}
+
+
+def test_currency_codes_follow_from_and_to_in_the_responses_api(client: OpenAI) -> None:
+    tool: dict[str, Any] = {
+        "type": "function",
+        "name": "convert_currency",
+        "parameters": CONVERT_PARAMETERS,
+        "strict": False,
+    }
+    response = client.responses.create(
+        model=MODEL,
+        input="How much is 99.5 GBP in JPY?",
+        tools=[tool],  # type: ignore[list-item]
+        tool_choice="required",
+    )
+    calls = [item for item in response.output if item.type == "function_call"]
+    assert len(calls) == 1
+    arguments = json.loads(calls[0].arguments)
+    assert arguments == {"amount": 99.5, "from_currency": "GBP", "to_currency": "JPY"}

@@ -107,3 +107,47 @@ def test_long_digit_runs_are_read_in_linear_time() -> None:
     # A regex with nested repeats would backtrack here for a long time.
     message = "1" * 3999 + "x"
     assert Mentions.of(message).numbers == ()
+
+
+def test_a_quoted_string_fills_an_argument_that_names_a_thing() -> None:
+    parameters = obj(
+        restaurant={"type": "string", "description": "name of the restaurant"},
+        party_size={"type": "integer", "minimum": 1},
+    )
+    value = arguments('Book a table at "Chez Nous" for 4 people', parameters)
+    assert value == {"restaurant": "Chez Nous", "party_size": 4}
+    described = obj(q={"type": "string", "description": "The hotel's name"})
+    assert arguments('Find "Hotel Lumière" for me', described) == {"q": "Hotel Lumière"}
+
+
+def test_a_quoted_string_does_not_displace_a_named_place() -> None:
+    parameters = obj(city={"type": "string", "description": "name of the city"})
+    assert arguments('Weather in Oslo for my "weekly report"', parameters) == {"city": "Oslo"}
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Convert 250 USD to EUR", (250, "USD", "EUR")),
+        ("How much is 99.5 GBP in JPY?", (99.5, "GBP", "JPY")),
+        ("To EUR from CHF please: 12", (None, "CHF", "EUR")),
+        ("What is $30 in CAD", (30, None, "CAD")),
+    ],
+)
+def test_amounts_and_currency_codes_fill_a_conversion(
+    message: str, expected: tuple[Any, ...]
+) -> None:
+    parameters = obj(
+        amount={"type": "number"},
+        from_currency={"type": "string"},
+        to_currency={"type": "string", "description": "ISO 4217 code"},
+    )
+    value = arguments(message, parameters)
+    for key, wanted in zip(("amount", "from_currency", "to_currency"), expected, strict=True):
+        if wanted is not None:
+            assert value[key] == wanted, value
+
+
+def test_a_currency_code_the_schema_refuses_is_not_used() -> None:
+    parameters = obj(currency={"type": "string", "enum": ["usd", "eur"]})
+    assert arguments("Pay 5 USD", parameters)["currency"] in ("usd", "eur")
