@@ -166,8 +166,8 @@ class CompiledSchema:
             return []
         if not _has_at_most_nodes(instance, MAX_LISTED_VIOLATIONS):
             # jsonschema_rs builds every error before the first is returned (iter_errors
-            # is not lazy, ~40 µs an error): an instance with many nodes can hold as many
-            # errors. Its first error alone, which ``validate`` finds and stops at.
+            # is not lazy, and each error has its cost): an instance with many nodes can
+            # hold as many errors. Its first error alone, which ``validate`` finds and stops at.
             try:
                 self._validator.validate(instance)
             except jsonschema_rs.ValidationError as first:

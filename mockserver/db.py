@@ -292,7 +292,7 @@ class SharedTally:
 
     The journal's count of responses still finishing changes twice per request, so a
     change must cost no system call (a flock per change, and the GIL released around it,
-    cost tens of µs per request under load). Each process owns one slot of a small mapped
+    showed in every request's latency under load). Each process owns one slot of a small mapped
     file, claimed once under ``flock``, and changes only its own slot under a thread lock;
     a read sums the slots of processes that are still alive, so a worker killed mid-request
     leaves nothing behind. A read racing a write may see the slot's old value, which only
