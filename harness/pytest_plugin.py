@@ -2,9 +2,12 @@
 
 Fixtures:
 - ``mock_server``: a :class:`harness.testing.LiveServer` (one per session, reset before each
-  test): ``.url``, ``.base_url``, ``.stub(...)``, ``.requests``, ``.reset()``.
+  test): ``.url``, ``.base_url``, ``.stub(...)``, ``.requests`` (the journal: a list, with
+  ``.filter(path=, model=, status=, stub_id=, fault=, body_contains=, predicate)``),
+  ``.near_misses(...)`` (why no stub answered), ``.reset()``.
 - ``mock_server_config``: override it (session scope) to start the server with another
-  :class:`mockserver.MockConfig`.
+  :class:`mockserver.MockConfig` (e.g. ``chaos=(("rate_limit", 0.05),)``: the reset before
+  each test restarts the chaos draws, so each test meets the same faults).
 - ``assert_conforms``: :func:`harness.testing.assert_conforms`, as a fixture.
 """
 
