@@ -24,11 +24,16 @@ from urllib.parse import urlparse
 
 import jsonschema
 import pytest
+import regex  # type: ignore[import-untyped]  # no type information is installed
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import mockserver
-from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.instances import (
+    CannotGenerateError,
+    UnsatisfiableSchemaError,
+    generate_instance,
+)
 from mockserver.engine.instances.preparation import compile_schema
 
 SEEDS = range(10)
@@ -916,3 +921,100 @@ def test_generated_instances_validate(schema: dict[str, Any], seed: int) -> None
     instance = generate_instance(schema, random.Random(seed))
     assert_valid(schema, instance)
     assert canonical(generate_instance(schema, random.Random(seed))) == canonical(instance)
+
+
+# --------------------------------------------------------------------------------------------
+# property test: shapes the generator used to answer with `{}` (formats with lengths, patterns
+# in the regex package's syntax, minContains)
+# --------------------------------------------------------------------------------------------
+
+LENGTH_FORMATS = ["email", "idn-email", "uri", "hostname", "time", "date-time", "uuid", "date"]
+REGEX_PATTERNS = [
+    r"^\p{L}{5}$",
+    r"^\p{Lu}\p{Ll}{1,8}$",
+    r"^[\p{L}\p{N}_-]{3,12}$",
+    r"^\P{N}+$",
+    r"^[^\p{L}\s]{2,4}$",
+    r"^\p{Greek}{2}$",
+    r"a++b",
+    r"^(?>ab|a)c$",
+    r"^(?>[a-z]+)\d$",
+    r"^(x)?(?(1)y|z)$",
+    r"^(?<word>[a-z]{2})-(?P=word)$",
+]
+
+
+def _regex_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    if validator.is_type(instance, "string") and not regex.search(pattern, instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+# Patterns as the mock matches them (the regex package, which knows \p{..}); formats checked.
+RegexValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"pattern": _regex_pattern}
+)
+
+
+@st.composite
+def shortfall_shapes(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["format-lengths", "regex-syntax", "min-contains"]))
+    if kind == "format-lengths":
+        schema: dict[str, Any] = {"type": "string", "format": draw(st.sampled_from(LENGTH_FORMATS))}
+        low = draw(st.integers(0, 120))
+        if draw(st.booleans()):
+            schema["minLength"] = low
+        if draw(st.booleans()):
+            schema["maxLength"] = low + draw(st.integers(0, 40))
+        return schema
+    if kind == "regex-syntax":
+        return {"type": "string", "pattern": draw(st.sampled_from(REGEX_PATTERNS))}
+    wanted = draw(st.integers(0, 30))
+    schema = {"type": "array", "contains": draw(SCALARS), "minContains": wanted}
+    if draw(st.booleans()):
+        schema["maxContains"] = wanted + draw(st.integers(0, 3))
+    if draw(st.booleans()):
+        schema["items"] = draw(SCALARS)
+    return schema
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=objects_of(shortfall_shapes()), seed=st.integers(0, 2**32 - 1))
+@example(
+    schema={
+        "type": "object",
+        "properties": {"e": {"type": "string", "format": "email", "minLength": 30}},
+        "required": ["e"],
+    },
+    seed=0,
+)
+@example(schema={"type": "string", "format": "email", "minLength": 50}, seed=0)
+@example(schema={"type": "string", "pattern": r"^\p{L}{5}$"}, seed=0)
+@example(schema={"type": "string", "pattern": "a++b"}, seed=0)
+@example(schema={"type": "array", "contains": {"type": "string"}, "minContains": 20}, seed=0)
+@pytest.mark.slow
+def test_values_the_generator_stands_by_validate(schema: dict[str, Any], seed: int) -> None:
+    # The generator either stands by a value (which must validate), says the schema has no
+    # value (a contradiction), or says it cannot generate one (a 400): never a wrong value.
+    try:
+        instance = generate_instance(schema, random.Random(seed))
+    except (CannotGenerateError, UnsatisfiableSchemaError):
+        return
+    RegexValidator(schema, format_checker=RegexValidator.FORMAT_CHECKER).validate(instance)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "format": "email", "minLength": 30},
+        {"type": "string", "format": "email", "minLength": 50},
+        {"type": "string", "format": "uri", "minLength": 200},
+        {"type": "string", "format": "hostname", "maxLength": 6},
+        *({"type": "string", "pattern": pattern} for pattern in REGEX_PATTERNS),
+        {"type": "array", "contains": {"type": "string"}, "minContains": 25},
+    ],
+)
+def test_the_shapes_of_the_issue_are_stood_by(schema: dict[str, Any]) -> None:
+    # What the property test may skip, these must not: each has a value the generator makes.
+    for seed in range(4):
+        instance = generate_instance(schema, random.Random(seed))
+        RegexValidator(schema, format_checker=RegexValidator.FORMAT_CHECKER).validate(instance)
