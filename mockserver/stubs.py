@@ -4,11 +4,26 @@ A stub is JSON (or YAML in a ``--stubs`` file)::
 
     {"match": {"endpoint": "/v1/chat/completions", "model": "gpt-4",
                "last_user_message": "<regex>", "body": {"<field>": <value that must be equal>}},
+               "turns": 2 | {"min": 1, "max": 3}, "has_tool_result": true},
      "reply": {"text": "..."} | {"tool_call": {"name": "...", "arguments": {...}}}
+            | {"tool_calls": [{"name": "...", "arguments": {...}}, ...]}
             | {"error": {"status": 429, "type": "...", "code": "...", "message": "..."}}
             | {"fault": "disconnect"}
             | {"stream_error": {"after_frames": 3, "type": "...", "code": "...", "message": "..."}},
      "times": 1, "priority": 0}
+
+A reply may also carry ``usage`` (token counts), ``finish_reason`` and ``latency_ms`` (see
+``stub_replies``). Instead of ``reply``, a sequence: ``"replies": [reply, reply, ...]`` with
+``"after_last": "repeat_last" | "cycle" | "stop_matching"``; the n-th use of the stub answers
+with the n-th reply. The step is the stub's use count, which the store claims atomically, so
+each step is given exactly once across workers and instances; ``stop_matching`` is
+``times`` set to the number of replies.
+
+``turns`` counts the conversation's user messages (chat ``messages`` with role ``user``;
+Responses ``input`` user messages, with those of the stored conversation a
+``previous_response_id`` continues); ``has_tool_result`` is whether the conversation ends
+with a tool result (the last chat message has role ``tool``; the last Responses input item is a
+``function_call_output``).
 
 Every ``match`` field is optional. Higher ``priority`` wins, then the newest stub; a stub with
 ``times`` stops matching after that many uses. Stubs live in the shared state (the SQLite
@@ -23,13 +38,14 @@ engine does on ``^(a|a)+$``; it has no backreferences nor lookarounds, and its `
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,13 +63,102 @@ from mockserver.storage import StateUnavailable, StubStorage
 # requests match against its last copy of the stubs without waiting on the store.
 RECHECK_DOWN_S = 1.0
 
-_MATCH_KEYS = ("endpoint", "model", "last_user_message", "body")
+_MATCH_KEYS = ("endpoint", "model", "last_user_message", "body", "turns", "has_tool_result")
 # Stores keep 64-bit signed integers: a larger priority or times cannot be stored.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+# What a reply answers with: at most one of these per reply (none: the engine's own reply).
+REPLY_KINDS = ("text", "tool_call", "tool_calls", "error", "fault", "stream_error")
+# The kinds whose reply the engine plans, so that usage and finish_reason can be set.
+PLANNED_KINDS = frozenset({"text", "tool_call", "tool_calls"})
+# What the n-th use of a sequence answers once every reply was given.
+AFTER_LAST = ("repeat_last", "cycle", "stop_matching")
+# Bounds a stub definition keeps (its JSON is read on every process).
+MAX_REPLIES = 1000
+MAX_TOOL_CALLS = 128
+# As X-Mock-Latency-Ms (mockserver.faults.headers).
+MAX_STUB_LATENCY_MS = 60_000
+# The finish reasons both the chat body's and the chunks' schemas allow.
+FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter")
+_TOKENS = {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
+_TOOL_CALL = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "arguments": {"type": ["object", "string"]},
+    },
+}
+REPLY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "minProperties": 1,
+    "additionalProperties": False,
+    "properties": {
+        # Fault name -> rate; names and the rates' sum are checked in parse_stub,
+        # whose message lists the faults (Draft 4 has no propertyNames).
+        "chaos": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
+        },
+        "text": {"type": "string"},
+        "tool_call": _TOOL_CALL,
+        "tool_calls": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_TOOL_CALLS,
+            "items": _TOOL_CALL,
+        },
+        "error": {
+            "type": "object",
+            "required": ["status"],
+            "additionalProperties": False,
+            "properties": {
+                "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                "type": {"type": "string"},
+                "code": {"type": ["string", "null"]},
+                "message": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+            },
+        },
+        "fault": {"type": "string", "enum": sorted(FAULT_NAMES)},
+        # `stream_error` with its details chosen (each optional; see faults).
+        "stream_error": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "after_frames": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": MAX_AFTER_FRAMES,
+                },
+                "type": {"type": "string", "minLength": 1},
+                "code": {"type": "string", "minLength": 1},
+                "message": {"type": "string", "minLength": 1},
+                "param": {"type": ["string", "null"]},
+            },
+        },
+        # Token counts the answer reports instead of the counted ones; chat's names and
+        # Responses' are synonyms (prompt = input, completion = output).
+        "usage": {
+            "type": "object",
+            "minProperties": 1,
+            "additionalProperties": False,
+            "properties": {
+                "prompt_tokens": _TOKENS,
+                "completion_tokens": _TOKENS,
+                "input_tokens": _TOKENS,
+                "output_tokens": _TOKENS,
+            },
+        },
+        "finish_reason": {"type": "string", "enum": list(FINISH_REASONS)},
+        "latency_ms": {"type": "integer", "minimum": 0, "maximum": MAX_STUB_LATENCY_MS},
+    },
+}
 # The stub shape as a JSON Schema, so a bad definition is refused with the field it breaks.
 STUB_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "required": ["reply"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string", "minLength": 1},
@@ -65,63 +170,25 @@ STUB_SCHEMA: dict[str, Any] = {
                 "model": {"type": "string"},
                 "last_user_message": {"type": "string"},
                 "body": {"type": "object"},
-            },
-        },
-        "reply": {
-            "type": "object",
-            "minProperties": 1,
-            # One reply; `chaos` (a fault drawn per use, see mockserver.chaos) may join it.
-            "anyOf": [{"maxProperties": 1}, {"required": ["chaos"], "maxProperties": 2}],
-            "additionalProperties": False,
-            "properties": {
-                # Fault name -> rate; names and the rates' sum are checked in parse_stub,
-                # whose message lists the faults (Draft 4 has no propertyNames).
-                "chaos": {
-                    "type": "object",
+                "turns": {
+                    "type": ["integer", "object"],
+                    "minimum": 0,
+                    "maximum": INT64_MAX,
                     "minProperties": 1,
-                    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1},
-                },
-                "text": {"type": "string"},
-                "tool_call": {
-                    "type": "object",
-                    "required": ["name"],
                     "additionalProperties": False,
-                    "properties": {
-                        "name": {"type": "string", "minLength": 1},
-                        "arguments": {"type": ["object", "string"]},
-                    },
+                    "properties": {"min": _COUNT, "max": _COUNT},
                 },
-                "error": {
-                    "type": "object",
-                    "required": ["status"],
-                    "additionalProperties": False,
-                    "properties": {
-                        "status": {"type": "integer", "minimum": 400, "maximum": 599},
-                        "type": {"type": "string"},
-                        "code": {"type": ["string", "null"]},
-                        "message": {"type": "string"},
-                        "param": {"type": ["string", "null"]},
-                    },
-                },
-                "fault": {"type": "string", "enum": sorted(FAULT_NAMES)},
-                # `stream_error` with its details chosen (each optional; see faults).
-                "stream_error": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "properties": {
-                        "after_frames": {
-                            "type": "integer",
-                            "minimum": 0,
-                            "maximum": MAX_AFTER_FRAMES,
-                        },
-                        "type": {"type": "string", "minLength": 1},
-                        "code": {"type": "string", "minLength": 1},
-                        "message": {"type": "string", "minLength": 1},
-                        "param": {"type": ["string", "null"]},
-                    },
-                },
+                "has_tool_result": {"type": "boolean"},
             },
         },
+        "reply": REPLY_SCHEMA,
+        "replies": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_REPLIES,
+            "items": REPLY_SCHEMA,
+        },
+        "after_last": {"type": "string", "enum": list(AFTER_LAST)},
         "times": {"type": ["integer", "null"], "minimum": 1, "maximum": INT64_MAX},
         "priority": {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
     },
@@ -141,24 +208,37 @@ class StubError(ValueError):
 class Stub:
     id: str
     match: Mapping[str, Any]
-    reply: Mapping[str, Any]
+    reply: Mapping[str, Any]  # {} for a sequence (``replies``)
     times: int | None = None
     priority: int = 0
     used: int = 0
     seq: int = field(default=0, compare=False)  # the row's number: newer stubs have larger
+    replies: tuple[Mapping[str, Any], ...] = ()
+    after_last: str = "repeat_last"
 
     def definition(self) -> dict[str, Any]:
         """The stub as the admin API shows it."""
-        return {
-            "id": self.id,
-            "match": dict(self.match),
-            "reply": dict(self.reply),
-            "times": self.times,
-            "priority": self.priority,
-            "used": self.used,
-        }
+        shown: dict[str, Any] = {"id": self.id, "match": dict(self.match)}
+        if self.replies:
+            shown["replies"] = [dict(reply) for reply in self.replies]
+            shown["after_last"] = self.after_last
+        else:
+            shown["reply"] = dict(self.reply)
+        shown.update(times=self.times, priority=self.priority, used=self.used)
+        return shown
 
-    def matches(self, endpoint: str, body: Mapping[str, Any], user_text: str) -> bool:
+    def answer(self) -> Mapping[str, Any]:
+        """The reply this use gives: ``used`` is the use count claimed for it (1 the first)."""
+        if not self.replies:
+            return self.reply
+        step = max(self.used, 1) - 1
+        if self.after_last == "cycle":
+            return self.replies[step % len(self.replies)]
+        return self.replies[min(step, len(self.replies) - 1)]
+
+    def matches(
+        self, endpoint: str, body: Mapping[str, Any], user_text: str | RequestFacts
+    ) -> bool:
         wanted = self.match
         if "endpoint" in wanted and _endpoint(wanted["endpoint"]) != _endpoint(endpoint):
             return False
@@ -167,10 +247,45 @@ class Stub:
         return _Candidate(self).fits(body, _Text(user_text))
 
 
+class RequestFacts:
+    """What a stub's ``match`` reads of a request besides its body: the last user
+    message's text, the number of turns, whether a tool result ends the conversation.
+
+    The last two are worked out when a stub first asks (a Responses request's turns may
+    need the stored conversation it continues), so requests no such stub is tried on never
+    pay for them. ``mockserver.stub_facts`` builds them for each endpoint.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        turns: Callable[[], int] = lambda: 0,
+        has_tool_result: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.text = text
+        self._turns = turns
+        self._has_tool_result = has_tool_result
+
+    @functools.cached_property
+    def turns(self) -> int:
+        return self._turns()
+
+    @functools.cached_property
+    def has_tool_result(self) -> bool:
+        return self._has_tool_result()
+
+
+def turns_fit(wanted: Any, turns: int) -> bool:
+    """Whether a conversation of ``turns`` turns meets a stub's ``match.turns``."""
+    if isinstance(wanted, Mapping):
+        return wanted.get("min", 0) <= turns <= wanted.get("max", turns)
+    return bool(turns == wanted)
+
+
 class _Candidate:
     """A stub ready to be tried: its regex compiled, its checks beyond endpoint and model."""
 
-    __slots__ = ("body", "literal", "order", "program", "stub")
+    __slots__ = ("body", "has_tool_result", "literal", "order", "program", "stub", "turns")
 
     def __init__(self, stub: Stub) -> None:
         self.stub = stub
@@ -180,6 +295,8 @@ class _Candidate:
         self.literal = compiled.literal if compiled is not None else None
         self.program = compiled.program if compiled is not None and self.literal is None else None
         self.body = stub.match.get("body")
+        self.turns = stub.match.get("turns")
+        self.has_tool_result = stub.match.get("has_tool_result")
 
     def fits(self, body: Mapping[str, Any], text: _Text) -> bool:
         # A call into RE2 costs microseconds, Python's `in` tens of nanoseconds; most stubs
@@ -189,14 +306,22 @@ class _Candidate:
                 return False
         elif self.program is not None and self.program.search(text.utf8) is None:
             return False
-        return self.body is None or _is_subset(self.body, body)
+        if self.body is not None and not _is_subset(self.body, body):
+            return False
+        if self.has_tool_result is not None and (
+            text.facts.has_tool_result is not self.has_tool_result
+        ):
+            return False
+        return self.turns is None or turns_fit(self.turns, text.facts.turns)
 
 
 class _Text:
-    """The text regexes are searched in, encoded to UTF-8 once, when a stub first needs it."""
+    """The text regexes are searched in, encoded to UTF-8 once, when a stub first needs it,
+    and the request's other :class:`RequestFacts`."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
+    def __init__(self, text: str | RequestFacts) -> None:
+        self.facts = text if isinstance(text, RequestFacts) else RequestFacts(text)
+        self.text = self.facts.text
 
     @functools.cached_property
     def utf8(self) -> bytes:
@@ -234,14 +359,24 @@ def parse_stub(raw: Any, where: str = "") -> Stub:
         first: Violation = violations[0]
         param = _join(where, first.param)
         raise StubError(f"Invalid stub: '{param or 'stub'}': {first.message}.", param or None)
-    chaos = raw["reply"].get("chaos")
-    if chaos is not None:
-        try:
-            check_rates(chaos)  # their sum, which a JSON Schema cannot bound
-        except ChaosError as exc:
-            param = _join(where, "reply.chaos")
-            raise StubError(f"Invalid stub: '{param}': {exc}.", param) from exc
+    if ("reply" in raw) == ("replies" in raw):
+        param = _join(where, "reply")
+        given = "both 'reply' and 'replies'" if "reply" in raw else "neither"
+        raise StubError(
+            f"Invalid stub: '{param}': a stub has a 'reply', or a sequence of 'replies' "
+            f"(one per use); it has {given}.",
+            param,
+        )
+    if "after_last" in raw and "replies" not in raw:
+        param = _join(where, "after_last")
+        raise StubError(
+            f"Invalid stub: '{param}': after_last applies to a sequence of 'replies'.", param
+        )
+    replies = [raw["reply"]] if "reply" in raw else raw["replies"]
+    for index, reply in enumerate(replies):
+        _check_reply(reply, _join(where, "reply" if "reply" in raw else f"replies[{index}]"))
     match = raw.get("match") or {}
+    _check_turns(match.get("turns"), where)
     pattern = match.get("last_user_message")
     if pattern is not None:
         try:
@@ -254,13 +389,64 @@ def parse_stub(raw: Any, where: str = "") -> Stub:
                 f"(RE2 syntax, which has no backreferences nor lookarounds): {reason}."
             )
             raise StubError(message, param) from exc
+    times = raw.get("times")
+    after_last = str(raw.get("after_last", "repeat_last"))
+    if "replies" in raw and after_last == "stop_matching":
+        # The stub stops matching once each reply was given: its times, counted as any.
+        times = len(replies) if times is None else min(times, len(replies))
     return Stub(
         id=str(raw.get("id") or new_id("stub_", 16)),
         match={key: match[key] for key in _MATCH_KEYS if key in match},
-        reply=dict(raw["reply"]),
-        times=raw.get("times"),
+        reply=dict(raw["reply"]) if "reply" in raw else {},
+        times=times,
         priority=int(raw.get("priority", 0)),
+        replies=tuple(dict(reply) for reply in raw.get("replies", ())),
+        after_last=after_last,
     )
+
+
+def _check_reply(reply: Mapping[str, Any], param: str) -> None:
+    """What the schema cannot say of one reply: one kind, overrides that apply, chaos."""
+    kinds = [kind for kind in REPLY_KINDS if kind in reply]
+    if len(kinds) > 1:
+        raise StubError(
+            f"Invalid stub: '{param}': a reply is one of {', '.join(REPLY_KINDS)}; "
+            f"it has {' and '.join(kinds)}.",
+            param,
+        )
+    for override in ("usage", "finish_reason"):
+        if override in reply and kinds and kinds[0] not in PLANNED_KINDS:
+            raise StubError(
+                f"Invalid stub: '{param}.{override}': {override} applies to a text or tool "
+                f"call reply (or the engine's own), not to {kinds[0]}.",
+                f"{param}.{override}",
+            )
+    usage = reply.get("usage") or {}
+    for chat_name, responses_name in (
+        ("prompt_tokens", "input_tokens"),
+        ("completion_tokens", "output_tokens"),
+    ):
+        if chat_name in usage and responses_name in usage:
+            raise StubError(
+                f"Invalid stub: '{param}.usage': {chat_name} and {responses_name} are the same "
+                "count (chat's name and Responses'); give one.",
+                f"{param}.usage",
+            )
+    chaos = reply.get("chaos")
+    if chaos is not None:
+        try:
+            check_rates(chaos)  # their sum, which a JSON Schema cannot bound
+        except ChaosError as exc:
+            raise StubError(f"Invalid stub: '{param}.chaos': {exc}.", f"{param}.chaos") from exc
+
+
+def _check_turns(turns: Any, where: str) -> None:
+    if isinstance(turns, Mapping) and turns.get("min", 0) > turns.get("max", INT64_MAX):
+        param = _join(where, "match.turns")
+        raise StubError(
+            f"Invalid stub: '{param}': min ({turns['min']}) is more than max ({turns['max']}).",
+            param,
+        )
 
 
 def parse_stubs(raw: Any) -> list[Stub]:
@@ -314,8 +500,11 @@ class StubStore:
     def delete(self, stub_id: str) -> bool:
         return self._rows.delete(stub_id)
 
-    def take(self, endpoint: str, body: Mapping[str, Any], user_text: str) -> Stub | None:
-        """The stub that answers this request, its use counted; ``None`` if none matches."""
+    def take(
+        self, endpoint: str, body: Mapping[str, Any], user_text: str | RequestFacts
+    ) -> Stub | None:
+        """The stub that answers this request, its use counted (``used``: this use's
+        number, so :meth:`Stub.answer` is its reply); ``None`` if none matches."""
         index = self._current_index()
         if not index.buckets:
             return None
@@ -334,7 +523,7 @@ class StubStore:
             return None
         if stub.times is not None and used >= stub.times:
             self._rows.bump()  # it is used up: every process drops it from its copy
-        return Stub(stub.id, stub.match, stub.reply, stub.times, stub.priority, used, stub.seq)
+        return dataclasses.replace(stub, used=used)
 
     def _current_index(self) -> _StubIndex:
         if time.monotonic() < self._down_until:
@@ -403,15 +592,16 @@ def load_stub_file(path: Path) -> list[Stub]:
 
 def dump_definition(stub: Stub) -> str:
     """A stub as the stores keep it (its use count apart)."""
-    return json.dumps(
-        {
-            "id": stub.id,
-            "match": stub.match,
-            "reply": stub.reply,
-            "times": stub.times,
-            "priority": stub.priority,
-        }
-    )
+    kept: dict[str, Any] = {
+        "id": stub.id,
+        "match": stub.match,
+        "reply": stub.reply,
+        "times": stub.times,
+        "priority": stub.priority,
+    }
+    if stub.replies:
+        kept.update(replies=stub.replies, after_last=stub.after_last)
+    return json.dumps(kept)
 
 
 def load_stub(seq: int, definition: str, used: int) -> Stub:
@@ -425,6 +615,9 @@ def load_stub(seq: int, definition: str, used: int) -> Stub:
         priority=raw["priority"],
         used=used,
         seq=seq,
+        # Stubs stored before sequences existed have neither.
+        replies=tuple(raw.get("replies", ())),
+        after_last=raw.get("after_last", "repeat_last"),
     )
 
 
