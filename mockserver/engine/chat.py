@@ -107,7 +107,6 @@ def reply_request_from_chat(
     last = messages[-1] if messages else {}
     schema, json_object = _response_format(body.get("response_format"))
     override = reply_override or {}
-    fixed_call = override.get("tool_call")
     return ReplyRequest(
         user_text=_last_text(messages, "user"),
         tool_result=message_text(last.get("content")) if last.get("role") == "tool" else None,
@@ -121,11 +120,18 @@ def reply_request_from_chat(
         stop=_stop_sequences(body.get("stop")),
         top_logprobs=_top_logprobs(body),
         fixed_text=override.get("text"),
-        fixed_tool_call=(
-            (str(fixed_call["name"]), fixed_call.get("arguments", {}))
-            if isinstance(fixed_call, Mapping)
-            else None
-        ),
+        fixed_tool_calls=scripted_calls(override),
+    )
+
+
+def scripted_calls(override: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """A stub's ``tool_call`` or ``tool_calls`` as (function name, arguments) pairs."""
+    calls = override.get("tool_calls")
+    if not isinstance(calls, list | tuple):
+        single = override.get("tool_call")
+        calls = [single] if single is not None else []
+    return tuple(
+        (str(call["name"]), call.get("arguments", {})) for call in calls if isinstance(call, Mapping)
     )
 
 

@@ -87,7 +87,8 @@ class ReplyRequest:
     stop: tuple[str, ...] = ()
     top_logprobs: int | None = None
     fixed_text: str | None = None
-    fixed_tool_call: tuple[str, Any] | None = None
+    # A stub's scripted calls, (function name, arguments) each, in order.
+    fixed_tool_calls: tuple[tuple[str, Any], ...] = ()
     pretty_arguments: bool = True
 
 
@@ -152,8 +153,8 @@ def _planned_calls(
     request: ReplyRequest, rng: random.Random, budget: GenerationBudget
 ) -> list[tuple[str, Any]]:
     """The (function name, arguments) pairs to call, in order; empty for a text answer."""
-    if request.fixed_tool_call is not None:
-        return [request.fixed_tool_call]
+    if request.fixed_tool_calls:
+        return list(request.fixed_tool_calls)
     if request.fixed_text is not None or not request.tools:
         return []
     if request.tool_choice == TOOL_CHOICE_NONE:
