@@ -131,7 +131,9 @@ def scripted_calls(override: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
         single = override.get("tool_call")
         calls = [single] if single is not None else []
     return tuple(
-        (str(call["name"]), call.get("arguments", {})) for call in calls if isinstance(call, Mapping)
+        (str(call["name"]), call.get("arguments", {}))
+        for call in calls
+        if isinstance(call, Mapping)
     )
 
 
