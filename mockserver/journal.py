@@ -144,6 +144,9 @@ class Journal:
         self._flush_requests = _FlushRequests(local_path.with_name(local_path.name + ".flush"))
         self._queue: queue.SimpleQueue[tuple[JournalEntry, bool]] | None = None
         self._queue_pid: int | None = None
+        # The entry this process's writer has taken and is waiting to write (see
+        # _write_forever); a list, so that taking it is one atomic pop.
+        self._held: list[tuple[JournalEntry, bool]] = []
         self._start_lock = threading.Lock()
 
     def wait_for_pending(self, timeout_s: float = 2.0) -> None:
@@ -176,7 +179,7 @@ class Journal:
                     threading.Thread(
                         target=self._write_forever, args=(pending,), name="journal", daemon=True
                     ).start()
-                    atexit.register(self._write_batch, pending)  # what is left at exit
+                    atexit.register(self._write_at_exit, pending)
                     self._queue, self._queue_pid = pending, pid
                     # This process now holds entries other instances' reads may wait for.
                     self._store.answer_waits(self._wait_for_local)
@@ -186,10 +189,21 @@ class Journal:
         last_write = -WRITE_GAP_S
         asked = self._flush_requests.count()
         while True:
-            first = pending.get()
+            # The entry waits out the gap where the exit's last write finds it too.
+            self._held.append(pending.get())
             asked = self._wait_for_company(last_write, asked)
-            self._write_batch(pending, first)
+            self._write_batch(pending, self._take_held())
             last_write = time.monotonic()
+
+    def _write_at_exit(self, pending: queue.SimpleQueue[tuple[JournalEntry, bool]]) -> None:
+        """Write what is left at exit: the queue, and the entry the writer holds, if any."""
+        self._write_batch(pending, self._take_held())
+
+    def _take_held(self) -> tuple[JournalEntry, bool] | None:
+        try:
+            return self._held.pop()  # atomic: the writer or the exit gets it, never both
+        except IndexError:
+            return None
 
     def _wait_for_company(self, last_write: float, asked: int) -> int:
         """Sleep until :data:`WRITE_GAP_S` after the last write, or until a reader asks.

@@ -7,6 +7,8 @@ the GIL, wrote one entry at a time.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from flask import Flask
 
 import mockserver.journal as journal_module
 from mockserver import MockConfig, create_app
+from mockserver.db import Database
+from mockserver.journal import TABLES as JOURNAL_TABLES
 from mockserver.journal import Journal, JournalEntry
 from tests.fixtures.servers import API_KEY, serve_in_thread
 
@@ -84,3 +88,31 @@ def test_a_journal_read_has_the_writer_write_at_once(
             _chat(session, url, round_ * 2 + 1)
             assert len(_journal(url)) == 2 * (round_ + 1)
     assert sum(transactions) == 6
+
+
+EXITING_WRITER = """
+import sys, time
+from pathlib import Path
+import mockserver.journal as journal_module
+from mockserver.db import Database
+from mockserver.journal import TABLES, Journal, JournalEntry
+
+journal_module.WRITE_GAP_S = 30.0
+journal = Journal(Database(Path(sys.argv[1]), schema=TABLES))
+journal.submit(JournalEntry("POST", "/v1/chat/completions", {"n": 1}), counted=False)
+time.sleep(0.5)  # written at once: the first write has no gap to wait out
+journal.submit(JournalEntry("POST", "/v1/chat/completions", {"n": 2}), counted=False)
+time.sleep(0.5)  # taken by the writer, which waits out the gap with it
+"""
+
+
+def test_the_entry_waiting_out_the_gap_is_written_at_exit(tmp_path: Path) -> None:
+    state = tmp_path / "state.sqlite3"
+    script = tmp_path / "exiting_writer.py"
+    script.write_text(EXITING_WRITER)
+    done = subprocess.run(
+        [sys.executable, str(script), str(state)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    journal = Journal(Database(state, schema=JOURNAL_TABLES))
+    assert [entry["body"] for entry in journal.entries()] == [{"n": 1}, {"n": 2}]
