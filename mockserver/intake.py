@@ -21,6 +21,7 @@ from mockserver.exchange import Exchange
 from mockserver.faults import FaultPlan
 from mockserver.live_limits import check_live_limits
 from mockserver.stub_replies import apply_stub_reply
+from mockserver.stubs import RequestFacts
 
 _BAD_JSON = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
@@ -148,15 +149,18 @@ class Accepted:
     operation: Operation
     faults: FaultPlan
     reply_override: Mapping[str, Any] | None = None
+    # What the stub changes in the planned reply (see stub_replies.adjusted_chat_plan).
+    adjustments: Mapping[str, Any] | None = None
 
 
 def accept_request(
-    exchange: Exchange, user_text_of: Callable[[Mapping[str, Any]], str]
+    exchange: Exchange, user_text_of: Callable[[Mapping[str, Any]], str | RequestFacts]
 ) -> Accepted:
     """Read, route and validate an API request, then apply the stub that matches it.
 
     ``user_text_of`` finds the text a stub's ``last_user_message`` regex is searched in
-    (the last user message for chat, the last user input text for responses).
+    (the last user message for chat, the last user input text for responses), or all the
+    facts a stub's ``match`` reads (``mockserver.stub_facts``).
     """
     request, state, entry = exchange.request, exchange.state, exchange.entry
     body = read_json_body(request)
@@ -185,11 +189,11 @@ def accept_request(
         return Accepted(body, operation, faults)
     entry.stub_id = stub.id
     stubbed = apply_stub_reply(
-        stub.reply,
+        stub.answer(),  # a sequence's reply for this use
         str(body.get("model", "gpt-4")),
         faults,
         entry,
         stub=stub,
         chaos_seed=state.config.chaos_seed,
     )
-    return Accepted(body, operation, stubbed.faults, stubbed.override)
+    return Accepted(body, operation, stubbed.faults, stubbed.override, stubbed.adjustments)

@@ -278,7 +278,7 @@ class RequestFacts:
 def turns_fit(wanted: Any, turns: int) -> bool:
     """Whether a conversation of ``turns`` turns meets a stub's ``match.turns``."""
     if isinstance(wanted, Mapping):
-        return wanted.get("min", 0) <= turns <= wanted.get("max", turns)
+        return bool(wanted.get("min", 0) <= turns <= wanted.get("max", turns))
     return bool(turns == wanted)
 
 

@@ -8,18 +8,20 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from mockserver.delivery import json_reply, stream_reply
-from mockserver.engine.chat import last_user_text, plan_chat
+from mockserver.engine.chat import plan_chat
 from mockserver.exchange import Exchange
 from mockserver.intake import accept_request
 from mockserver.render.chat import completion_body, completion_chunks, failed_chunks
 from mockserver.render.obfuscation import wants_obfuscation
 from mockserver.render.stream import padded_chunk_frames, sse_frames
+from mockserver.stub_facts import chat_facts
+from mockserver.stub_replies import adjusted_chat_plan
 
 
 def create_chat_completion(exchange: Exchange) -> Response:
-    accepted = accept_request(exchange, last_user_text)
+    accepted = accept_request(exchange, chat_facts)
     body = accepted.body
-    plan = plan_chat(body, accepted.reply_override)
+    plan = adjusted_chat_plan(plan_chat(body, accepted.reply_override), accepted.adjustments)
     faults = exchange.faults = accepted.faults
     if body.get("stream") is True:
         options = body.get("stream_options")

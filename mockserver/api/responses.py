@@ -7,7 +7,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from mockserver.delivery import json_reply, stream_reply
-from mockserver.engine.responses import Message, last_user_input_text, plan_response
+from mockserver.engine.responses import Message, plan_response
 from mockserver.errors import ErrorReply, MockError
 from mockserver.exchange import Exchange
 from mockserver.intake import accept_request
@@ -20,10 +20,12 @@ from mockserver.render.responses import (
 )
 from mockserver.render.stream import sse_frames
 from mockserver.storage import ResponseStorage
+from mockserver.stub_facts import responses_facts
+from mockserver.stub_replies import adjusted_response_plan
 
 
 def create_response(exchange: Exchange) -> Response:
-    accepted = accept_request(exchange, last_user_input_text)
+    accepted = accept_request(exchange, responses_facts(exchange.state.db.responses))
     faults = exchange.faults = accepted.faults
     body = accepted.body
     streamed = body.get("stream") is True
@@ -33,7 +35,9 @@ def create_response(exchange: Exchange) -> Response:
             raise MockError(refused)  # before anything is stored
     store = exchange.state.db.responses
     history = _history(store, body.get("previous_response_id"))
-    plan = plan_response(body, history, accepted.reply_override)
+    plan = adjusted_response_plan(
+        plan_response(body, history, accepted.reply_override), accepted.adjustments
+    )
     obfuscate = wants_obfuscation(body)
     failure = faults.stream_failure()
     if failure is not None:
