@@ -178,7 +178,9 @@ def accept_request(
         raise MockError(ErrorReply(400, _TOO_DEEP.format(detail=exc))) from exc
     entry.valid = not violations
     if violations:
-        entry.violations = [{"param": v.param, "message": v.message} for v in violations]
+        entry.violations = [
+            {"param": v.param, "pointer": v.pointer, "message": v.message} for v in violations
+        ]
         raise MockError(validation_error(violations))
     check_live_limits(
         request.path, body, len(request.get_data(cache=True)), state.config.context_window

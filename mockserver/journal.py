@@ -38,7 +38,21 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.db import Database, SharedTally, StateFull
-from mockserver.journal_store import COLUMNS, MAX_ENTRIES, TABLES, SqliteJournalStore
+from mockserver.journal_capture import (
+    BoundedChunks,
+    bounded_body,
+    joined,
+    masked_headers,
+    masked_request_headers,
+    summary_json,
+)
+from mockserver.journal_store import (
+    COLUMNS,
+    MAX_ENTRIES,
+    TABLES,
+    SqliteJournalStore,
+    filter_value,
+)
 from mockserver.storage import JournalRow, JournalStorage, StateUnavailable
 
 log = logging.getLogger(__name__)
@@ -59,6 +73,8 @@ _FLUSH_POLL_S = 0.002
 FILTERS = COLUMNS
 # Where an API request's entry is left in its WSGI environ, for the access log to read.
 ENTRY_ENVIRON_KEY = "mockserver.journal_entry"
+# The clock of an entry's latency (the entry's field `time` hides the module in its class).
+_clock = time.perf_counter
 
 
 @dataclass
@@ -77,8 +93,21 @@ class JournalEntry:
     fault: str | None = None
     stream: bool = False
     time: float = field(default_factory=time.time)
-    # The model of a body kept truncated (its text no longer says); not part of the entry.
+    request_id: str | None = None
+    # From the request's arrival to its answer handed over (a stream: to its last byte).
+    latency_ms: float | None = None
+    # Secret-named headers masked (see mockserver.journal_capture).
+    request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
+    # Bounded as the request body is: JSON as JSON, a stream as its text.
+    response_body: Any = None
+    response_body_size: int = 0
+    response_body_truncated: bool = False
+    # Not part of the entry: the model of a body kept truncated (its text no longer says),
+    # and what the request's path captured by reference for the writer to settle.
     model_of_truncated: str | None = field(default=None, repr=False)
+    started: float = field(default_factory=_clock, repr=False)
+    sent: _Sent | None = field(default=None, repr=False)
 
     @property
     def model(self) -> str | None:
@@ -100,9 +129,51 @@ class JournalEntry:
         elif self.body is None:
             self.body = body_for_journal(raw)
 
+    def capture(self, request: Request, response: Response, chunks: Any) -> None:
+        """Keep what the writer settles: the request's header items (not the environ: held
+        until the writer runs, its cycle with the request would outlive the young garbage
+        collections, which then cost every request), references to the response's headers
+        and ``chunks`` (the body's, or a :class:`BoundedChunks` a stream fills)."""
+        headers = [item for item in request.environ.items() if item[0][:5] in _HEADER_KEYS]
+        self.sent = _Sent(headers, response.headers, chunks)
 
-# What an entry shows: every field but the internal one.
-_SHOWN = tuple(f.name for f in fields(JournalEntry) if f.name != "model_of_truncated")
+    def settle(self, max_bytes: int) -> None:
+        """Turn what :meth:`capture` kept into the entry's fields (in the writer thread)."""
+        sent, self.sent = self.sent, None
+        if sent is None:
+            return
+        self.request_headers = masked_request_headers(sent.request_headers)
+        self.response_headers = masked_headers(sent.headers.items())
+        self.request_id = sent.headers.get("x-request-id")
+        if isinstance(sent.chunks, BoundedChunks):
+            raw, size = joined(sent.chunks.chunks), sent.chunks.size
+        else:
+            raw = joined(sent.chunks)
+            size = len(raw)
+        self.response_body_size = size
+        self.response_body, self.response_body_truncated = bounded_body(
+            raw, size, max_bytes, stream=self.stream, truncated_marker=TRUNCATED
+        )
+
+    def mark_answered(self) -> None:
+        self.latency_ms = round((_clock() - self.started) * 1000, 3)
+
+
+# The environ keys that hold request headers start so (HTTP_*, CONTENT_TYPE, CONTENT_LENGTH).
+_HEADER_KEYS = frozenset({"HTTP_", "CONTE"})
+
+
+@dataclass
+class _Sent:
+    request_headers: list[tuple[str, Any]]  # the environ's items that hold them
+    headers: Any  # the response's werkzeug Headers
+    chunks: Any  # list[bytes], or BoundedChunks
+
+
+# What an entry shows: every field but the internal ones.
+_SHOWN = tuple(
+    f.name for f in fields(JournalEntry) if f.name not in ("model_of_truncated", "started", "sent")
+)
 
 
 def body_for_journal(raw: bytes) -> Any:
@@ -249,11 +320,21 @@ class Journal:
     def record_many(self, entries: list[JournalEntry]) -> None:
         rows = []
         for entry in entries:
+            entry.settle(self.body_max_bytes)
             text = _entry_json(entry)
             size = len(text.encode("utf-8", errors="surrogatepass"))
             rows.append(
                 JournalRow(
-                    text, entry.path, entry.method, entry.status, entry.model, entry.stub_id, size
+                    text,
+                    entry.path,
+                    entry.method,
+                    entry.status,
+                    entry.model,
+                    entry.stub_id,
+                    size,
+                    entry.valid,
+                    entry.fault,
+                    summary_json(entry),
                 )
             )
         self._store.append(rows)
@@ -268,7 +349,7 @@ class Journal:
         for name, value in (filters or {}).items():
             if name not in FILTERS:
                 raise KeyError(name)
-            chosen[name] = int(value) if name == "status" else value
+            chosen[name] = filter_value(name, value)
         return Query(self._store, chosen, limit)
 
     def entries(
@@ -375,9 +456,12 @@ def journal_response(
     request.environ[ENTRY_ENVIRON_KEY] = entry
     entry.cap_body(_raw_body(request), journal.body_max_bytes)
     if isinstance(response.response, list):
+        entry.mark_answered()
+        entry.capture(request, response, response.response)
         journal.finishing.add(1)
         journal.submit(entry, counted=True)
         return
+    entry.capture(request, response, BoundedChunks(journal.body_max_bytes))
     completion = _Completion(journal, entry)
     response.response = completion.watch(response.response)
     response.call_on_close(completion.record)
@@ -406,6 +490,8 @@ class _Completion:
 
     def watch(self, body: Iterable[Any]) -> Iterator[Any]:
         # Hold one chunk back, so the count goes up before the last one is handed over.
+        sent = self._entry.sent
+        kept = sent.chunks if sent is not None else BoundedChunks(0)
         iterator = iter(body)
         try:
             previous = next(iterator)
@@ -413,9 +499,11 @@ class _Completion:
             self._mark_finishing()
             return
         for chunk in iterator:
+            kept.add(previous)
             yield previous
             previous = chunk
         self._mark_finishing()
+        kept.add(previous)
         yield previous
 
     def _mark_finishing(self) -> None:
@@ -424,4 +512,5 @@ class _Completion:
             self._journal.finishing.add(1)
 
     def record(self) -> None:
+        self._entry.mark_answered()
         self._journal.submit(self._entry, counted=self._finishing)

@@ -1,0 +1,129 @@
+"""What a journal entry keeps of an exchange besides the request body: the headers both ways
+(secrets masked), the response body (bounded as the request body is), and a summary.
+
+On the request's path only references are taken (a shallow copy of the environ, the
+response's header object, the body's chunks already in memory); the journal's writer thread
+turns them into the entry's fields (:meth:`mockserver.journal.JournalEntry.settle`), so a
+request pays for none of the work here.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from harness.cassettes.scrub import REDACTED, is_secret_name
+
+# The fields of an entry the dashboard lists (an entry's summary, stored beside it).
+SUMMARY_FIELDS = (
+    "method",
+    "path",
+    "model",
+    "status",
+    "stream",
+    "stub_id",
+    "fault",
+    "valid",
+    "latency_ms",
+    "request_id",
+    "time",
+)
+# Schemes whose word is kept in a masked value ("Bearer ***"): it tells what was sent.
+_SCHEMES = ("bearer", "basic", "token")
+
+
+@functools.lru_cache(maxsize=512)
+def _secret(name: str) -> bool:
+    # Header names repeat from request to request; the word split behind the answer need
+    # not (the cache is bounded, so made-up names cost no memory).
+    return is_secret_name(name)
+
+
+def _masked(value: str) -> str:
+    scheme = value.strip().partition(" ")[0]
+    return f"{scheme} {REDACTED}" if scheme.lower() in _SCHEMES else REDACTED
+
+
+def masked_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """Headers by name, the values of secret-named ones (the cassette scrub's rules:
+    ``Authorization``, ``api-key``, cookies, anything named for a key, token, secret or
+    password) replaced by ``***`` (``Bearer ***``); a repeated header's values joined."""
+    shown: dict[str, str] = {}
+    for name, value in items:
+        if _secret(name):
+            value = _masked(value)
+        shown[name] = f"{shown[name]}, {value}" if name in shown else value
+    return shown
+
+
+@functools.lru_cache(maxsize=512)
+def _request_header(key: str) -> tuple[str, bool] | None:
+    """The header an environ key holds (named as werkzeug names it) and whether it is secret;
+    ``None`` for a key that holds no header. Cached as :func:`_secret` is."""
+    if key.startswith("HTTP_"):
+        name = key[5:].replace("_", "-").title()
+    elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        name = key.replace("_", "-").title()
+    else:
+        return None
+    return name, is_secret_name(name)
+
+
+def masked_request_headers(environ_items: Iterable[tuple[str, Any]]) -> dict[str, str]:
+    """:func:`masked_headers` of the request headers among a WSGI environ's items."""
+    shown: dict[str, str] = {}
+    for key, value in environ_items:
+        header = _request_header(key)
+        if header is not None and value != "":
+            name, secret = header
+            shown[name] = _masked(str(value)) if secret else str(value)
+    return shown
+
+
+class BoundedChunks:
+    """A streamed body's chunks as they are sent: kept up to ``max_bytes``, all counted."""
+
+    __slots__ = ("chunks", "max_bytes", "size")
+
+    def __init__(self, max_bytes: int) -> None:
+        self.chunks: list[bytes] = []
+        self.max_bytes = max_bytes
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        if self.size <= self.max_bytes:
+            self.chunks.append(chunk)
+        self.size += len(chunk)
+
+
+def joined(chunks: Iterable[bytes | str]) -> bytes:
+    """A body's chunks as one bytes (WSGI's are bytes; a text chunk is taken as UTF-8)."""
+    return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in chunks)
+
+
+def bounded_body(
+    raw: bytes, size: int, max_bytes: int, *, stream: bool, truncated_marker: str
+) -> tuple[Any, bool]:
+    """``(body, truncated)``: a JSON body as JSON, a stream (or anything else) as text; past
+    ``max_bytes`` (``size``: all the bytes sent, of which ``raw`` may hold only the start)
+    the start of its text, marked."""
+    if size > max_bytes:
+        # errors="ignore" drops only a character cut in two at the end.
+        return raw[:max_bytes].decode("utf-8", errors="ignore") + truncated_marker, True
+    if not stream:
+        try:
+            return orjson.loads(raw), False
+        except orjson.JSONDecodeError:  # not JSON (a broken-wire fault), or nested too deep
+            pass
+    return raw.decode("utf-8", errors="replace"), False
+
+
+def summary_json(entry: Any) -> str:
+    """An entry's summary, as JSON text (``entry``: a journal entry, or a dict of one)."""
+    if isinstance(entry, Mapping):
+        return orjson.dumps({name: entry.get(name) for name in SUMMARY_FIELDS}).decode()
+    shown = {name: getattr(entry, name) for name in SUMMARY_FIELDS}
+    return orjson.dumps(shown, default=str).decode()
