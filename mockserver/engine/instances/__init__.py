@@ -19,7 +19,12 @@ How it works
   :func:`generate_instance` for why) and regenerated a bounded number of times if it fails.
 * The work is bounded (:mod:`engine.generation_limits`): string lengths, item counts, depth,
   steps and output per request, regex matches with a timeout. A schema that needs more raises
-  :class:`GenerationLimitError`; one that no value satisfies, :class:`UnsatisfiableSchemaError`.
+  :class:`GenerationLimitError`; one that no value satisfies (a contradiction every attempt
+  ran into), :class:`UnsatisfiableSchemaError`; one the generator found no value for without
+  proving that none exists, :class:`CannotGenerateError` (a GenerationLimitError: the caller
+  refuses it clearly rather than sending a value that breaks the schema).
+* Function-call arguments are generated from :func:`arguments_schema` (``parameters`` as an
+  object), since live arguments are always a JSON object.
 * A ``suggest`` callback may propose values for named properties (the user's own words for a
   tool call, see :mod:`engine.mentions`); a proposal is kept only if the schema accepts it.
 
@@ -32,15 +37,19 @@ Generated directly: ``type`` (single, list, or inferred from the other keywords)
 ``required``, ``additionalProperties``, ``patternProperties``, ``propertyNames`` (pattern),
 ``minProperties``/``maxProperties``, ``dependentRequired`` (and array-valued ``dependencies``),
 ``enum``, ``const``, ``items``/``prefixItems``/``additionalItems``, ``minItems``/``maxItems``,
-``uniqueItems``, ``contains``, ``minLength``/``maxLength``, ``pattern``, ``format`` (date-time,
-date, time, email, uri, uuid, ipv4, ipv6, hostname, duration, ...), ``minimum``/``maximum``/
+``uniqueItems``, ``contains``/``minContains``, ``minLength``/``maxLength``, ``pattern``,
+``format`` (date-time, date, time, email, uri, uuid, ipv4, ipv6, hostname, duration, ...; built
+at the length ``minLength``/``maxLength`` ask where the format allows), ``minimum``/``maximum``/
 ``exclusiveMinimum``/``exclusiveMaximum`` (draft-4 boolean and draft-6+ numeric forms),
 ``multipleOf``, ``allOf``, ``anyOf``, ``oneOf`` (exactly one branch, verified), ``not`` (a
 variant violating one of its keywords, else redraw), ``if``/``then``/``else``, local ``$ref``
 (JSON pointers, ``#``, ``$anchor``; recursion is bounded), ``nullable``, ``default``/``examples``/
 ``example``, boolean schemas.  Anything else (``dependentSchemas``, ``unevaluated*``,
-``minContains``, ...) is only honoured through the final validate-and-redraw loop.  Remote
-``$ref`` and draft-03 schemas are rejected.  Patterns use Python ``re`` syntax.
+``maxContains``, ...) is only honoured through the final validate-and-redraw loop.  Remote
+``$ref`` and draft-03 schemas are rejected.  Patterns follow the ``regex`` package's syntax
+(which matches them): what Python's ``re`` parser cannot read (``\\p{L}``, ``(?<name>``) is
+rewritten for drawing (``regex_syntax``); possessive repeats, atomic groups and conditionals
+are drawn as their plain forms and the match decides.
 
 Modules
 -------
@@ -50,8 +59,10 @@ Modules
 ``$ref``/``allOf`` folding) and one mixin per kind of value: ``choices`` (anyOf/oneOf/if),
 ``enums``, ``numbers``, ``strings``, ``arrays``, ``objects``. Below them, plain functions and
 data: ``merging`` (conjunction of two schemas), ``refs``, ``negation`` (``not``),
-``regex_strings`` (rstr), ``arithmetic``, ``keywords``, ``pointers``, ``hints`` (values from a
-property's name), ``formats``, ``vocabulary``, ``errors``.
+``regex_strings`` (rstr), ``regex_syntax`` (the regex package's syntax, for drawing),
+``format_lengths`` (formats at a given length), ``arguments`` (``parameters`` as an object),
+``arithmetic``, ``keywords``, ``pointers``, ``hints`` (values from a property's name),
+``formats``, ``vocabulary``, ``errors``.
 """
 
 from mockserver.engine.generation_limits import CannotGenerateError, GenerationLimitError

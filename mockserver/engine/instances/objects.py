@@ -7,7 +7,7 @@ from typing import Any
 
 from mockserver.engine.generation_limits import check_count
 from mockserver.engine.instances.core import LOCAL_ATTEMPTS, GeneratorCore
-from mockserver.engine.instances.errors import Retry, UnsatisfiableSchemaError
+from mockserver.engine.instances.errors import CannotGenerate, Retry, UnsatisfiableSchemaError
 from mockserver.engine.instances.pointers import child_pointer
 from mockserver.engine.instances.refs import SOFT_REF_DEPTH, Trail, recursion_depth
 from mockserver.engine.instances.regex_strings import search_pattern
@@ -100,12 +100,14 @@ class ObjectMixin(GeneratorCore):
             return []
         names_schema = schema.get("propertyNames", True)
         names: list[str] = []
+        none_allowed = False
         for attempt in range(count * LOCAL_ATTEMPTS):
             if len(names) >= count:
                 break
             self.tick()
             name = self._extra_name(schema, attempt, path)
             if name is None:
+                none_allowed = True
                 break
             if name in taken or name in names:
                 continue
@@ -113,10 +115,15 @@ class ObjectMixin(GeneratorCore):
                 continue
             names.append(name)
         if len(names) < count and len(taken) + len(names) < schema.get("minProperties", 0):
-            raise UnsatisfiableSchemaError(
+            message = (
                 f"at {path!r}: minProperties {schema.get('minProperties')} cannot be met"
                 " (keywords 'additionalProperties' / 'patternProperties' / 'propertyNames')"
             )
+            # Provable only when no further name is allowed at all; names that were drawn
+            # but refused (propertyNames, repeats) say nothing about the names not drawn.
+            if none_allowed:
+                raise UnsatisfiableSchemaError(message)
+            raise CannotGenerate(message)
         return names
 
     def _extra_name(self, schema: Mapping[str, Any], attempt: int, path: str) -> str | None:

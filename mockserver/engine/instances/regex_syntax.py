@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import islice
 from typing import Final
 
 import regex  # type: ignore[import-untyped]  # no type information is installed
@@ -84,14 +85,18 @@ def _members(escape: str) -> str:
     found = "".join(char for char in _ASCII if compiled.fullmatch(char))
     if found:
         return found
-    sample: list[str] = []
-    for code in range(0x80, 0x10000):
-        char = chr(code)
-        if not 0xD800 <= code <= 0xDFFF and char.isprintable() and compiled.fullmatch(char):
-            sample.append(char)
-            if len(sample) >= _SAMPLE:
-                break
-    return "".join(sample)
+    # One scan in C over the printable BMP: cheap even for a property with no member there.
+    return "".join(match.group() for match in islice(compiled.finditer(_bmp()), _SAMPLE))
+
+
+@functools.lru_cache(maxsize=1)
+def _bmp() -> str:
+    """The printable characters of the Basic Multilingual Plane beyond ASCII."""
+    return "".join(
+        chr(code)
+        for code in range(0x80, 0x10000)
+        if not 0xD800 <= code <= 0xDFFF and chr(code).isprintable()
+    )
 
 
 def is_regex(pattern: str) -> bool:
