@@ -179,6 +179,21 @@ def test_a_schema_beyond_the_limits_is_a_400_naming_the_field(
 
 
 @pytest.mark.parametrize("route", ROUTES)
+def test_a_schema_the_generator_cannot_serve_is_a_400_naming_the_field(
+    server: RunningServer, route: str
+) -> None:
+    # No value found and no contradiction proven (only a regex prover could tell that a
+    # lookbehind before `^` never matches): a clear refusal, not `{}` or a wrong value.
+    path, build, param, _ = ROUTES[route]
+    reply = post(server, path, build({"type": "string", "pattern": "^(?<=x)y$"}))
+    assert reply.status_code == 400, reply.text
+    error = reply.json()["error"]
+    assert error["code"] == "schema_too_complex"
+    assert error["param"] == param
+    assert f"cannot generate a value for the schema in '{param}'" in error["message"], error
+
+
+@pytest.mark.parametrize("route", ROUTES)
 def test_contradicting_patterns_end_quickly(server: RunningServer, route: str) -> None:
     # `^a{30}b$` and the backtracking `^(a|a)+$`: every candidate "aaa...ab" used to be matched
     # against the second pattern with `re`, which takes 2^30 steps.
