@@ -200,9 +200,24 @@ class LiveServer:
         times: int | None = None,
         priority: int = 0,
         id: str | None = None,
+        *,
+        replies: Iterable[Mapping[str, Any]] | None = None,
+        after_last: str | None = None,
     ) -> dict[str, Any]:
-        """Add a stub (the admin API's stub JSON, as keyword arguments); returns it with its id."""
-        stub: dict[str, Any] = {"reply": dict(reply or {}), "priority": priority}
+        """Add a stub (the admin API's stub JSON, as keyword arguments); returns it with its id.
+
+        ``reply`` answers every use; or ``replies`` answers the n-th use with the n-th reply,
+        then as ``after_last`` says (``"repeat_last"``, ``"cycle"`` or ``"stop_matching"``):
+
+        >>> server.stub(replies=[{"tool_call": {"name": "f"}}, {"text": "Done."}])  # doctest: +SKIP
+        """
+        stub: dict[str, Any] = {"priority": priority}
+        if replies is not None:
+            stub["replies"] = [dict(each) for each in replies]
+        if reply is not None or replies is None:
+            stub["reply"] = dict(reply or {})
+        if after_last is not None:
+            stub["after_last"] = after_last
         if match:
             stub["match"] = dict(match)
         if times is not None:
