@@ -13,6 +13,7 @@ from mockserver.api.dispatch import stamp_request_id
 from mockserver.chaos import ChaosError, build_chaos
 from mockserver.config import MockConfig
 from mockserver.cors import CorsMiddleware
+from mockserver.dashboard import dashboard
 from mockserver.db import temporary_state_path
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
@@ -65,6 +66,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     # Flask sees them (see mockserver.api.dispatch). Wrapping wsgi_app is Flask's documented
     # way to put middleware in front of an app; mypy sees a method being replaced.
     app.register_blueprint(admin)
+    app.register_blueprint(dashboard)
     install_error_handlers(app)
     app.wsgi_app = ApiApp(state, app.wsgi_app)  # type: ignore[method-assign]
     # CORS outside the API routes (preflights never reach them), the access log outermost

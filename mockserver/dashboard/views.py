@@ -1,0 +1,163 @@
+"""Blueprint ``dashboard``: the page, its two files, and the journal reads it polls.
+
+``GET /_mock/`` and ``GET /_mock/ui``: the page; ``/_mock/ui/app.js``, ``/_mock/ui/app.css``.
+These hold no data, so they are served without the server's key (the page asks for it and
+sends it on its own calls); Host and Origin are checked as for the admin API.
+
+With the key when the server has one (:mod:`mockserver.admin_access`):
+``GET /_mock/ui/requests``: entry summaries newest first, after a seq (``after``: what the
+page already has) or before one (``before``: older pages), filtered by the journal's columns
+(``path``, ``method``, ``status``, ``model``, ``stub_id``, ``valid``, ``fault``), at most
+``limit``; with ``oldest``, the oldest seq kept, so the page drops rows a reset removed.
+``GET /_mock/ui/requests/<seq>``: one entry whole. ``GET /_mock/ui/meta``: the paths, models
+and fault names the filters offer. Stubs and the reset go through the admin API itself.
+
+Polling keeps the server's cost to a short indexed read a second per open page, most of
+them empty; a stream of server-sent events would hold a worker thread per open page.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator
+from importlib import resources
+
+from flask import Blueprint, Response, request
+
+from harness.sse import dump_json
+from mockserver.admin_access import admin_access_problem
+from mockserver.errors import ErrorReply, MockError
+from mockserver.faults import FAULT_NAMES
+from mockserver.journal_store import COLUMNS, filter_value
+from mockserver.state import current_state
+
+dashboard = Blueprint("dashboard", __name__, url_prefix="/_mock")
+
+# The page's files, by the name the page asks for, with their media types.
+_FILES = {
+    "index.html": "text/html",
+    "app.js": "text/javascript",
+    "app.css": "text/css",
+}
+_PAGE_PATHS = frozenset({"/_mock/", "/_mock/ui", "/_mock/ui/app.js", "/_mock/ui/app.css"})
+# The page runs only its own script and style, and talks only to its own origin: a request
+# body shown in it can never load or send anything elsewhere.
+_PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 500
+_BOUNDS = ("after", "before", "limit")
+
+
+@dashboard.before_request
+def _check_access() -> None:
+    config = current_state().config
+    if request.path in _PAGE_PATHS:
+        # No data in the page or its files: served without the key, which the page asks
+        # for; Host and Origin are checked all the same.
+        config = dataclasses.replace(config, api_key=None)
+    problem = admin_access_problem(request, config)
+    if problem is not None:
+        raise MockError(problem)
+
+
+@functools.cache
+def _file(name: str) -> bytes:
+    # Read through importlib.resources, so an installed wheel (or a zip) serves them too.
+    return (resources.files("mockserver.dashboard") / "static" / name).read_bytes()
+
+
+def _file_response(name: str) -> Response:
+    response = Response(_file(name), mimetype=_FILES[name])
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if name == "index.html":
+        response.headers["Content-Security-Policy"] = _PAGE_POLICY
+        response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+@dashboard.get("/")
+@dashboard.get("/ui")
+def page() -> Response:
+    return _file_response("index.html")
+
+
+@dashboard.get("/ui/app.js")
+def script() -> Response:
+    return _file_response("app.js")
+
+
+@dashboard.get("/ui/app.css")
+def style() -> Response:
+    return _file_response("app.css")
+
+
+def _json(body: object, status: int = 200) -> Response:
+    return Response(dump_json(body), status=status, mimetype="application/json")
+
+
+@dashboard.get("/ui/meta")
+def meta() -> Response:
+    specs = current_state().specs
+    body = {"paths": specs.paths, "models": specs.models, "faults": sorted(FAULT_NAMES)}
+    return _json(body)
+
+
+@dashboard.get("/ui/requests")
+def summaries() -> Response:
+    arguments = request.args.to_dict()
+    unknown = sorted(set(arguments) - set(COLUMNS) - set(_BOUNDS))
+    if unknown:
+        choices = ", ".join((*COLUMNS, *_BOUNDS))
+        raise MockError(
+            ErrorReply(400, f"Unknown parameter {unknown[0]!r}; use: {choices}.", param=unknown[0])
+        )
+    after = _whole_number(arguments.pop("after", "0"), "after")
+    before_text = arguments.pop("before", None)
+    before = None if before_text is None else _whole_number(before_text, "before")
+    limit = min(_whole_number(arguments.pop("limit", str(DEFAULT_LIMIT)), "limit"), MAX_LIMIT)
+    filters = {}
+    for name, text in arguments.items():
+        try:
+            filters[name] = filter_value(name, text)
+        except ValueError as exc:
+            wanted = "true or false" if name == "valid" else "a whole number"
+            raise MockError(ErrorReply(400, f"`{name}` must be {wanted}.", param=name)) from exc
+    store = current_state().db.journal
+    oldest = store.oldest_seq()
+    found = store.summaries(filters, after, before, limit)
+    return Response(_listing(found, oldest), mimetype="application/json")
+
+
+def _listing(found: list[tuple[int, str]], oldest: int | None) -> Iterator[str]:
+    """``{"object": "list", "oldest": ..., "data": [...]}``, the stored JSON sent as it is."""
+    yield f'{{"object":"list","oldest":{"null" if oldest is None else oldest},"data":['
+    for index, (seq, text) in enumerate(found):
+        yield ("," if index else "") + _with_seq(seq, text)
+    yield "]}"
+
+
+def _with_seq(seq: int, text: str) -> str:
+    # A stored entry or summary is an object: "seq" goes in front without parsing it.
+    return f'{{"seq":{seq},{text[1:]}' if text != "{}" else f'{{"seq":{seq}}}'
+
+
+@dashboard.get("/ui/requests/<int:seq>")
+def one_entry(seq: int) -> Response:
+    text = current_state().db.journal.entry(seq)
+    if text is None:
+        raise MockError(ErrorReply(404, f"No journal entry {seq}: it was cleared or dropped."))
+    return Response(_with_seq(seq, text), mimetype="application/json")
+
+
+def _whole_number(text: str, name: str) -> int:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise MockError(
+            ErrorReply(400, f"`{name}` must be a whole number (0 or more).", param=name)
+        )
+    return int(text)
