@@ -158,7 +158,9 @@ def list_near_misses() -> Response:
         data.append(
             {
                 "request": _request_summary(entry, body),
-                "near_misses": near_misses(stubs, str(entry["path"]), body),
+                "near_misses": near_misses(
+                    stubs, str(entry["path"]), body, stored=state.db.responses
+                ),
             }
         )
     return _json({"object": "list", "data": data})
@@ -178,11 +180,12 @@ def explain_request() -> Response:
                 param="path" if not isinstance(path, str) or not path.startswith("/") else "body",
             )
         )
-    stubs = current_state().stubs.list()
+    state = current_state()
+    stubs = state.stubs.list()
     return _json(
         {
             "request": _request_summary({"path": path, "method": "POST"}, body),
-            "near_misses": near_misses(stubs, path, body),
+            "near_misses": near_misses(stubs, path, body, stored=state.db.responses),
         }
     )
 

@@ -3,8 +3,9 @@
 WireMock calls these near misses. For a request no stub answered, every stub is held
 against it and the ones that differ the least are listed, each with what it expected and
 what the request had: ``match.endpoint``, ``match.model``, ``match.last_user_message`` (the
-text searched), each ``match.body`` field (by JSON pointer), or ``times`` when the stub was
-used up.
+text searched), each ``match.body`` field (by JSON pointer), ``match.turns`` and
+``match.has_tool_result`` (what the request's conversation has), or ``times`` when the stub
+was used up.
 
 The verdict is always the matcher's own (:meth:`mockserver.stubs.Stub.matches`): the
 fields only explain it, so the diagnosis cannot disagree with what the mock did.
@@ -19,12 +20,16 @@ from typing import Any
 from harness.json_pointer import escape
 from mockserver.engine.chat import last_user_text
 from mockserver.engine.responses import last_user_input_text
+from mockserver.storage import ResponseStorage
+from mockserver.stub_facts import facts_for
 from mockserver.stubs import (
+    RequestFacts,
     Stub,
     _Candidate,
     _endpoint,
     _is_subset,
     _Text,
+    turns_fit,
 )
 
 # Near misses shown for one request, closest first.
@@ -73,12 +78,21 @@ def user_text(endpoint: str, body: Mapping[str, Any]) -> str:
     return text_of(body) if text_of is not None else ""
 
 
-def explain_mismatch(stub: Stub, endpoint: str, body: Mapping[str, Any]) -> list[Mismatch]:
+def explain_mismatch(
+    stub: Stub,
+    endpoint: str,
+    body: Mapping[str, Any],
+    stored: ResponseStorage | None = None,
+    facts: RequestFacts | None = None,
+) -> list[Mismatch]:
     """Every way ``stub`` fails to answer a request to ``endpoint`` with ``body``; [] if it
-    answers it (as the matcher says)."""
-    text = user_text(endpoint, body)
+    answers it (as the matcher says). ``stored`` finds the conversation a Responses
+    ``previous_response_id`` continues (its turns count)."""
+    facts = facts or facts_for(endpoint, body, stored)
     found = (
-        [] if stub.matches(endpoint, body, text) else _fields_differing(stub, endpoint, body, text)
+        []
+        if stub.matches(endpoint, body, facts)
+        else _fields_differing(stub, endpoint, body, facts)
     )
     if stub.times is not None and stub.used >= stub.times:
         found.append(
@@ -93,7 +107,11 @@ def explain_mismatch(stub: Stub, endpoint: str, body: Mapping[str, Any]) -> list
 
 
 def near_misses(
-    stubs: Iterable[Stub], endpoint: str, body: Mapping[str, Any], shown: int = NEAR_MISSES_SHOWN
+    stubs: Iterable[Stub],
+    endpoint: str,
+    body: Mapping[str, Any],
+    shown: int = NEAR_MISSES_SHOWN,
+    stored: ResponseStorage | None = None,
 ) -> list[dict[str, Any]]:
     """The ``shown`` stubs closest to answering the request, closest first, with why not.
 
@@ -102,8 +120,9 @@ def near_misses(
     before stubs were tried, e.g. refused or failed by a fault).
     """
     ranked = []
+    facts = facts_for(endpoint, body, stored)  # one stored-conversation read for all stubs
     for stub in stubs:
-        mismatches = explain_mismatch(stub, endpoint, body)
+        mismatches = explain_mismatch(stub, endpoint, body, facts=facts)
         conditions = len(_conditions(stub)) + (stub.times is not None)
         distance = len(mismatches) / conditions if conditions else 0.0
         ranked.append((distance, len(mismatches), -stub.priority, -stub.seq, stub, mismatches))
@@ -123,7 +142,11 @@ def near_misses(
 
 def _conditions(stub: Stub) -> list[str]:
     match = stub.match
-    names = [name for name in ("endpoint", "model", "last_user_message") if name in match]
+    names = [
+        name
+        for name in ("endpoint", "model", "last_user_message", "turns", "has_tool_result")
+        if name in match
+    ]
     body = match.get("body")
     if isinstance(body, Mapping):
         names += [f"body/{key}" for key in body] or ["body"]
@@ -131,9 +154,10 @@ def _conditions(stub: Stub) -> list[str]:
 
 
 def _fields_differing(
-    stub: Stub, endpoint: str, body: Mapping[str, Any], text: str
+    stub: Stub, endpoint: str, body: Mapping[str, Any], facts: RequestFacts
 ) -> list[Mismatch]:
     wanted = stub.match
+    text = facts.text
     found = []
     if "endpoint" in wanted and _endpoint(wanted["endpoint"]) != _endpoint(endpoint):
         found.append(Mismatch("match.endpoint", wanted["endpoint"], endpoint, "another endpoint"))
@@ -159,6 +183,26 @@ def _fields_differing(
         found += _body_differences(wanted_body, body, "")[:MAX_BODY_DIFFERENCES] or [
             Mismatch("match.body", wanted_body, "(the request body)", "the body differs")
         ]
+    if "turns" in wanted and not turns_fit(wanted["turns"], facts.turns):
+        found.append(
+            Mismatch(
+                "match.turns",
+                wanted["turns"],
+                facts.turns,
+                f"the conversation has {facts.turns} user message(s)",
+            )
+        )
+    if "has_tool_result" in wanted and facts.has_tool_result is not wanted["has_tool_result"]:
+        found.append(
+            Mismatch(
+                "match.has_tool_result",
+                wanted["has_tool_result"],
+                facts.has_tool_result,
+                "the conversation ends with a tool result"
+                if facts.has_tool_result
+                else "the conversation does not end with a tool result",
+            )
+        )
     if not found:  # the matcher said no, and no field says why: say so rather than nothing
         found.append(Mismatch("match", dict(wanted), None, "the stub does not match"))
     return found
