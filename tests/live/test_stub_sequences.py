@@ -321,14 +321,35 @@ def test_usage_and_finish_reason_on_responses(admin: Admin, client: OpenAI, stre
     assert response.output_text == "Partial"
 
 
-def test_latency_ms_delays_the_first_byte(admin: Admin, client: OpenAI) -> None:
+def test_latency_ms_delays_the_first_byte_unless_the_request_sets_its_own(
+    admin: Admin, client: OpenAI
+) -> None:
     admin.stub(match={"last_user_message": "slow"}, reply={"text": "late", "latency_ms": 400})
     started = time.monotonic()
     assert ask(client, [user("slow")]).choices[0].message.content == "late"
     assert time.monotonic() - started >= 0.4
+    admin.stub(match={"last_user_message": "own"}, reply={"text": "mine", "latency_ms": 3000})
     started = time.monotonic()
-    ask(client, [user("fast")])
-    assert time.monotonic() - started < 0.4
+    own = ask(client, [user("own")], extra_headers={"X-Mock-Latency-Ms": "10"})
+    assert own.choices[0].message.content == "mine"
+    assert time.monotonic() - started < 3.0  # the header's 10 ms, not the stub's 3 s
+
+
+def test_a_sequence_step_with_chaos_draws_per_use(admin: Admin, live_server: RunningServer) -> None:
+    admin.stub(
+        replies=[{"text": "calm"}, {"text": "stormy", "chaos": {"server_error": 1}}],
+        after_last="cycle",
+    )
+    statuses = [
+        requests.post(
+            f"{live_server.base_url}/chat/completions",
+            json={"model": "gpt-4", "messages": [user("go")]},
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=30,
+        ).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [200, 500, 200, 500]
 
 
 # --------------------------------------------------------------------------- refusals
