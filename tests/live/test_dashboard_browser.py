@@ -1,0 +1,209 @@
+"""The dashboard in a real browser (Debian's chromium, driven by Playwright), against
+`harness serve --api-key`: the page asks for the key once, requests the openai SDK makes
+appear live, a row opens to its bodies and violations, filters narrow the rows, a stub added
+from the page shows its use count, and reset empties the journal."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+import requests
+
+from tests.fixtures.servers import RunningServer, start_server
+
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e .[test]")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium's own calls home fail on machines without internet, and can stall it.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+KEY = "sk-dashboard-key-0123"
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "dashboard.png"
+# How long the page may take to show what the server answered (it polls every second).
+SHOWN_MS = 8000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    running = start_server(["--api-key", KEY, "--workers", "1"], log_dir=tmp_path)
+    yield running
+    running.stop()
+
+
+def test_the_dashboard_shows_requests_live_and_manages_stubs(
+    browser: Any, server: RunningServer
+) -> None:
+    client = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
+    page = browser.new_page(viewport={"width": 1440, "height": 800})
+    expect = playwright.expect
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{server.url}/_mock/")
+        # The page holds no data: it opens without the key, then asks for it.
+        expect(page.locator("#key-form")).to_be_visible()
+        page.fill("#key", KEY)
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#key-form")).to_be_hidden()
+        expect(page.locator("#empty")).to_be_visible()
+        rows = page.locator("#requests tbody tr")
+
+        # A request made by the SDK appears without a reload.
+        client.chat.completions.create(
+            model="gpt-4", messages=[{"role": "user", "content": "Hello from the dashboard test"}]
+        )
+        expect(rows).to_have_count(1, timeout=SHOWN_MS)
+        expect(rows.first).to_contain_text("/v1/chat/completions")
+        expect(rows.first.locator(".valid")).to_be_visible()
+        stream = client.chat.completions.create(
+            model="gpt-4",
+            messages=[{"role": "user", "content": "Stream me something"}],
+            stream=True,
+        )
+        streamed_text = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
+        expect(rows).to_have_count(2, timeout=SHOWN_MS)
+        expect(rows.first.locator(".stream")).to_be_visible()
+        # An invalid body (sent as it is; the SDK's types would stop it).
+        refused = requests.post(
+            f"{server.base_url}/chat/completions",
+            json={"model": "gpt-4", "messages": [{"role": "wizard", "content": "Hi"}]},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        )
+        assert refused.status_code == 400
+        expect(rows).to_have_count(3, timeout=SHOWN_MS)
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(
+                model="gpt-4",
+                messages=[{"role": "user", "content": "Hi"}],
+                extra_headers={"X-Mock-Fault": "rate_limit"},
+            )
+        expect(rows).to_have_count(4, timeout=SHOWN_MS)
+        expect(rows.first.locator(".fault")).to_have_text("rate_limit")
+
+        # Opening a row shows its bodies and its (masked) headers.
+        rows.nth(3).click()
+        detail = page.locator("#detail")
+        expect(detail).to_contain_text("Hello from the dashboard test")
+        expect(detail).to_contain_text('"object": "chat.completion"')
+        expect(detail).to_contain_text("Bearer ***")
+        assert KEY not in detail.inner_text()
+        rows.nth(2).click()
+        expect(detail.locator(".event").first).to_contain_text("chat.completion.chunk")
+        expect(detail).to_contain_text("[DONE]")
+        assert streamed_text
+        rows.nth(1).click()
+        expect(detail.locator(".violations")).to_contain_text("/messages/0/role")
+
+        # Filters narrow the rows.
+        page.check("#filters input[name=invalid]")
+        expect(rows).to_have_count(1, timeout=SHOWN_MS)
+        expect(rows.first.locator(".invalid")).to_be_visible()
+        page.click("#filters button[type=reset]")
+        expect(rows).to_have_count(4, timeout=SHOWN_MS)
+        page.fill("#filters input[name=status]", "200")
+        expect(rows).to_have_count(2, timeout=SHOWN_MS)
+        page.select_option("#filters select[name=fault]", "rate_limit")
+        expect(rows).to_have_count(0, timeout=SHOWN_MS)
+        page.fill("#filters input[name=status]", "")
+        expect(rows).to_have_count(1, timeout=SHOWN_MS)
+        page.fill("#filters input[name=path]", "/v1/responses")
+        expect(rows).to_have_count(0, timeout=SHOWN_MS)
+        page.click("#filters button[type=reset]")
+
+        # A stub added from the page shows its use count.
+        page.click("#tab-stubs")
+        page.fill(
+            "#stub-json",
+            '{"id": "weather", "match": {"last_user_message": "weather"},'
+            ' "reply": {"text": "Sunny, 22 °C."}}',
+        )
+        page.click("#add-stub button[type=submit]")
+        stub_row = page.locator('#stubs tbody tr[data-id="weather"]')
+        expect(stub_row.locator(".used")).to_have_text("0")
+        expect(page.locator("#stub-count")).to_have_text("1")
+        answer = client.chat.completions.create(
+            model="gpt-4", messages=[{"role": "user", "content": "How is the weather?"}]
+        )
+        assert answer.choices[0].message.content == "Sunny, 22 °C."
+        expect(stub_row.locator(".used")).to_have_text("1", timeout=SHOWN_MS)
+        page.fill("#stub-json", "{not json")
+        page.click("#add-stub button[type=submit]")
+        expect(page.locator("#stub-error")).to_contain_text("Not JSON")
+        page.fill("#stub-json", '{"match": {"nonsense": 1}, "reply": {"text": "x"}}')
+        page.click("#add-stub button[type=submit]")
+        expect(page.locator("#stub-error")).to_contain_text("nonsense")
+
+        page.click("#tab-requests")
+        expect(rows).to_have_count(5, timeout=SHOWN_MS)
+        page.fill("#filters input[name=stub_id]", "weather")
+        expect(rows).to_have_count(1, timeout=SHOWN_MS)
+        page.click("#filters button[type=reset]")
+        expect(rows).to_have_count(5, timeout=SHOWN_MS)
+
+        # The README's picture: the list, the invalid request opened.
+        rows.nth(2).click()
+        expect(detail.locator(".violations")).to_contain_text("/messages/0/role")
+        page.mouse.move(0, 0)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
+
+        # Delete from the page, then reset (asked twice) empties the journal and the stubs.
+        page.click("#tab-stubs")
+        stub_row.locator("button").click()
+        expect(page.locator("#stub-count")).to_have_text("0")
+        page.click("#tab-requests")
+        page.click("#reset")
+        expect(page.locator("#reset")).to_have_text("Confirm reset")
+        page.click("#reset")
+        expect(rows).to_have_count(0)
+        expect(page.locator("#empty")).to_be_visible()
+        listed = requests.get(
+            f"{server.url}/_mock/requests", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+        )
+        assert listed.json()["data"] == []
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_a_reset_made_elsewhere_empties_the_open_page(browser: Any, server: RunningServer) -> None:
+    page = browser.new_page()
+    try:
+        page.add_init_script(f"sessionStorage.setItem('harness-mock-key', '{KEY}')")
+        page.goto(f"{server.url}/_mock/ui")
+        expect = playwright.expect
+        requests.post(
+            f"{server.base_url}/chat/completions",
+            json={"model": "gpt-4", "messages": [{"role": "user", "content": "Hi"}]},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        )
+        rows = page.locator("#requests tbody tr")
+        expect(rows).to_have_count(1, timeout=SHOWN_MS)
+        requests.post(
+            f"{server.url}/_mock/reset", headers={"Authorization": f"Bearer {KEY}"}, timeout=10
+        )
+        expect(rows).to_have_count(0, timeout=SHOWN_MS)
+        expect(page.locator("#key-form")).to_be_hidden()
+    finally:
+        page.close()
