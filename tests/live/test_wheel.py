@@ -35,6 +35,8 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert "harness/specs/upstream/gpt-4-RESPONSES.json" in names
         assert any(name.startswith("harness/specs/overlays/") for name in names)
         assert "harness/py.typed" in names and "mockserver/py.typed" in names
+        for name in ("index.html", "app.js", "app.css"):  # the dashboard's page
+            assert f"mockserver/dashboard/static/{name}" in names
         archive.extractall(target)
     return target
 
@@ -74,5 +76,7 @@ def test_serve_from_an_installed_wheel_in_another_directory(
         )
         assert response.status_code == 200
         assert response.json()["model"] == "gpt-4-0613"
+        for path in ("/_mock/", "/_mock/ui/app.js", "/_mock/ui/app.css"):
+            assert requests.get(f"{server.url}{path}", timeout=10).status_code == 200, path
     finally:
         assert server.stop() == 0
