@@ -14,7 +14,10 @@ import openai
 import pytest
 import requests
 
+from tests.fixtures.redis_server import RedisServer, redis_prefix, redis_server
 from tests.fixtures.servers import RunningServer, start_server
+
+__all__ = ["redis_prefix", "redis_server"]  # fixtures this module uses
 
 KEY = "sk-dashboard-http-key-42"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -143,3 +146,36 @@ def test_the_page_ships_in_the_package() -> None:
 
     static = Path(mockserver.dashboard.__file__).parent / "static"
     assert {path.name for path in static.iterdir()} >= {"index.html", "app.js", "app.css"}
+
+
+def test_the_dashboard_reads_a_journal_on_redis(
+    redis_server: RedisServer, redis_prefix: str, tmp_path: Path
+) -> None:
+    on_redis = start_server(
+        ["--api-key", KEY, "--state", redis_server.url, "--redis-prefix", redis_prefix],
+        log_dir=tmp_path,
+    )
+    try:
+        client = openai.OpenAI(base_url=on_redis.base_url, api_key=KEY, max_retries=0)
+        with pytest.raises(openai.RateLimitError):
+            client.chat.completions.create(
+                model="gpt-4",
+                messages=[{"role": "user", "content": "Stored in Redis"}],
+                extra_headers={"X-Mock-Fault": "rate_limit"},
+            )
+        requests.get(on_redis.url + "/_mock/requests", headers=AUTH, timeout=10)
+        listing = requests.get(
+            on_redis.url + "/_mock/ui/requests",
+            params={"fault": "rate_limit"},
+            headers=AUTH,
+            timeout=10,
+        ).json()
+        [summary] = listing["data"]
+        assert summary["status"] == 429 and summary["fault"] == "rate_limit"
+        entry = requests.get(
+            f"{on_redis.url}/_mock/ui/requests/{summary['seq']}", headers=AUTH, timeout=10
+        ).json()
+        assert entry["body"]["messages"][0]["content"] == "Stored in Redis"
+        assert entry["response_body"]["error"]["type"]
+    finally:
+        on_redis.stop()
