@@ -10,7 +10,10 @@ The journal is bounded twice, so neither a long load test nor a few huge request
 disk: it keeps at most :data:`MAX_ENTRIES` entries and about ``max_bytes`` of them (oldest
 dropped), and an entry keeps at most ``body_max_bytes`` of its request body: a larger body is
 kept as the start of its text, marked ``…(truncated)``, with ``body_truncated`` and
-``body_size`` (the bytes sent) saying so. Where entries are kept is a
+``body_size`` (the bytes sent) saying so; so is the response body (``response_body``, a
+stream as its text, with ``response_body_truncated`` and ``response_body_size``). An entry
+also keeps the request id, the latency and both ways' headers, secrets masked
+(:mod:`mockserver.journal_capture`). Where entries are kept is a
 :class:`~mockserver.storage.JournalStorage` (the SQLite file, :mod:`mockserver.journal_store`,
 or Redis); reads are paged there and send the stored JSON as it is.
 """
