@@ -64,6 +64,9 @@ def test_the_dashboard_shows_requests_live_and_manages_stubs(
         page.goto(f"{server.url}/_mock/")
         # The page holds no data: it opens without the key, then asks for it.
         expect(page.locator("#key-form")).to_be_visible()
+        page.fill("#key", "sk-not-the-key")
+        page.click("#key-form button[type=submit]")
+        expect(page.locator("#key-error")).to_have_text("That key was refused.")
         page.fill("#key", KEY)
         page.click("#key-form button[type=submit]")
         expect(page.locator("#key-form")).to_be_hidden()
