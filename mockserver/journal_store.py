@@ -41,6 +41,19 @@ TABLES = (
 )
 # The columns entries are filtered by (their names are the admin API's query parameters).
 COLUMNS = ("path", "method", "status", "model", "stub_id", "valid", "fault")
+
+
+def filter_value(name: str, text: str) -> Any:
+    """A filter's query text as its column holds it; ``ValueError`` when it cannot be."""
+    if name == "status":
+        return int(text)
+    if name == "valid":
+        if text.lower() not in ("true", "false"):
+            raise ValueError(f"valid is true or false, not {text!r}")
+        return text.lower() == "true"
+    return text
+
+
 # Past every seq: the upper bound of a read that has none.
 _NO_SEQ_ABOVE = 2**63 - 1
 
