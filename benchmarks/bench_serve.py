@@ -127,12 +127,14 @@ class Started:
 
 
 @contextmanager
-def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[Started]:
-    """Start a server; yields when it has answered its first chat request."""
+def running(
+    command: list[str], port: int, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> Iterator[Started]:
+    """Start a server in ``cwd``; yields when it has answered its first chat request."""
     started = time.perf_counter()
     process = subprocess.Popen(
         command,
-        cwd=ROOT,
+        cwd=cwd,
         env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -433,11 +435,13 @@ def main() -> None:
         return result
 
     def measure_baseline(server: str) -> None:
-        # Same interpreter and venv; the copy's packages come first on the import path.
+        # Same interpreter and venv; the copy's packages come first on the import path, and
+        # it runs in the copy: `python -m` puts the working folder before PYTHONPATH, so run
+        # from this checkout it measured this checkout's code again.
         port = free_port()
         env = {"PYTHONPATH": str(args.baseline.resolve())}
         command = mock_command(server, port, args.workers, args.threads, args.mock_log_level)
-        with running(command, port, env=env):
+        with running(command, port, env=env, cwd=args.baseline.resolve()):
             for scenario in scenarios:
                 for traffic in traffics:
                     measure(f"mock-baseline/{server}", scenario, port, traffic)
