@@ -7,8 +7,10 @@ the GIL, wrote one entry at a time.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,17 +64,31 @@ def _journal(url: str) -> list[dict[str, object]]:
 
 
 def test_entries_of_back_to_back_requests_share_transactions(
-    tmp_path: Path, transactions: list[int]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, transactions: list[int]
 ) -> None:
+    # When each transaction starts and ends: the writer must leave WRITE_GAP_S between the end
+    # of one and the start of the next (unless a reader asks), however fast or slow the
+    # machine answers. Before, it wrote each entry as it came, back to back.
+    spans: list[tuple[float, float]] = []
+    record_many = Journal.record_many
+
+    def timed(self: Journal, entries: list[JournalEntry]) -> None:
+        started = time.monotonic()
+        record_many(self, entries)
+        spans.append((started, time.monotonic()))
+
+    monkeypatch.setattr(Journal, "record_many", timed)
     app = _app(tmp_path)
     with serve_in_thread(app) as url, requests.Session() as session:
         for number in range(REQUESTS):
             _chat(session, url, number)
+        read_at = time.monotonic()
         entries = _journal(url)
     assert len(entries) == REQUESTS
     assert sum(transactions) == REQUESTS
-    # One transaction per request before; now the writer waits for company between writes.
-    assert len(transactions) <= REQUESTS // 5, transactions
+    before_the_read = [span for span in spans if span[0] < read_at]
+    gaps = [b[0] - a[1] for a, b in itertools.pairwise(before_the_read)]
+    assert gaps and min(gaps) >= journal_module.WRITE_GAP_S * 0.9, sorted(gaps)[:5]
 
 
 def test_a_journal_read_has_the_writer_write_at_once(
