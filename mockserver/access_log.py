@@ -8,7 +8,11 @@ how long it ran and which fault broke it. The layer is installed only when the l
 (``MockConfig.access_log``), so a quiet server pays nothing for it.
 
 Lines go to the ``mockserver.access`` logger at INFO; ``mockserver.serving.configure_logging``
-prints them as text or as JSON (``harness serve --log-format``).
+prints them as text or as JSON (``harness serve --log-format``). When that set-up's own
+handler is the only one they reach, a line is handed to it as its fields (see
+:func:`print_lines_with`) instead of as a log record: a record costs the request its
+caller lookup, its attributes and the handler's lock, and its formatting; the handler's
+flushing thread formats the lines it is handed, the same text, with the next batch.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from mockserver.journal import ENTRY_ENVIRON_KEY
 
@@ -25,6 +29,22 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 log = logging.getLogger("mockserver.access")
 # The fields of a line, in order; a JSON line has them as keys.
 FIELDS = ("method", "path", "status", "latency_ms", "stub_id", "fault")
+
+
+class LinePrinter(Protocol):
+    """A log handler that also takes access lines as fields (``mockserver.serving``'s)."""
+
+    def defer_access_line(self, created: float, message: str, fields: dict[str, Any]) -> None:
+        """Print the line for ``fields`` (``message``, logged at ``created``) with its batch."""
+
+
+_printer: LinePrinter | None = None
+
+
+def print_lines_with(handler: LinePrinter | None) -> None:
+    """Hand the access lines to ``handler`` as fields while it is the only handler they reach."""
+    global _printer
+    _printer = handler
 
 
 class AccessLog:
@@ -88,4 +108,24 @@ def _log_request(environ: dict[str, Any], status_line: str, started: float) -> N
         f"{fields['method']} {fields['path']} {fields['status']} {fields['latency_ms']}ms "
         f"stub={fields['stub_id'] or '-'} fault={fields['fault'] or '-'}"
     )
-    log.info(text, extra={"access": fields})
+    printer = _printer
+    if printer is not None and _reaches_only(printer):
+        printer.defer_access_line(time.time(), text, fields)
+    else:
+        log.info(text, extra={"access": fields})
+
+
+def _reaches_only(handler: Any) -> bool:
+    """Whether an access record would reach ``handler`` alone, through no filter."""
+    parent = log.parent
+    return (
+        not log.handlers
+        and not log.filters
+        and log.propagate
+        and parent is not None
+        and parent.handlers == [handler]
+        and not parent.filters
+        and not parent.propagate
+        and not handler.filters
+        and handler.level <= logging.INFO
+    )

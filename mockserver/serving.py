@@ -32,6 +32,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from harness.errors import UsageError
+from mockserver import access_log
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 
@@ -255,12 +256,13 @@ def configure_logging(level: str = "info", log_format: str = "text") -> None:
     logging set-up (granian configures logging in each worker) leaves it alone.
     """
     handler = _BatchedStderrHandler()
-    formatter = _JsonFormatter() if log_format == "json" else logging.Formatter(_TEXT_FORMAT)
+    formatter = _JsonFormatter() if log_format == "json" else _TextFormatter(_TEXT_FORMAT)
     handler.setFormatter(formatter)
     logger = logging.getLogger("mockserver")
     logger.handlers[:] = [handler]
     logger.setLevel(level.upper())
     logger.propagate = False
+    access_log.print_lines_with(handler)
     os.environ[LOGGING_ENV] = json.dumps([level, log_format])
 
 
@@ -280,6 +282,30 @@ class _BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(_block_buffered_stderr())
         self._flusher_pid: int | None = None
         self._lock_for_start = threading.Lock()
+        # Access lines handed over as fields (mockserver.access_log), formatted at the flush.
+        self._deferred: list[tuple[float, str, dict[str, Any]]] = []
+
+    def defer_access_line(self, created: float, message: str, fields: dict[str, Any]) -> None:
+        self._deferred.append((created, message, fields))  # atomic: no lock on the way
+        self.flush()  # starts the flushing thread in a new process
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._write_deferred()  # the access lines handed over before it come first
+        super().emit(record)
+
+    def _write_deferred(self) -> None:
+        if not self._deferred:
+            return
+        with self.lock:  # type: ignore[union-attr]  # Handler.createLock made it
+            taken, self._deferred = self._deferred, []
+            formatter = self.formatter
+            for created, message, fields in taken:
+                if isinstance(formatter, _JsonFormatter | _TextFormatter):
+                    line = formatter.access_line(created, message, fields)
+                else:  # a formatter set from outside: given the record it would have had
+                    line = self.format(_access_record(created, message, fields))
+                with contextlib.suppress(OSError, ValueError):  # stderr closed or gone
+                    self.stream.write(line + self.terminator)
 
     def flush(self) -> None:
         # Called after every record by StreamHandler.emit: the flushing thread flushes instead.
@@ -298,8 +324,35 @@ class _BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self._flush_now()
 
     def _flush_now(self) -> None:
+        self._write_deferred()
         with contextlib.suppress(OSError, ValueError):  # stderr closed or gone
             super().flush()
+
+
+ACCESS_LOGGER = "mockserver.access"
+
+
+def _access_record(created: float, message: str, fields: dict[str, Any]) -> logging.LogRecord:
+    record = logging.LogRecord(ACCESS_LOGGER, logging.INFO, __file__, 0, message, None, None)
+    record.created = created
+    record.msecs = int((created - int(created)) * 1000) + 0.0  # as LogRecord sets it
+    record.access = fields
+    return record
+
+
+class _TextFormatter(logging.Formatter):
+    """The text format, which also writes an access line from its fields, as it would have
+    written its record (the time as ``formatTime`` writes it, remembered for the second)."""
+
+    _second: tuple[int, str] = (-1, "")
+
+    def access_line(self, created: float, message: str, fields: dict[str, Any]) -> str:
+        second = int(created)
+        if self._second[0] != second:
+            self._second = (second, time.strftime(self.default_time_format, self.converter(second)))
+        msecs = int((created - second) * 1000)
+        asctime = self.default_msec_format % (self._second[1], msecs)  # type: ignore[operator]
+        return f"{asctime} INFO {ACCESS_LOGGER}: {message}"
 
 
 def _block_buffered_stderr() -> TextIO:
@@ -318,18 +371,27 @@ class _JsonFormatter(logging.Formatter):
     would be a dependency for them."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
-                timespec="milliseconds"
-            ),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        line = self._line(record.created, record.levelname, record.name, record.getMessage())
         line.update(getattr(record, "access", {}))
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+    def access_line(self, created: float, message: str, fields: dict[str, Any]) -> str:
+        line = self._line(created, "INFO", ACCESS_LOGGER, message)
+        line.update(fields)
+        return json.dumps(line, default=str)
+
+    @staticmethod
+    def _line(created: float, level: str, logger: str, message: str) -> dict[str, Any]:
+        return {
+            "time": datetime.fromtimestamp(created, timezone.utc).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": level.lower(),
+            "logger": logger,
+            "message": message,
+        }
 
 
 def _dump_config(config: MockConfig) -> str:
