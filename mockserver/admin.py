@@ -5,7 +5,8 @@ has one, JSON-only writes, a loopback or the listened-on Host, no foreign Origin
 
 ``GET /_mock/health``; ``POST``/``GET``/``DELETE /_mock/stubs`` and ``DELETE /_mock/stubs/<id>``;
 ``GET``/``DELETE /_mock/requests`` (the journal, filtered by ``path``, ``method``, ``status``,
-``model``, ``stub_id`` and cut to the last ``limit`` entries); ``POST /_mock/reset`` clears both.
+``model``, ``stub_id`` and cut to the last ``limit`` entries); ``DELETE /_mock/responses``
+(every stored response); ``POST /_mock/reset`` clears all three, as a fresh mock would be.
 ``GET /_mock/near-misses``: for the last journaled requests no stub answered, the closest
 stubs and why each did not match; ``POST /_mock/near-misses`` does it for a request given
 as ``{"path": ..., "body": {...}}`` (:mod:`mockserver.stub_diagnosis`).
@@ -206,15 +207,26 @@ def clear_requests() -> Response:
     return _json({"deleted": state.db.freeing(state.journal.clear)})
 
 
+@admin.delete("/responses")
+def clear_responses() -> Response:
+    # What `store: true` keeps is most of what fills a state file: clearing it must work on
+    # a full disk too (see Database.freeing).
+    state = current_state()
+    return _json({"deleted": state.db.freeing(state.db.responses.clear)})
+
+
 @admin.post("/reset")
 def reset() -> Response:
     state = current_state()
     state.journal.wait_for_pending()
     if state.chaos is not None:  # each test then meets the same faults, whatever ran before
         state.chaos.restart()
+    # Stored responses too: a test reset before it runs must not continue or read back a
+    # response an earlier test stored.
     return _json(
         {
             "stubs_deleted": state.db.freeing(state.stubs.clear),
             "requests_deleted": state.db.freeing(state.journal.clear),
+            "responses_deleted": state.db.freeing(state.db.responses.clear),
         }
     )

@@ -52,8 +52,8 @@ class StoreFull(MockError):
             ErrorReply(
                 507,
                 f"The mock's state store ({store}) is full: it refused a write for want of "
-                "memory. Free space with DELETE /_mock/requests or POST /_mock/reset, or give "
-                "it more memory.",
+                "memory. Free space with DELETE /_mock/responses, DELETE /_mock/requests or "
+                "POST /_mock/reset, or give it more memory.",
                 type=SERVER_ERROR,
                 code="state_full",
             )
@@ -94,6 +94,10 @@ class ResponseStorage(Protocol):
 
     def delete(self, response_id: str) -> bool:
         """``False`` when no response has that id."""
+
+    def clear(self) -> int:
+        """Remove every stored response, hidden turns included; the count a client could
+        still retrieve (hidden turns were already deleted for it)."""
 
 
 class StubStorage(Protocol):

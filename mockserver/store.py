@@ -135,6 +135,20 @@ class ResponseStore:
             _drop_unneeded(connection, row[0])
             return True
 
+    def clear(self) -> int:
+        """Remove every stored response; the count of those a client could still retrieve.
+
+        Every row goes, hidden turns and chains whole, so nothing is left that a parent
+        pointer could lead to. The rows' pages become free pages inside the file, which
+        later writes reuse: the file itself does not shrink.
+        """
+        with self.db.transaction() as connection:
+            (visible,) = connection.execute(
+                "SELECT COUNT(*) FROM responses WHERE hidden = 0"
+            ).fetchone()
+            connection.execute("DELETE FROM responses")
+        return int(visible)
+
     def _drop_oldest(self, connection: sqlite3.Connection, up_to_seq: int) -> None:
         """Drop responses up to ``up_to_seq``, oldest first, moving their messages on."""
         victims = connection.execute(

@@ -3,7 +3,8 @@
 Each turn is stored once: a hash ``resp:<id>`` with the response's body, the messages it
 added (``conv``, a JSON array), the id it continues (``parent``), the whole conversation's
 length (``turns``), ``hidden`` and ``seq``; a set ``resp:<id>:kids`` of the responses that
-continue it; a sorted set ``responses`` of ids by ``seq``, oldest first, for the bound.
+continue it; a sorted set ``responses`` of ids by ``seq``, oldest first, for the bound (and
+for clearing them all).
 
 Every change is one Lua script, so it is atomic across instances the way a SQLite
 transaction is across workers (a script's keys are built from the prefix inside it: this
@@ -111,6 +112,22 @@ end
 return 1
 """
 
+# ARGV: prefix. Removes every stored response through the sorted set that indexes them all
+# (hidden turns included; no KEYS or SCAN over the whole store). Returns the count of those a
+# client could still retrieve. One script, so no save lands on a half-cleared chain; its cost
+# is bounded by the store's own bound (MAX_STORED_RESPONSES).
+_CLEAR = """
+local p = ARGV[1]
+local visible = 0
+for _, id in ipairs(redis.call('ZRANGE', p .. 'responses', 0, -1)) do
+  local key = p .. 'resp:' .. id
+  if redis.call('HGET', key, 'hidden') == '0' then visible = visible + 1 end
+  redis.call('DEL', key, key .. ':kids')
+end
+redis.call('DEL', p .. 'responses')
+return visible
+"""
+
 
 class RedisResponseStore:
     """The Redis :class:`~mockserver.storage.ResponseStorage`."""
@@ -125,6 +142,7 @@ class RedisResponseStore:
         self._save = client.register_script(_SAVE)
         self._get = client.register_script(_GET)
         self._delete = client.register_script(_DELETE)
+        self._clear = client.register_script(_CLEAR)
 
     def save(
         self, response_id: str, body: Mapping[str, Any], conversation: Sequence[Mapping[str, Any]]
@@ -174,6 +192,10 @@ class RedisResponseStore:
     def delete(self, response_id: str) -> bool:
         with reaching(self._store):
             return bool(self._delete(args=[self._prefix, response_id]))
+
+    def clear(self) -> int:
+        with reaching(self._store):
+            return int(self._clear(args=[self._prefix]))
 
 
 def _dump(value: Any) -> str:

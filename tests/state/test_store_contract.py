@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from mockserver.journal_store import COLUMNS
 from mockserver.redis_state import RedisState
@@ -111,6 +112,66 @@ def test_a_chain_continuing_a_deleted_turn_still_holds(open_state: Opener) -> No
     assert state.responses.delete(ids[2])  # removes the third, then the hidden second
     first = state.responses.get(ids[0])
     assert first is not None and first.conversation == conversation(1)
+
+
+def stored_response_rows(state: StateBackend) -> int:
+    """What the store still holds for responses, hidden turns and indexes included."""
+    if isinstance(state, SqliteState):
+        with state.db.connection() as connection:
+            (rows,) = connection.execute("SELECT COUNT(*) FROM responses").fetchone()
+        return int(rows)
+    assert isinstance(state, RedisState)
+    client = redis.Redis.from_url(state.url)
+    try:
+        prefix = state.responses._prefix
+        keys = list(client.scan_iter(match=f"{prefix}resp:*"))
+        return len(keys) + int(client.zcard(f"{prefix}responses"))
+    finally:
+        client.close()
+
+
+def test_every_stored_response_is_cleared_with_a_count(open_state: Opener) -> None:
+    state = open_state()
+    ids = save_chain(state, 3)
+    assert state.responses.delete(ids[0])  # hidden: the second continues it
+    state.responses.save("resp_alone", {"id": "resp_alone"}, conversation(1))
+    assert stored_response_rows(state) > 0
+    # Counted as a client sees them: the hidden first turn was already deleted.
+    assert open_state().responses.clear() == 3
+    assert stored_response_rows(state) == 0
+    for response_id in [*ids, "resp_alone"]:
+        assert state.responses.get(response_id) is None
+        assert not state.responses.delete(response_id)
+    assert state.responses.clear() == 0
+
+
+def test_a_turn_continuing_a_cleared_response_is_stored_whole(open_state: Opener) -> None:
+    state = open_state()
+    ids = save_chain(state, 2)
+    state.responses.clear()
+    # The handler sends the whole conversation; with its parent gone no pointer is kept.
+    body = {"id": "resp_next", "previous_response_id": ids[-1]}
+    state.responses.save("resp_next", body, conversation(3))
+    stored = open_state().responses.get("resp_next")
+    assert stored is not None and stored.conversation == conversation(3)
+    state.responses.limit = 1  # type: ignore[attr-defined]  # both stores have it
+    save_chain(state, 2)  # the bound still counts only what is stored
+    assert state.responses.get("resp_1") is not None and state.responses.get("resp_0") is None
+
+
+def test_clearing_responses_leaves_another_prefix_alone(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    ours = RedisState(redis_server.url, tmp_path / "ours" / "state", "test-clear-ours:")
+    theirs = RedisState(redis_server.url, tmp_path / "theirs" / "state", "test-clear-theirs:")
+    ours.responses.clear()
+    theirs.responses.clear()
+    save_chain(ours, 2)
+    save_chain(theirs, 2)
+    assert ours.responses.clear() == 2
+    kept = theirs.responses.get("resp_1")
+    assert kept is not None and kept.conversation == conversation(2)
+    assert theirs.responses.clear() == 2
 
 
 # --- stubs ------------------------------------------------------------------------------
