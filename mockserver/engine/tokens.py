@@ -19,7 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import regex  # type: ignore[import-untyped]  # no type information is installed
 import tiktoken
 
 ENCODING_NAME = "cl100k_base"
@@ -146,41 +145,8 @@ def _encode_long_cached(text: str) -> tuple[int, ...]:
 def _encode_cached(text: str) -> tuple[int, ...]:
     parts = _sentences(text)
     if len(parts) == 1:  # one sentence (a prompt, often): remembered once, as a whole
-        return tuple(_encode_by_pretokens(text))
+        return tuple(encoding().encode_ordinary(text))
     return tuple(token for part in parts for token in _encode_part(part))
-
-
-# cl100k's pre-tokenizer run here, in Python, for short ASCII texts. tiktoken's encode lets
-# go of the interpreter lock while it works: for a prompt of a few words that is a few
-# microseconds, but under a server's threads the request then waits its turn to take the
-# lock back behind the other running requests, which showed as the time requests spent in
-# the tokenizer and in the p99. Split here, each pre-token's BPE (tiktoken's, which keeps
-# the lock) is remembered: the words and number groups of prompts that differ by a name or
-# a number recur. The regex package reads the pattern as tiktoken's engine does for ASCII
-# (tiktoken's own Python path, Encoding._encode_only_native_bpe, splits so); beyond ASCII
-# the two engines' Unicode tables differ on rare characters, so other text goes to
-# tiktoken whole. tests/unit/test_pretoken_encoding.py checks the tokens are tiktoken's.
-_PRETOKEN = regex.compile(CL100K_PATTERN)
-# Pre-tokens longer than this are encoded each time (a run without spaces can be long).
-_CACHED_PRETOKEN = 32
-
-
-def _encode_by_pretokens(text: str) -> list[int]:
-    if not text.isascii():
-        return encoding().encode_ordinary(text)
-    tokens: list[int] = []
-    for piece in _PRETOKEN.findall(text):
-        if len(piece) <= _CACHED_PRETOKEN:
-            tokens.extend(_pretoken_tokens(piece))
-        else:
-            tokens.extend(encoding()._encode_single_piece(piece))
-    return tokens
-
-
-# Some 16,000 pre-tokens of at most 32 characters: a few MB per worker at most.
-@lru_cache(maxsize=16384)
-def _pretoken_tokens(piece: str) -> tuple[int, ...]:
-    return tuple(encoding()._encode_single_piece(piece))
 
 
 class Piece(NamedTuple):
@@ -223,7 +189,7 @@ def _encode_part(part: str) -> Sequence[int]:
 
 @lru_cache(maxsize=4096)
 def _encode_part_cached(part: str) -> tuple[int, ...]:
-    return tuple(_encode_by_pretokens(part))
+    return tuple(encoding().encode_ordinary(part))
 
 
 def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
