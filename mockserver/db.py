@@ -51,8 +51,8 @@ class StateFull(MockError):
             ErrorReply(
                 507,
                 f"The mock's state file {path} is full: its disk has no space left (or the "
-                "file reached its size limit). Free space with DELETE /_mock/requests or "
-                "POST /_mock/reset, or on the disk.",
+                "file reached its size limit). Free space with DELETE /_mock/responses, "
+                "DELETE /_mock/requests or POST /_mock/reset, or on the disk.",
                 type=SERVER_ERROR,
                 code="state_full",
             )
@@ -164,14 +164,27 @@ class Database:
         """Give the log's space back to the disk, then take the reserve again if it fits.
 
         Rows deleted free pages inside the file, which later writes reuse; the log keeps
-        its size until it is checkpointed and truncated.
+        its size until it is checkpointed and truncated. The checkpoint itself may need
+        room: pages the log holds past the end of the file grow the file as they are copied
+        in, and on a full disk that fails even when the delete fitted in the log's own space
+        (the reserve untouched). The reserve is then given up for the checkpoint; left
+        alone, the log could never be emptied and no later write would fit.
         """
+        if not self._checkpoint():
+            self._release_reserve()
+            self._checkpoint()
+        self._reserve()
+
+    def _checkpoint(self) -> bool:
+        """Copy the log into the file and truncate it; ``False`` when it found no room."""
         try:
             with self.connection() as connection:
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except (sqlite3.Error, StateFull):
+        except StateFull:
+            return False
+        except sqlite3.Error:
             pass  # a reader holds the log: it is reused from its start at the next write
-        self._reserve()
+        return True
 
     @property
     def _reserve_path(self) -> Path:
