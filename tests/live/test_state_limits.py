@@ -158,9 +158,18 @@ def test_a_full_disk_is_a_507_and_the_admin_api_frees_space(tmp_path: Path) -> N
         assert cleared.status_code == 200, cleared.text
         again = respond(url, input="hello again", store=True)
         assert again.status_code == 200, again.text
-        reset = requests.post(f"{url}/_mock/reset", headers=AUTH, timeout=10)
-        assert reset.status_code == 200, reset.text
         assert requests.get(f"{url}/v1/responses/{again.json()['id']}", headers=AUTH, timeout=10).ok
+        # The stored responses are the rest of what fills the file: cleared on their own,
+        # and by the reset (as a fresh mock has none).
+        cleared = requests.delete(f"{url}/_mock/responses", headers=AUTH, timeout=10)
+        assert cleared.status_code == 200 and cleared.json()["deleted"] >= 1, cleared.text
+        kept = respond(url, input="kept until the reset", store=True)
+        assert kept.status_code == 200, kept.text
+        reset = requests.post(f"{url}/_mock/reset", headers=AUTH, timeout=10)
+        assert reset.status_code == 200 and reset.json()["responses_deleted"] == 1, reset.text
+        gone = requests.get(f"{url}/v1/responses/{kept.json()['id']}", headers=AUTH, timeout=10)
+        assert gone.status_code == 404
+        assert respond(url, input="hello after the reset", store=True).status_code == 200
 
 
 @pytest.fixture
