@@ -41,7 +41,8 @@ def _mock_server_session(mock_server_config: MockConfig) -> Iterator[LiveServer]
 
 @pytest.fixture
 def mock_server(_mock_server_session: LiveServer) -> LiveServer:
-    """The session's live mock server, with no stubs and an empty journal."""
+    """The session's live mock server, with no stubs, no stored responses and an empty
+    journal (a response an earlier test stored is not there to retrieve or continue)."""
     _mock_server_session.reset()
     return _mock_server_session
 

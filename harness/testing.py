@@ -276,7 +276,7 @@ class LiveServer:
         return reports
 
     def reset(self) -> None:
-        """Remove every stub and empty the journal."""
+        """Remove every stub and stored response, and empty the journal."""
         self._http.post(f"{self.url}/_mock/reset", timeout=10).raise_for_status()
 
 
