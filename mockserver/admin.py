@@ -25,6 +25,7 @@ from mockserver.admin_access import admin_access_problem
 from mockserver.errors import ErrorReply, MockError
 from mockserver.intake import read_json
 from mockserver.journal import FILTERS
+from mockserver.journal_store import filter_value
 from mockserver.state import current_state
 from mockserver.stub_diagnosis import near_misses, quoted, user_text
 from mockserver.stubs import StubError, parse_stubs
@@ -100,14 +101,21 @@ def list_requests() -> Response:
                 param=unknown[0],
             )
         )
-    try:
-        journal = current_state().journal
-        journal.wait_for_pending()
-        query = journal.read(arguments, int(limit) if limit is not None else None)
-    except ValueError as exc:
+    for name, value in arguments.items():
+        try:
+            filter_value(name, value)
+        except ValueError as exc:
+            expected = "true or false" if name == "valid" else "a whole number"
+            raise MockError(
+                ErrorReply(400, f"`{name}` must be {expected}, not {value!r}.", param=name)
+            ) from exc
+    if limit is not None and not (limit.isascii() and limit.isdigit()):
         raise MockError(
-            ErrorReply(400, "`status` and `limit` must be whole numbers.", param="status")
-        ) from exc
+            ErrorReply(400, f"`limit` must be a whole number, not {limit!r}.", param="limit")
+        )
+    journal = current_state().journal
+    journal.wait_for_pending()
+    query = journal.read(arguments, int(limit) if limit is not None else None)
     # Sent as it is read from the table, page by page: the journal may hold many megabytes.
     return Response(query.json_list(), mimetype="application/json")
 
