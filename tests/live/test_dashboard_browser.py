@@ -213,3 +213,28 @@ def test_a_reset_made_elsewhere_empties_the_open_page(browser: Any, server: Runn
         expect(page.locator("#key-form")).to_be_hidden()
     finally:
         page.close()
+
+
+def test_a_sequence_stub_shows_its_replies(browser: Any, server: RunningServer) -> None:
+    # A stub with `replies` (a sequence) has no `reply`: the page showed an empty cell.
+    page = browser.new_page()
+    try:
+        page.add_init_script(f"sessionStorage.setItem('harness-mock-key', '{KEY}')")
+        requests.post(
+            f"{server.url}/_mock/stubs",
+            json={
+                "id": "steps",
+                "match": {"last_user_message": "weather"},
+                "replies": [{"text": "First."}, {"text": "Second."}],
+                "after_last": "cycle",
+            },
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        ).raise_for_status()
+        page.goto(f"{server.url}/_mock/ui")
+        page.click("#tab-stubs")
+        row = page.locator('#stubs tbody tr[data-id="steps"]')
+        playwright.expect(row).to_contain_text("Second.", timeout=SHOWN_MS)
+        playwright.expect(row).to_contain_text("cycle")
+    finally:
+        page.close()

@@ -370,7 +370,10 @@
           {},
           el("td", {}, el("code", { text: stub.id })),
           el("td", {}, el("code", { text: compact(stub.match) })),
-          el("td", {}, el("code", { text: compact(stub.reply) })),
+          // A sequence stub lists its replies (and what follows the last) instead of one reply.
+          el("td", {}, el("code", {
+            text: stub.replies ? compact({ replies: stub.replies, after_last: stub.after_last }) : compact(stub.reply),
+          })),
           el("td", { className: "num", text: stub.priority }),
           el("td", { className: "num used", text: stub.used }),
           el("td", { className: "num", text: stub.times == null ? "∞" : stub.times }),
