@@ -490,6 +490,7 @@ class _Completion:
         self._journal = journal
         self._entry = entry
         self._finishing = False
+        self._recorded = False
 
     def watch(self, body: Iterable[Any]) -> Iterator[Any]:
         # Hold one chunk back, so the count goes up before the last one is handed over.
@@ -497,17 +498,24 @@ class _Completion:
         kept = sent.chunks if sent is not None else BoundedChunks(0)
         iterator = iter(body)
         try:
-            previous = next(iterator)
-        except StopIteration:
+            try:
+                previous = next(iterator)
+            except StopIteration:
+                self._mark_finishing()
+                return
+            for chunk in iterator:
+                kept.add(previous)
+                yield previous
+                previous = chunk
             self._mark_finishing()
-            return
-        for chunk in iterator:
             kept.add(previous)
             yield previous
-            previous = chunk
-        self._mark_finishing()
-        kept.add(previous)
-        yield previous
+        finally:
+            # Recorded when this body ends, however it ends (read to the end, or closed by
+            # the server when the client went away), and not only by the response's close
+            # callbacks: a layer that drops close() would leave the count up for good, and
+            # every later journal read would wait out its timeout.
+            self.record()
 
     def _mark_finishing(self) -> None:
         if not self._finishing:
@@ -515,5 +523,8 @@ class _Completion:
             self._journal.finishing.add(1)
 
     def record(self) -> None:
+        if self._recorded:  # the body's end and the close callback both call it
+            return
+        self._recorded = True
         self._entry.mark_answered()
         self._journal.submit(self._entry, counted=self._finishing)
