@@ -5,7 +5,7 @@ The stream is the mock's own: a Responses request answered through the Flask tes
 
   events   per event, every event of the stream:
            - baseline: python-``jsonschema`` ``Draft4Validator`` on the converted 53-way
-             ``oneOf`` (the honest naive validator, SPEC-NOTES 6.2), ``is_valid``
+             ``oneOf`` (the honest naive validator, specs/README.md §5), ``is_valid``
            - ``jsonschema_rs`` on the same 53-way ``oneOf``, ``is_valid`` (for context)
            - ours: ``harness.validate.validate_event`` (``TaggedUnion``: dispatch on ``type``,
              then one compiled branch; errors as JSON pointers)

@@ -2,7 +2,7 @@
 
 A client shows the deltas as they arrive and keeps what the stream ends with (the SDKs'
 accumulators: openai-python ``lib/streaming/_deltas.py`` for chat, ``accumulate_event`` for
-Responses, SPEC-NOTES 3.5). A stream that is valid event by event can still tell two stories:
+Responses, specs/README.md §4). A stream that is valid event by event can still tell two stories:
 a ``done`` text other than its joined deltas, a final Response holding text that was never
 streamed, a chunk whose ``id`` changes, a tool-call delta for an index no delta opened (the
 SDK inserts it as a call without id or name), or a choice that goes on after its
@@ -23,7 +23,7 @@ from typing import Any
 from harness.schema import Violation
 
 KEYWORD = "consistency"
-# Every chat chunk of one completion carries the same identity (recorded wire, SPEC-NOTES 3.2).
+# Every chat chunk of one completion carries the same identity (recorded wire, specs/README.md §4).
 CHAT_IDENTITY = ("id", "model", "created")
 # Up to this many characters a text is quoted whole in a message; longer ones around the change.
 QUOTE_LIMIT = 60

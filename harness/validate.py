@@ -116,7 +116,7 @@ def _is_chat_error(payload: Any) -> bool:
 
 
 def _chat_error_violations(index: int, payload: dict[str, Any]) -> list[Violation]:
-    # The SDK raises APIError with the error's message (SPEC-NOTES 3.2).
+    # The SDK raises APIError with the error's message (specs/README.md §4).
     if isinstance(_get(payload["error"], "message"), str):
         return []
     message = "an in-stream error must be an object with a string message"
@@ -213,7 +213,7 @@ def _index_violations(ordered: Sequence[tuple[int, dict[str, Any]]]) -> list[Vio
     """``output_index``/``content_index``/``item_id`` must point at what was opened, in order.
 
     The SDK's accumulator appends an item on ``output_item.added`` and a part on
-    ``content_part.added`` and then indexes them (SPEC-NOTES 3.5), so an index that skips
+    ``content_part.added`` and then indexes them (specs/README.md §4), so an index that skips
     ahead, points at nothing, or names another item's id breaks every client.
     """
     items = _OpenedItems()

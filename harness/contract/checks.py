@@ -2,7 +2,7 @@
 
 schemathesis's ``response_schema_conformance`` validates each SSE event's *envelope*
 (``{"data": "...", "event": ...}``) against the chunk schema, so every stream fails it
-(SPEC-NOTES 4.5); contract runs exclude it and use :func:`spec_conformance` instead, which
+(specs/README.md §5); contract runs exclude it and use :func:`spec_conformance` instead, which
 judges JSON bodies and each stream event with :mod:`harness.validate`, i.e. with exactly
 the semantics the mock validates requests with. The other checks add what no schema can
 say: stream framing and order, token counts that add up, and finish reasons the request

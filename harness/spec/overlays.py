@@ -2,7 +2,7 @@
 
 Written by hand on top of python-jsonpath (an RFC 9535 implementation) because the one
 overlay library on PyPI (``oas-patch``) sits on a non-RFC JSONPath engine and crashes on
-filter selectors inside ``oneOf`` (SPEC-NOTES 5.2). The applier is small; what it adds
+filter selectors inside ``oneOf`` (specs/README.md §2). The applier is small; what it adds
 over the Overlay 1.0 text is one rule: an action whose target selects nothing is an
 error, because it means the published spec changed under the correction.
 """

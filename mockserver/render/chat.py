@@ -1,11 +1,11 @@
 """Render a :class:`ChatPlan` as the real wire: one JSON body, or ``chat.completion.chunk``s.
 
-Shapes follow the recorded gpt-4-0613 wire (SPEC-NOTES 3.1, 3.2): ``refusal: null`` and
+Shapes follow the recorded gpt-4-0613 wire (specs/README.md §4): ``refusal: null`` and
 ``annotations: []`` in messages; in streams a first chunk carrying the role, one chunk per
 token-aligned piece, a last chunk with an empty delta and the finish reason, and with
 ``stream_options.include_usage`` a ``usage: null`` on every chunk plus a final usage chunk
 whose ``choices`` is empty. A stream that fails part-way ends with ``data: {"error": ...}``
-and no ``[DONE]``, as the live API ends it (SPEC-NOTES 3.2). The ``obfuscation`` padding of
+and no ``[DONE]``, as the live API ends it (specs/README.md §4). The ``obfuscation`` padding of
 chunks is added when they are framed (``render.stream``).
 """
 

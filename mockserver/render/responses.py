@@ -1,7 +1,7 @@
 """Render a :class:`ResponsesPlan` as the real wire: a Response object, or its stream events.
 
 Shapes and order follow the recorded gpt-4-0613 wire and what the SDK's stream accumulator
-relies on (SPEC-NOTES 3.3, 3.5): ``response.created`` and ``response.in_progress`` carry an
+relies on (specs/README.md §4): ``response.created`` and ``response.in_progress`` carry an
 in-progress snapshot (``output: []``, ``usage: null``); each output item is opened
 (``output_item.added``), filled by deltas, closed (``output_item.done``); the stream ends with
 ``response.completed`` (or ``response.incomplete``) carrying the same object the JSON body is;

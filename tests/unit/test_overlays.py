@@ -1,7 +1,7 @@
 """The overlays in specs/overlays: each correction is backed by evidence, and nothing more.
 
 Every overlay action names the drift it corrects (``x-drift-id``) and a payload of ours in
-``specs/evidence/`` (``x-evidence``) written from the wire/SDK shapes SPEC-NOTES describes.
+``specs/evidence/`` (``x-evidence``) written from the wire/SDK shapes specs/README.md §4 describes.
 For each payload these tests show that
 
 * the published spec rejects it and the effective spec (all overlays applied) accepts it;
@@ -12,7 +12,7 @@ For each payload these tests show that
   still rejects it.
 
 Known-bad payloads stay rejected after the corrections (the overlays do not over-loosen), and
-the applier's error paths and merge rules behave as the Overlay 1.0 text and SPEC-NOTES 5.2 say.
+the applier's error paths and merge rules behave as the Overlay 1.0 text and specs/README.md §2 say.
 """
 
 from __future__ import annotations
@@ -206,7 +206,7 @@ def test_every_evidence_file_is_used_by_an_action() -> None:
 
 def test_drift_ids_are_known() -> None:
     drifts = {action.drift_id for _, _, action in ACTIONS}
-    # SPEC-NOTES 5.4; C8 (JSON finish_reason function_call) is deliberately not applied.
+    # specs/README.md §3; C8 (JSON finish_reason function_call) is deliberately not applied.
     assert drifts == {
         "S1",
         "S2",
@@ -324,7 +324,7 @@ _RESPONSES_REQUEST = {"model": "gpt-4", "input": "Hello"}
 CHAT, RESPONSES = "/v1/chat/completions", "/v1/responses"
 # (id, path, kind, payload, pointer of the violation, missing property or None)
 KNOWN_BAD: list[tuple[str, str, str, Any, str, str | None]] = [
-    # SPEC-NOTES 5.4, last table
+    # specs/README.md §3
     ("chunk-without-id", CHAT, "event", _without(_chunk(), "id"), "", "id"),
     (
         "delta-content-5",
@@ -730,7 +730,7 @@ def test_update_of_an_array_appends() -> None:
 
 
 def test_enum_gains_null_once_from_two_updates() -> None:
-    # SPEC-NOTES 5.2: a per-field `enum: [null]` and the global nullable-enum action once
+    # specs/README.md §2: a per-field `enum: [null]` and the global nullable-enum action once
     # listed null twice; enum/required/type merge as sets.
     document = {
         "finish_reason": {"type": "string", "enum": ["stop", "length"]},
