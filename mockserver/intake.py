@@ -7,11 +7,13 @@ that matches the accepted request does is ``stub_replies``'s part.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from werkzeug.exceptions import RequestEntityTooLarge
+import orjson
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from harness.spec import Operation, SpecSet
@@ -29,6 +31,7 @@ _BAD_JSON = (
 )
 
 
+_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
 _TOO_DEEP = "The request body is nested too deeply to be validated ({detail})."
 
 
@@ -55,6 +58,16 @@ def read_json(request: Request) -> Any:
             )
         )
     raw = read_body(request)
+    # orjson reads what JSON allows, six times faster; what it refuses (NaN, 1e999, lone
+    # surrogates, a BOM, bad UTF-8, deep nesting) is read again by the standard library,
+    # whose answer (a value, or the error message) stands. Integers past 64 bits orjson
+    # reads as floats, silently: a body with 19 digits in a row goes to the standard
+    # library whole (the search costs well under a microsecond on a chat body).
+    if _LONG_DIGIT_RUN.search(raw) is None:
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -67,6 +80,16 @@ def read_json(request: Request) -> Any:
 def read_body(request: Request) -> bytes:
     """The whole body, or a 413 naming the limit, whether its length is declared or chunked."""
     limit = request.max_content_length
+    declared = request.content_length
+    if declared is not None and (limit is None or declared <= limit):
+        # The common case, read straight from the server's stream: werkzeug's get_data
+        # wraps it in a LimitedStream and reads it in a loop, some 3 µs a request. The
+        # bytes are left where get_data looks for them, so every later reader shares them.
+        raw = request.environ["wsgi.input"].read(declared)
+        if len(raw) < declared:  # the client went away mid-body, as werkzeug tells it
+            raise ClientDisconnected()
+        request._cached_data = raw  # werkzeug's own cache of get_data(cache=True)
+        return raw
     try:
         raw = request.get_data(cache=True)
     except RequestEntityTooLarge as exc:  # a declared Content-Length over the limit
