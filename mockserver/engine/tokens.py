@@ -125,7 +125,15 @@ def _slices(text: str) -> Iterator[str]:
 
 
 def count_tokens(text: str) -> int:
-    return len(encode(text)) if text else 0
+    if not text:
+        return 0
+    if len(text) <= _CACHED_TEXT:
+        parts = _sentences(text)
+        if len(parts) > 1:
+            # A reply made of remembered sentences: their counts added, without putting
+            # the whole text's tokens together (a new text each request, on varied traffic).
+            return sum(len(_encode_part(part)) for part in parts)
+    return len(encode(text))
 
 
 # Texts of at most 1,024 characters (some 250 tokens): at worst about 10 KB of token ids
@@ -264,9 +272,10 @@ _MAX_CHARACTER_TOKENS = 4
 
 def limit_text(text: str, limit: int | None) -> tuple[str, int, bool]:
     """At most ``limit`` tokens of ``text``: (kept text, its token count, whether it was cut)."""
-    tokens = encode(text) if text else []
-    if limit is None or len(tokens) <= limit:
-        return text, len(tokens), False
+    count = count_tokens(text)
+    if limit is None or count <= limit:
+        return text, count, False
+    tokens = encode(text)
     # Only the tokens kept are split (a short limit on a long text): a piece ending within
     # the limit is the same whatever follows, and one still open at the cut (a character
     # split across tokens) ends past the limit and is dropped anyway.
