@@ -22,6 +22,7 @@ from mockserver.errors import error_response
 from mockserver.exchange import Exchange
 from mockserver.faults import FaultPlan, HeldRequest, socket_closer
 from mockserver.faults.base import dropped
+from mockserver.journal_capture import RenderedJson
 from mockserver.render.stream import SSE_HEADERS
 
 # What a held request announces and never sends, so the connection drops even where the
@@ -33,7 +34,7 @@ def json_reply(exchange: Exchange, body: Any, status: int = 200) -> Response:
     faults = exchange.faults
     fault = faults.fault
     if fault is None:
-        return Response(dump_json_bytes(body), status=status, mimetype="application/json")
+        return RenderedJson(dump_json_bytes(body), status=status, mimetype="application/json")
     error = fault.error_without_stream(faults)
     if error is not None:
         return error_response(error)

@@ -43,6 +43,7 @@ from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MA
 from mockserver.db import Database, SharedTally, StateFull
 from mockserver.journal_capture import (
     BoundedChunks,
+    RenderedJson,
     bounded_body,
     joined,
     masked_headers,
@@ -138,7 +139,8 @@ class JournalEntry:
         collections, which then cost every request), references to the response's headers
         and ``chunks`` (the body's, or a :class:`BoundedChunks` a stream fills)."""
         headers = [item for item in request.environ.items() if item[0][:5] in _HEADER_KEYS]
-        self.sent = _Sent(headers, response.headers, chunks)
+        rendered = isinstance(response, RenderedJson)
+        self.sent = _Sent(headers, response.headers, chunks, rendered)
 
     def settle(self, max_bytes: int) -> None:
         """Turn what :meth:`capture` kept into the entry's fields (in the writer thread)."""
@@ -154,6 +156,10 @@ class JournalEntry:
             raw = joined(sent.chunks)
             size = len(raw)
         self.response_body_size = size
+        if sent.rendered_json and size <= max_bytes:
+            self.response_body = orjson.Fragment(raw)  # written as it is (RenderedJson)
+            self.response_body_truncated = False
+            return
         self.response_body, self.response_body_truncated = bounded_body(
             raw, size, max_bytes, stream=self.stream, truncated_marker=TRUNCATED
         )
@@ -171,6 +177,7 @@ class _Sent:
     request_headers: list[tuple[str, Any]]  # the environ's items that hold them
     headers: Any  # the response's werkzeug Headers
     chunks: Any  # list[bytes], or BoundedChunks
+    rendered_json: bool = False  # the body is JSON the mock rendered (RenderedJson)
 
 
 # What an entry shows: every field but the internal ones.
@@ -438,6 +445,8 @@ def _entry_json(entry: JournalEntry) -> str:
         return orjson.dumps(shown, default=str).decode("utf-8")
     except (TypeError, orjson.JSONEncodeError):
         pass
+    if isinstance(entry.response_body, orjson.Fragment):  # the standard library's turn
+        shown["response_body"] = orjson.loads(orjson.dumps(entry.response_body))
     try:
         return json.dumps(shown, ensure_ascii=True, default=str)
     except RecursionError:  # a body nested deeper than Python recurses: keep the rest

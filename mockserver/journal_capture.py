@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import orjson
+from werkzeug.wrappers import Response
 
 from harness.cassettes.scrub import REDACTED, is_secret_name
 
@@ -81,6 +82,15 @@ def masked_request_headers(environ_items: Iterable[tuple[str, Any]]) -> dict[str
             name, secret = header
             shown[name] = _masked(str(value)) if secret else str(value)
     return shown
+
+
+class RenderedJson(Response):
+    """A response whose body is JSON the mock rendered itself, whole and in memory.
+
+    The journal keeps such a body as the bytes it is (an ``orjson.Fragment``) instead of
+    parsing it to write it out again: that was a tenth of the writer's work on an entry.
+    Any other body (a fault's broken bytes, a stream) is parsed to tell JSON from text.
+    """
 
 
 class BoundedChunks:

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.wrappers import Request, Response
 
 from mockserver.app import create_app
 from mockserver.config import MockConfig
-from mockserver.journal import TRUNCATED
+from mockserver.journal import TRUNCATED, JournalEntry, _entry_json
+from mockserver.journal_capture import RenderedJson
 from mockserver.state import EXTENSION_KEY
 
 KEY = "sk-journal-fields-secret-1234"
@@ -146,3 +148,37 @@ def test_the_store_keeps_a_summary_of_each_entry(client: FlaskClient) -> None:
             "time",
         )
     } | {"model": "gpt-4"}
+
+
+def test_a_broken_body_is_kept_as_text_and_a_rendered_one_as_json() -> None:
+    """A body the mock rendered is kept as the JSON bytes it is; other bytes under the same
+    Content-Type (a fault's broken body) are not trusted to be JSON, and are kept as text."""
+    request = Request({"REQUEST_METHOD": "POST", "PATH_INFO": "/v1/chat/completions"})
+    kept = []
+    for response in (
+        RenderedJson(b'{"id": "x", "n": [1, 2]}', mimetype="application/json"),
+        Response(b'{"id": "x", "n": [1, 2', mimetype="application/json"),
+        Response(b'{"id": "x"}', mimetype="application/json"),
+    ):
+        entry = JournalEntry("POST", "/v1/chat/completions")
+        entry.capture(request, response, response.response)
+        entry.settle(1000)
+        kept.append(json.loads(_entry_json(entry))["response_body"])
+    assert kept == [{"id": "x", "n": [1, 2]}, '{"id": "x", "n": [1, 2', {"id": "x"}]
+
+
+def test_a_request_the_fast_writer_refuses_keeps_its_rendered_response(
+    client: FlaskClient,
+) -> None:
+    """A lone surrogate in the body sends the entry to the standard library's writer: the
+    response body, kept as bytes, is written there too."""
+    raw = b'{"model": "gpt-4", "messages": [{"role": "user", "content": "hi \\ud800"}]}'
+    answer = client.post(
+        "/v1/chat/completions",
+        data=raw,
+        headers={**AUTH, "Content-Type": "application/json"},
+    )
+    assert answer.status_code == 200
+    [entry] = entries(client)
+    assert entry["response_body"] == answer.get_json()
+    assert entry["body"]["messages"][0]["content"] == "hi \ud800"
