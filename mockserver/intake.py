@@ -85,7 +85,7 @@ def read_body(request: Request) -> bytes:
         # The common case, read straight from the server's stream: werkzeug's get_data
         # wraps it in a LimitedStream and reads it in a loop, some 3 µs a request. The
         # bytes are left where get_data looks for them, so every later reader shares them.
-        raw = request.environ["wsgi.input"].read(declared)
+        raw: bytes = request.environ["wsgi.input"].read(declared)
         if len(raw) < declared:  # the client went away mid-body, as werkzeug tells it
             raise ClientDisconnected()
         request._cached_data = raw  # werkzeug's own cache of get_data(cache=True)
