@@ -128,12 +128,18 @@ def count_tokens(text: str) -> int:
     if not text:
         return 0
     if len(text) <= _CACHED_TEXT:
-        parts = _sentences(text)
-        if len(parts) > 1:
-            # A reply made of remembered sentences: their counts added, without putting
-            # the whole text's tokens together (a new text each request, on varied traffic).
-            return sum(len(_encode_part(part)) for part in parts)
+        return _count_cached(text)
     return len(encode(text))
+
+
+@lru_cache(maxsize=1024)
+def _count_cached(text: str) -> int:
+    parts = _sentences(text)
+    if len(parts) == 1:
+        return len(_encode_cached(text))
+    # A reply made of remembered sentences: their counts added, without putting the whole
+    # text's tokens together (a new text on every request, on varied traffic).
+    return sum(len(_encode_part(part)) for part in parts)
 
 
 # Texts of at most 1,024 characters (some 250 tokens): at worst about 10 KB of token ids
