@@ -10,6 +10,7 @@ For each WSGI server (``--servers``, default gthread and granian), under the sam
           tokenizer, rendering, journal)
   flask   a trivial Flask handler returning a fixed chat completion (Flask's own cost)
   wsgi    a bare WSGI callable returning the same bytes (the server's own cost)
+  busy    that callable after 100 µs of Python (the ceiling for about the mock's own cost)
 and, when installed (``npm install @stoplight/prism-cli @copilotkit/aimock`` in --npm-dir):
   prism   Stoplight Prism on the published chat spec, and on it without type-less nullable
           nodes
@@ -490,7 +491,7 @@ def main() -> None:
                 f"{worker_rss_mb(started.pid)} MB"
             )
     for server in args.servers.split(","):
-        for kind in ("flask", "wsgi"):
+        for kind in ("flask", "wsgi", "busy"):
             if "floors" not in targets:
                 break
             port = free_port()
@@ -557,7 +558,7 @@ def main() -> None:
                     if mock and rate.get((other, key)):
                         print(f"  mock/{server} {key} / {other} = {mock / rate[(other, key)]:.2f}")
         mock = rate.get((f"mock/{server}", "chat (repeated)"), 0.0)
-        for floor in [f"flask/{server}", f"wsgi/{server}"]:
+        for floor in [f"flask/{server}", f"wsgi/{server}", f"busy/{server}"]:
             if mock and rate.get((floor, "chat (repeated)")):
                 ratio = mock / rate[(floor, "chat (repeated)")]
                 print(f"  mock/{server} chat (repeated) / {floor} = {ratio:.2f}")

@@ -2,7 +2,9 @@
 
 ``flask``: a trivial Flask handler that returns a fixed chat completion (Flask's own cost).
 ``wsgi``: a bare WSGI callable returning the same bytes (the server's own cost).
-Run: ``python benchmarks/floor_app.py flask|wsgi SERVER PORT WORKERS THREADS`` where SERVER is
+``busy``: the same callable after 100 µs of Python (what the server answers for a handler that
+costs about what the mock's own work costs: the ceiling for that much Python per request).
+Run: ``python benchmarks/floor_app.py flask|wsgi|busy SERVER PORT WORKERS THREADS`` where SERVER is
 one of `harness serve --server`'s choices (granian, gthread, sync, gevent).
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -61,11 +64,29 @@ def bare_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -
     return [FIXED_BODY]
 
 
+# What the busy floor spends in Python per request, holding the GIL as the mock's work does.
+BUSY_S = 100e-6
+
+
+def busy_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    deadline = time.perf_counter() + BUSY_S
+    while time.perf_counter() < deadline:
+        pass
+    return bare_wsgi_app(environ, start_response)
+
+
+FLOORS: dict[str, Any] = {"wsgi": bare_wsgi_app, "busy": busy_wsgi_app}
+
+
 def serve_with_granian(kind: str, port: int, workers: int, threads: int) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
-    target = "floor_app:trivial_flask_app" if kind == "flask" else "floor_app:bare_wsgi_app"
+    target = {
+        "flask": "floor_app:trivial_flask_app",
+        "wsgi": "floor_app:bare_wsgi_app",
+        "busy": "floor_app:busy_wsgi_app",
+    }[kind]
     Granian(
         target,
         factory=kind == "flask",
@@ -84,7 +105,7 @@ if __name__ == "__main__":
     if server == "granian":
         serve_with_granian(kind, port, workers, threads)
     else:
-        app: Any = trivial_flask_app() if kind == "flask" else bare_wsgi_app
+        app: Any = trivial_flask_app() if kind == "flask" else FLOORS[kind]
         run_gunicorn(
             app, host="127.0.0.1", port=port, workers=workers, threads=threads, worker_class=server
         )
