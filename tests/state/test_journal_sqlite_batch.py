@@ -29,7 +29,7 @@ def test_a_batch_keeps_every_row_in_order_with_its_columns_typed(tmp_path: Path)
         ).fetchall()
     expected = [tuple(row) for row in rows + rows[:1]]
     # valid is kept as SQLite keeps a Python bool: 1 or 0.
-    assert [r[:7] + (None if r[7] is None else bool(r[7]),) + r[8:] for r in stored] == expected
+    assert [(*r[:7], None if r[7] is None else bool(r[7]), *r[8:]) for r in stored] == expected
     assert [type(r[3]) for r in stored] == [int] * 4
 
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
-from typing import Any
 
 import pytest
 from werkzeug.exceptions import ClientDisconnected
@@ -13,23 +11,13 @@ from werkzeug.wrappers import Request
 
 from mockserver.errors import MockError
 from mockserver.intake import read_body, read_json
+from tests.fixtures.wsgi import post_environ
 
 
 def request(raw: bytes, *, declared: int | None = None, limit: int | None = 1 << 20) -> Request:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/v1/chat/completions",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "CONTENT_TYPE": "application/json",
-        "wsgi.input": io.BytesIO(raw),
-        "wsgi.input_terminated": True,
-    }
+    environ = post_environ("/v1/chat/completions", raw, declared=declared is not None)
     if declared is not None:
-        environ["CONTENT_LENGTH"] = str(declared)
-    else:
-        environ["HTTP_TRANSFER_ENCODING"] = "chunked"
+        environ["CONTENT_LENGTH"] = str(declared)  # what the client said, true or not
     built = Request(environ)
     built.max_content_length = limit
     return built

@@ -3,8 +3,6 @@ and a fault's stream go frame by frame (the pacing and the cut are per frame).""
 
 from __future__ import annotations
 
-import io
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from flask import Flask
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.delivery import coalesced
+from tests.fixtures.wsgi import post_environ
 
 CHAT = {
     "model": "gpt-4",
@@ -30,20 +29,8 @@ def app(tmp_path: Path) -> Flask:
 
 def chunks_of(app: Flask, body: dict[str, Any], **headers: str) -> list[bytes]:
     """The body's chunks as the WSGI server is handed them, one by one."""
-    data = orjson.dumps(body)
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": "/v1/chat/completions",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "CONTENT_TYPE": "application/json",
-        "CONTENT_LENGTH": str(len(data)),
-        "wsgi.input": io.BytesIO(data),
-        "wsgi.errors": sys.stderr,
-        "HTTP_AUTHORIZATION": "Bearer sk-test",
-        **{f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()},
-    }
+    headers = {"Authorization": "Bearer sk-test", **headers}
+    environ = post_environ("/v1/chat/completions", orjson.dumps(body), headers=headers)
     body_iter = app(environ, lambda status, headers, exc=None: None)
     try:
         return [chunk for chunk in body_iter if chunk]
