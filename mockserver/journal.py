@@ -229,6 +229,9 @@ class Journal:
         # _write_forever); a list, so that taking it is one atomic pop.
         self._held: list[tuple[JournalEntry, bool]] = []
         self._start_lock = threading.Lock()
+        # Entries waiting past this many are older than the journal keeps (see
+        # _past_the_backlog).
+        self._backlog_max = MAX_ENTRIES
 
     def wait_for_pending(self, timeout_s: float = 2.0) -> None:
         """Wait until every response already sent has been journaled (bounded): by this
@@ -309,6 +312,7 @@ class Journal:
                 batch.append(pending.get_nowait())
             except queue.Empty:
                 break
+        batch = self._past_the_backlog(pending, batch)
         if not batch:
             return
         try:
@@ -326,6 +330,34 @@ class Journal:
             counted = sum(1 for _, is_counted in batch if is_counted)
             if counted:
                 self.finishing.add(-counted)
+
+    def _past_the_backlog(
+        self,
+        pending: queue.SimpleQueue[tuple[JournalEntry, bool]],
+        batch: list[tuple[JournalEntry, bool]],
+    ) -> list[tuple[JournalEntry, bool]]:
+        """``batch``, less what a writer fallen behind would write only to prune at once.
+
+        Requests can outrun the writer (a single thread answering in a tight loop does; the
+        writer gets the GIL only now and then): the entries then waiting, and their memory,
+        would grow for as long as the load lasts. The journal keeps this process's newest
+        MAX_ENTRIES at most, so older waiting entries are dropped unwritten, oldest first:
+        what is read afterwards is what writing them all would have left.
+        """
+        excess = pending.qsize() + len(batch) - self._backlog_max
+        if excess <= 0:
+            return batch
+        dropped, batch = batch[:excess], batch[excess:]
+        while len(dropped) < excess:
+            try:
+                dropped.append(pending.get_nowait())
+            except queue.Empty:
+                break
+        counted = sum(1 for _, is_counted in dropped if is_counted)
+        if counted:
+            self.finishing.add(-counted)
+        log.warning("journal writer behind: %d older entries dropped unwritten", len(dropped))
+        return batch
 
     def record_many(self, entries: list[JournalEntry]) -> None:
         rows = []
