@@ -85,9 +85,13 @@ def read_body(request: Request) -> bytes:
         # The common case, read straight from the server's stream: werkzeug's get_data
         # wraps it in a LimitedStream and reads it in a loop, some 3 µs a request. The
         # bytes are left where get_data looks for them, so every later reader shares them.
-        raw: bytes = request.environ["wsgi.input"].read(declared)
-        if len(raw) < declared:  # the client went away mid-body, as werkzeug tells it
-            raise ClientDisconnected()
+        stream = request.environ["wsgi.input"]
+        raw: bytes = stream.read(declared)
+        while len(raw) < declared:  # a server may hand the body over in parts
+            more = stream.read(declared - len(raw))
+            if not more:  # the client went away mid-body, as werkzeug tells it
+                raise ClientDisconnected()
+            raw += more
         request._cached_data = raw  # werkzeug's own cache of get_data(cache=True)
         return raw
     try:

@@ -42,12 +42,13 @@ TABLES = (
 )
 _JOURNAL_COLUMNS = "entry, path, method, status, model, stub_id, size, valid, fault, summary"
 # Rows go in by several at once, in one statement of this many rows each (a batch of 300:
-# 256 + 16 x 2 + 4 x 3; the statements stay few, so SQLite's statement cache keeps them).
+# 64 x 4 + 16 x 2 + 4 x 3; the statements stay few, so SQLite's statement cache keeps them;
+# 64 rows are 640 parameters, within the 999 SQLite allowed before 3.32).
 # executemany() ran one statement per row and let go of the GIL around each: under load
 # every row became a switch between the writer and the request threads (varied chat, one
 # granian worker: p99 116 -> 42 ms). Rows bound as parameters, not as JSON for SQLite to
 # parse (json_each): that parse cost twice the CPU of the statements themselves.
-_ROWS_PER_STATEMENT = (256, 64, 16, 4, 1)
+_ROWS_PER_STATEMENT = (64, 16, 4, 1)
 
 
 @functools.lru_cache(maxsize=len(_ROWS_PER_STATEMENT))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -73,3 +74,17 @@ def test_a_declared_body_over_the_limit_is_refused_unread() -> None:
     with pytest.raises(MockError) as refused:
         read_body(request(b"x" * 101, declared=101, limit=100))
     assert refused.value.reply.status == 413
+
+
+class _Trickle(io.BytesIO):
+    """A server's input that hands the body over a few bytes at a time."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(min(3, size if size is not None and size >= 0 else 3))
+
+
+def test_a_body_handed_over_in_parts_is_read_whole() -> None:
+    raw = b'{"model": "gpt-4", "messages": []}'
+    read = request(raw, declared=len(raw))
+    read.environ["wsgi.input"] = _Trickle(raw)
+    assert read_body(read) == raw
