@@ -7,6 +7,7 @@ pytest_plugins = [
     "tests.fixtures.specs",
     "tests.fixtures.clients",
     "tests.fixtures.admin",
+    "tests.fixtures.browser",
     "pytester",
 ]
 

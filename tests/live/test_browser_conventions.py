@@ -15,27 +15,7 @@ import pytest
 from tests.cassettes.test_drift import check, drifting_cassette
 from tests.fixtures.servers import start_server
 
-playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e .[test]")
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium's own calls home fail on machines without internet, and can stall it.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGE_HTML = b"<!DOCTYPE html><html><head><title>app</title></head><body>app</body></html>"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (.ci/run installs it: apt-get install chromium)")
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class _PageHandler(BaseHTTPRequestHandler):

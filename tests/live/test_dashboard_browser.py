@@ -6,7 +6,6 @@ from the page shows its use count, and reset empties the journal."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,30 +18,12 @@ from tests.fixtures.servers import RunningServer, start_server
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e .[test]")
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Chromium's own calls home fail on machines without internet, and can stall it.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 KEY = "sk-dashboard-key-0123"
 # The README's screenshot is written again only when asked (HARNESS_UPDATE_SCREENSHOTS=1),
 # so a test run leaves the checkout as it was.
 README_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "dashboard.png"
 # How long the page may take to show what the server answered (it polls every second).
 SHOWN_MS = 8000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed (.ci/run installs it: apt-get install chromium)")
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
