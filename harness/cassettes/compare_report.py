@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import html
 from xml.etree import ElementTree
 
 from harness.cassettes.compare import CompareReport, Finding, InteractionResult
+from harness.cassettes.html_page import SORTABLE_TABLE_SCRIPT, escape
 
 # How many interactions a text line names before it says "and N more".
 _EXAMPLES = 3
@@ -148,7 +148,9 @@ details summary { cursor: pointer; } code { font-size: 12.5px; }
 """
 
 # Sorting and filtering, inline: the page must work offline, from a CI artifact.
-_SCRIPT = """
+_SCRIPT = (
+    SORTABLE_TABLE_SCRIPT
+    + """
 (function () {
   const table = document.getElementById('findings');
   if (!table) return;
@@ -170,31 +172,16 @@ _SCRIPT = """
   }
   search.addEventListener('input', apply);
   status.addEventListener('change', apply);
-  table.tHead.addEventListener('click', function (event) {
-    const th = event.target.closest('th');
-    if (!th) return;
-    const column = th.cellIndex;
-    const dir = th.dataset.dir === 'asc' ? 'desc' : 'asc';
-    for (const other of table.tHead.rows[0].cells) delete other.dataset.dir;
-    th.dataset.dir = dir;
-    const numeric = th.dataset.type === 'number';
-    const rows = Array.from(body.rows);
-    rows.sort(function (a, b) {
-      const x = a.cells[column].dataset.sort || a.cells[column].textContent;
-      const y = b.cells[column].dataset.sort || b.cells[column].textContent;
-      const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
-      return dir === 'asc' ? order : -order;
-    });
-    for (const row of rows) body.appendChild(row);
-  });
+  sortable(table);
   apply();
 })();
 """
+)
 
 
 def render_html(report: CompareReport) -> str:
     """The report as one page: inline CSS and script, no network, every value escaped."""
-    e = _escape
+    e = escape
     verdict_class = "ok" if report.clean else "bad"
     parts = [
         "<!DOCTYPE html>",
@@ -229,7 +216,7 @@ def render_html(report: CompareReport) -> str:
 
 
 def _html_findings(report: CompareReport) -> str:
-    e = _escape
+    e = escape
     if not report.findings:
         return "<h2>Differences</h2><p>None.</p>"
     head = [
@@ -281,7 +268,7 @@ def _html_findings(report: CompareReport) -> str:
 
 
 def _html_interactions(results: tuple[InteractionResult, ...]) -> str:
-    e = _escape
+    e = escape
     rows = [
         f"<h2>Interactions ({len(results)})</h2>",
         "<table><thead><tr><th>Interaction</th><th>Operation</th><th>Source</th>"
@@ -302,7 +289,3 @@ def _html_interactions(results: tuple[InteractionResult, ...]) -> str:
         )
     rows.append("</tbody></table>")
     return "\n".join(rows)
-
-
-def _escape(text: str) -> str:
-    return html.escape(text, quote=True)

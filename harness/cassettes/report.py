@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable
 
 from harness.cassettes.drift import DriftItem, DriftReport, OverlayActionRef
+from harness.cassettes.html_page import SORTABLE_TABLE_SCRIPT, escape
 
 _FIRST_SENTENCE = re.compile(r"^(.+?\.)(\s|$)")
 MAX_DESCRIPTION = 110
@@ -110,7 +110,9 @@ tr.uncovered td { background: #fdf0ee; }
 """
 
 # Sorting and filtering, inline: the page must work offline, from a CI artifact.
-_SCRIPT = """
+_SCRIPT = (
+    SORTABLE_TABLE_SCRIPT
+    + """
 (function () {
   const sections = Array.from(document.querySelectorAll('section[data-status]'));
   const search = document.getElementById('filter');
@@ -134,29 +136,11 @@ _SCRIPT = """
   }
   search.addEventListener('input', apply);
   which.addEventListener('change', apply);
-  for (const table of document.querySelectorAll('table.drift')) {
-    table.tHead.addEventListener('click', function (event) {
-      const th = event.target.closest('th');
-      if (!th) return;
-      const column = th.cellIndex;
-      const dir = th.dataset.dir === 'asc' ? 'desc' : 'asc';
-      for (const other of table.tHead.rows[0].cells) delete other.dataset.dir;
-      th.dataset.dir = dir;
-      const numeric = th.dataset.type === 'number';
-      const body = table.tBodies[0];
-      const rows = Array.from(body.rows);
-      rows.sort(function (a, b) {
-        const x = a.cells[column].dataset.sort || a.cells[column].textContent;
-        const y = b.cells[column].dataset.sort || b.cells[column].textContent;
-        const order = numeric ? Number(x) - Number(y) : x.localeCompare(y);
-        return dir === 'asc' ? order : -order;
-      });
-      for (const row of rows) body.appendChild(row);
-    });
-  }
+  for (const table of document.querySelectorAll('table.drift')) sortable(table);
   apply();
 })();
 """
+)
 
 
 def render_html(report: DriftReport) -> str:
@@ -165,7 +149,7 @@ def render_html(report: DriftReport) -> str:
     "Not covered" comes first: it is what needs work. Both tables sort by a click on a
     column's heading and filter by the words typed; long overlay descriptions open on a click.
     """
-    e = _escape
+    e = escape
     verdict_class = "ok" if not report.uncovered else "bad"
     folder = report.directory or "the cassettes"
     parts = [
@@ -217,7 +201,7 @@ _LAST_WIDTH = 26
 
 
 def _html_table(items: list[DriftItem], *, covered: bool, folder: str = "") -> str:
-    e = _escape
+    e = escape
     if not items:
         return "<p>None.</p>"
     last = "Covered by" if covered else "Published spec"
@@ -263,11 +247,11 @@ def _breakable(text: str) -> str:
     """``text`` escaped, with line-break chances after the ``/``, ``.`` and ``_`` that join
     words: pointers, paths, event types and SDK names then wrap between their parts instead
     of inside a word (a browser breaks only at spaces and hyphens)."""
-    return _JOINERS.sub(r"\1<wbr>", _escape(text))
+    return _JOINERS.sub(r"\1<wbr>", escape(text))
 
 
 def _html_credit(ref: OverlayActionRef) -> str:
-    e = _escape
+    e = escape
     short = _short(ref.description)
     name = (
         f"<strong>{e(ref.drift_id or 'unnamed action')}</strong> "
@@ -281,7 +265,3 @@ def _html_credit(ref: OverlayActionRef) -> str:
         f'<details><summary>{name}<span class="short">{_breakable(short)}</span></summary>'
         f"{_breakable(full)}</details>"
     )
-
-
-def _escape(text: str) -> str:
-    return html.escape(text, quote=True)
