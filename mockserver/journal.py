@@ -20,7 +20,6 @@ or Redis); reads are paged there and send the stored JSON as it is.
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import json
 import logging
@@ -39,6 +38,7 @@ import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from mockserver import process_exit
 from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.db import Database, SharedTally, StateFull
 from mockserver.journal_capture import (
@@ -72,6 +72,9 @@ _BATCH_MAX = 500
 # go of the GIL (the tokenizer does, for each text). Waiting lets entries gather; a read
 # does not wait for it (see _FlushRequests).
 WRITE_GAP_S = 0.02
+# How long a process's exit waits for the batch its writer is writing (a stopping server
+# gives its workers 5 s in all).
+EXIT_WAIT_S = 3.0
 # How often a writer waiting out the gap looks whether a reader wants its entries now.
 _FLUSH_POLL_S = 0.002
 FILTERS = COLUMNS
@@ -260,28 +263,49 @@ class Journal:
             with self._start_lock:
                 if self._queue is None or self._queue_pid != pid:
                     pending: queue.SimpleQueue[tuple[JournalEntry, bool]] = queue.SimpleQueue()
+                    # Held while the writer writes a batch: the exit's last write waits for
+                    # it, since the writer is a daemon thread that the exit does not wait for.
+                    writing = threading.Lock()
                     threading.Thread(
-                        target=self._write_forever, args=(pending,), name="journal", daemon=True
+                        target=self._write_forever,
+                        args=(pending, writing),
+                        name="journal",
+                        daemon=True,
                     ).start()
-                    atexit.register(self._write_at_exit, pending)
+                    process_exit.at_exit(
+                        self._write_at_exit, pending, writing, priority=process_exit.JOURNAL
+                    )
                     self._queue, self._queue_pid = pending, pid
                     # This process now holds entries other instances' reads may wait for.
                     self._store.answer_waits(self._wait_for_local)
         return self._queue
 
-    def _write_forever(self, pending: queue.SimpleQueue[tuple[JournalEntry, bool]]) -> None:
+    def _write_forever(
+        self, pending: queue.SimpleQueue[tuple[JournalEntry, bool]], writing: threading.Lock
+    ) -> None:
         last_write = -WRITE_GAP_S
         asked = self._flush_requests.count()
         while True:
             # The entry waits out the gap where the exit's last write finds it too.
             self._held.append(pending.get())
             asked = self._wait_for_company(last_write, asked)
-            self._write_batch(pending, self._take_held())
+            with writing:
+                self._write_batch(pending, self._take_held())
             last_write = time.monotonic()
 
-    def _write_at_exit(self, pending: queue.SimpleQueue[tuple[JournalEntry, bool]]) -> None:
-        """Write what is left at exit: the queue, and the entry the writer holds, if any."""
-        self._write_batch(pending, self._take_held())
+    def _write_at_exit(
+        self, pending: queue.SimpleQueue[tuple[JournalEntry, bool]], writing: threading.Lock
+    ) -> None:
+        """Write what is left at exit: the entry the writer holds, if any, and the queue,
+        after the batch the writer may be writing (waited for at most EXIT_WAIT_S)."""
+        taken = writing.acquire(timeout=EXIT_WAIT_S)
+        try:
+            self._write_batch(pending, self._take_held())
+            while not pending.empty():
+                self._write_batch(pending)
+        finally:
+            if taken:
+                writing.release()
 
     def _take_held(self) -> tuple[JournalEntry, bool] | None:
         try:

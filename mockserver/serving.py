@@ -10,7 +10,6 @@ shared state (the state file, stubs loaded once).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import errno
@@ -32,7 +31,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from harness.errors import UsageError
-from mockserver import access_log
+from mockserver import access_log, process_exit
 from mockserver.app import create_app
 from mockserver.config import MockConfig
 
@@ -316,7 +315,7 @@ class _BatchedStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
                     threading.Thread(
                         target=self._flush_forever, name="log-flush", daemon=True
                     ).start()
-                    atexit.register(self._flush_now)
+                    process_exit.at_exit(self._flush_now, priority=process_exit.LOG)
 
     def _flush_forever(self) -> None:
         while True:
