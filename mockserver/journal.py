@@ -38,7 +38,7 @@ import orjson
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
-from mockserver import process_exit
+from mockserver import fork_guard, process_exit
 from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.db import Database, SharedTally, StateFull
 from mockserver.journal_capture import (
@@ -264,8 +264,10 @@ class Journal:
                 if self._queue is None or self._queue_pid != pid:
                     pending: queue.SimpleQueue[tuple[JournalEntry, bool]] = queue.SimpleQueue()
                     # Held while the writer writes a batch: the exit's last write waits for
-                    # it, since the writer is a daemon thread that the exit does not wait for.
+                    # it, since the writer is a daemon thread that the exit does not wait for,
+                    # and so does a fork (SQLite's locks are not fork-safe: fork_guard).
                     writing = threading.Lock()
+                    fork_guard.guard_at_fork(writing)
                     threading.Thread(
                         target=self._write_forever,
                         args=(pending, writing),

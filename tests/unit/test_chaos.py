@@ -23,6 +23,7 @@ from mockserver.chaos import (
     pick_fault,
 )
 from mockserver.faults import FAULTS, NO_FAULT, read_fault_headers
+from tests.fixtures.forks import join_or_kill
 
 HELLO = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
 AUTH = {"Authorization": "Bearer k"}
@@ -121,9 +122,11 @@ def test_the_request_counter_hands_each_number_once_across_processes(tmp_path: P
     workers = [context.Process(target=_take, args=(path, 100, out)) for _ in range(3)]
     for worker in workers:
         worker.start()
-    taken = [number for _ in workers for number in out.get(timeout=30)]
-    for worker in workers:
-        worker.join(timeout=30)
+    try:
+        taken = [number for _ in workers for number in out.get(timeout=30)]
+    finally:
+        exits = [join_or_kill(worker) for worker in workers]
+    assert exits == [0, 0, 0]
     assert sorted(taken) == list(range(300))
 
 

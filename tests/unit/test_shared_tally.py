@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from mockserver.db import SharedCounter, SharedTally
+from tests.fixtures.forks import join_or_kill, wait_or_kill
 
 # Forked children, as gunicorn makes its workers.
 FORK = multiprocessing.get_context("fork")
@@ -42,9 +43,7 @@ def test_threads_and_processes_add_up(tmp_path: Path) -> None:
     for child in children:
         child.start()
     _add_from_threads(path, 8, 250, 1)
-    for child in children:
-        child.join(timeout=30)
-        assert child.exitcode == 0
+    assert [join_or_kill(child) for child in children] == [0, 0, 0]
     # The children have exited: their slots no longer count; this process's does.
     assert tally.value == 8 * 250
     tally.add(-8 * 250)
@@ -62,7 +61,7 @@ def test_a_killed_process_leaves_nothing_behind(tmp_path: Path) -> None:
         assert SharedTally(path).value == 5
     finally:
         child.kill()
-        child.join(timeout=30)
+        join_or_kill(child)
     assert SharedTally(path).value == 0
     # Its slot is free again for the next process.
     SharedTally(path).add(2)
@@ -84,7 +83,7 @@ def test_a_forked_child_starts_its_own_slot(tmp_path: Path) -> None:
             os._exit(0)
     os.close(write)
     seen = os.read(read, 32).decode()
-    os.waitpid(pid, 0)
+    assert wait_or_kill(pid) == 0
     assert seen == "4"
     assert tally.value == 3
 
