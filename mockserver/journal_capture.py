@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from werkzeug.wrappers import Response
 
-from harness.cassettes.scrub import REDACTED, is_secret_name
+from harness.secret_names import REDACTED, is_secret_name
 
 # The fields of an entry the dashboard lists (an entry's summary, stored beside it).
 SUMMARY_FIELDS = (

@@ -26,7 +26,7 @@ from harness.cassettes.cassette import (
 )
 from harness.cassettes.config import create_vcr, register_matchers, vcr_config
 from harness.cassettes.matching import JSON_BODY_MATCHER, body_differences, match_json_body
-from harness.cassettes.scrub import is_secret_name
+from harness.secret_names import is_secret_name
 
 __all__ = [
     "JSON_BODY_MATCHER",

@@ -5,12 +5,13 @@
 :func:`scrub_response` with one :class:`Secrets` per recorder, so the two write the same thing.
 Each step first *learns* the secrets an interaction carries, then *scrubs*:
 
-1. Headers that carry credentials are dropped: the fixed list :data:`SECRET_HEADERS` (the
-   bearer key, cookies, ``OpenAI-Organization`` and ``OpenAI-Project``) and any header whose
-   name contains a word such as ``key``, ``token``, ``secret``, ``auth`` or ``password``
-   (:func:`is_secret_name`). Names are split into words, so ``x-api-key`` and ``apiKey`` are
-   secret while the rate-limit headers ``x-ratelimit-remaining-tokens`` are kept. Their values
-   (and a cookie's values) are learned as secrets.
+1. Headers that carry credentials are dropped (the rules are :mod:`harness.secret_names`'):
+   a fixed list (the bearer key, cookies, ``OpenAI-Organization`` and ``OpenAI-Project``)
+   and any header whose name contains a word such as ``key``, ``token``, ``secret``,
+   ``auth`` or ``password`` (:func:`is_secret_name`). Names are split into words, so
+   ``x-api-key`` and ``apiKey`` are secret while the rate-limit headers
+   ``x-ratelimit-remaining-tokens`` are kept. Their values (and a cookie's values) are
+   learned as secrets.
 2. Query parameters with such names are dropped from the request URI and from URI-valued
    response headers (``Location``, ``Content-Location``); their values are learned as secrets.
    The rest of a query is kept exactly as it was written.
@@ -27,73 +28,23 @@ from __future__ import annotations
 import base64
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from harness.cassettes.cassette import RecordedRequest, RecordedResponse, header_value
+from harness.secret_names import REDACTED, is_secret_name  # shared with the mock's journal
 
-SECRET_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "api-key",
-        "x-api-key",
-        "cookie",
-        "set-cookie",
-        # Not credentials, but they name the account the key belongs to.
-        "openai-organization",
-        "openai-project",
-    }
-)
-# Words that make a header or query parameter name secret (compared whole, lowercased).
-SECRET_WORDS = frozenset(
-    {
-        "key",
-        "apikey",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "auth",
-        "authorization",
-        "cookie",
-        "credential",
-        "credentials",
-        "session",
-        "signature",
-    }
-)
-# Fragments that make a name secret even when written as one word (``accesstoken``).
-_SECRET_FRAGMENTS = ("apikey", "accesstoken", "authtoken", "secret", "password", "passwd")
 # Headers whose value is a URI: its query is scrubbed as the request URI's is.
 URI_HEADERS = frozenset({"location", "content-location"})
-REDACTED = "***"
 # Values shorter than this are not searched for: replacing a 3-letter "key" everywhere would
 # mangle ordinary text, and nothing that short is a real API key.
 MIN_SECRET_LENGTH = 6
-_WORD_BREAK = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _CREDENTIAL_SCHEMES = ("bearer", "basic", "token")
 _DATA_FIELD = "data:"
 
 Headers = Mapping[str, Sequence[str]]
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a header or query parameter name says it carries a credential.
-
-    >>> [is_secret_name(n) for n in ("X-Api-Key", "apiKey", "x-ratelimit-remaining-tokens")]
-    [True, True, False]
-    """
-    if name.lower() in SECRET_HEADERS:
-        return True
-    words = [word.lower() for word in _WORD_BREAK.split(name) if word]
-    if any(word in SECRET_WORDS for word in words):
-        return True
-    compact = "".join(words)
-    return any(fragment in compact for fragment in _SECRET_FRAGMENTS)
 
 
 class Secrets:

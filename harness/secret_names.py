@@ -1,0 +1,62 @@
+"""Which header and query parameter names carry credentials, and what stands for a secret.
+
+The rules the cassette recorder scrubs by (:mod:`harness.cassettes.scrub`) and the mock's
+journal masks headers by (``mockserver.journal_capture``): one list, so what a cassette drops
+and what the journal hides stay the same. A module of its own, without the cassette
+machinery (vcrpy and its HTTP client stubs), which the mock's worker processes do not load.
+"""
+
+from __future__ import annotations
+
+import re
+
+SECRET_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "api-key",
+        "x-api-key",
+        "cookie",
+        "set-cookie",
+        # Not credentials, but they name the account the key belongs to.
+        "openai-organization",
+        "openai-project",
+    }
+)
+# Words that make a header or query parameter name secret (compared whole, lowercased).
+SECRET_WORDS = frozenset(
+    {
+        "key",
+        "apikey",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "auth",
+        "authorization",
+        "cookie",
+        "credential",
+        "credentials",
+        "session",
+        "signature",
+    }
+)
+# Fragments that make a name secret even when written as one word (``accesstoken``).
+_SECRET_FRAGMENTS = ("apikey", "accesstoken", "authtoken", "secret", "password", "passwd")
+REDACTED = "***"
+_WORD_BREAK = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a header or query parameter name says it carries a credential.
+
+    >>> [is_secret_name(n) for n in ("X-Api-Key", "apiKey", "x-ratelimit-remaining-tokens")]
+    [True, True, False]
+    """
+    if name.lower() in SECRET_HEADERS:
+        return True
+    words = [word.lower() for word in _WORD_BREAK.split(name) if word]
+    if any(word in SECRET_WORDS for word in words):
+        return True
+    compact = "".join(words)
+    return any(fragment in compact for fragment in _SECRET_FRAGMENTS)
