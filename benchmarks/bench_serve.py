@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import statistics
@@ -409,6 +410,12 @@ def main() -> None:
         "warning is silent, as aimock and Prism run here",
     )
     parser.add_argument(
+        "--mock-args",
+        default="",
+        help="more `harness serve` options for the mock (and --baseline), e.g. "
+        "'--no-journal --workers 4'",
+    )
+    parser.add_argument(
         "--baseline",
         type=Path,
         help="also measure the mock from this copy of the code (mockserver/, harness/, specs/), "
@@ -442,6 +449,7 @@ def main() -> None:
         port = free_port()
         env = {"PYTHONPATH": str(args.baseline.resolve())}
         command = mock_command(server, port, args.workers, args.threads, args.mock_log_level)
+        command += shlex.split(args.mock_args)
         with running(command, port, env=env, cwd=args.baseline.resolve()):
             for scenario in scenarios:
                 for traffic in traffics:
@@ -452,6 +460,7 @@ def main() -> None:
             break
         port = free_port()
         command = mock_command(server, port, args.workers, args.threads, args.mock_log_level)
+        command += shlex.split(args.mock_args)
         with running(command, port) as started:
             notes.append(
                 f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"

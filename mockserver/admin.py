@@ -26,7 +26,7 @@ from mockserver.errors import ErrorReply, MockError
 from mockserver.intake import read_json
 from mockserver.journal import FILTERS
 from mockserver.journal_store import filter_value
-from mockserver.state import current_state
+from mockserver.state import current_state, state_with_journal
 from mockserver.stub_diagnosis import near_misses, quoted, user_text
 from mockserver.stubs import StubError, parse_stubs
 
@@ -113,7 +113,7 @@ def list_requests() -> Response:
         raise MockError(
             ErrorReply(400, f"`limit` must be a whole number, not {limit!r}.", param="limit")
         )
-    journal = current_state().journal
+    journal = state_with_journal().journal
     journal.wait_for_pending()
     query = journal.read(arguments, int(limit) if limit is not None else None)
     # Sent as it is read from the table, page by page: the journal may hold many megabytes.
@@ -152,7 +152,7 @@ def list_near_misses() -> Response:
                 param="limit",
             )
         )
-    state = current_state()
+    state = state_with_journal()
     state.journal.wait_for_pending()
     unanswered: deque[dict[str, Any]] = deque(maxlen=int(limit_text))
     for entry in state.journal.entries(arguments):

@@ -40,6 +40,9 @@ class MockConfig:
     # The journal keeps each request body up to this many bytes, and all entries up to this.
     journal_body_max_bytes: int = DEFAULT_JOURNAL_BODY_MAX_BYTES
     journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES
+    # Keep the request journal. Off (`harness serve --no-journal`) for load tests that never
+    # read it: writing each request's entry is about a third of a stream's CPU under load.
+    journal: bool = True
     # More model names to serve, each exactly as the first loaded document serves its model
     # (the shipped gpt-4): requests naming one are checked as if they named that model, and
     # answers name the model asked for.

@@ -9,6 +9,7 @@ from flask import current_app
 from harness.spec import SpecSet
 from mockserver.chaos import Chaos
 from mockserver.config import MockConfig
+from mockserver.errors import ErrorReply, MockError
 from mockserver.journal import Journal
 from mockserver.storage import StateBackend
 from mockserver.stubs import StubStore
@@ -30,4 +31,23 @@ class MockState:
 
 def current_state() -> MockState:
     state: MockState = current_app.extensions[EXTENSION_KEY]
+    return state
+
+
+# What a read of the journal answers when the mock keeps none (`--no-journal`): a conflict
+# with how the server was started, said as such, rather than an empty list that would read
+# as "no requests came".
+JOURNAL_OFF = ErrorReply(
+    409,
+    "The request journal is off: this mock was started with --no-journal "
+    "(MockConfig.journal=False), so it keeps no requests to list.",
+    code="journal_off",
+)
+
+
+def state_with_journal() -> MockState:
+    """:func:`current_state`, for a read of the journal: a 409 when it is off."""
+    state = current_state()
+    if not state.config.journal:
+        raise MockError(JOURNAL_OFF)
     return state

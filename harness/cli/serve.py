@@ -194,6 +194,15 @@ def _env(name: str) -> dict[str, Any]:
     **_env("CHAOS_SEED"),
 )
 @click.option(
+    "--no-journal",
+    "no_journal",
+    is_flag=True,
+    help="Keep no request journal, for load tests that never read it: each request's entry "
+    "(bodies, headers, a stream's text) is about a third of a streamed answer's CPU. "
+    "GET /_mock/requests then answers 409.",
+    **_env("NO_JOURNAL"),
+)
+@click.option(
     "--debug",
     is_flag=True,
     help="Flask's development server, with reloader off.",
@@ -220,6 +229,7 @@ def serve(
     context_window: int,
     chaos: tuple[tuple[str, float], ...],
     chaos_seed: int,
+    no_journal: bool,
     debug: bool,
 ) -> None:
     """Serve the mock API; point an OpenAI client's base_url at the printed URL."""
@@ -253,6 +263,7 @@ def serve(
         context_window=context_window,
         chaos=chaos,
         chaos_seed=chaos_seed,
+        journal=not no_journal,
     )
     if any(not name.strip() for name in model_aliases):
         raise click.BadParameter("a model name cannot be empty", param_hint="--model")
@@ -284,6 +295,8 @@ def serve(
         if chaos:
             rates = ",".join(f"{name}={rate:g}" for name, rate in chaos)
             click.echo(f"Chaos: {rates} (--chaos-seed {chaos_seed})", err=True)
+        if no_journal:
+            click.echo("Request journal off (--no-journal): /_mock/requests answers 409", err=True)
     else:
         fallback = " (unmatched requests: the mock)" if replay_fallback else ""
         click.echo(f"Replaying {replay_dir} at {base_url}{fallback}  (Ctrl-C to stop)", err=True)

@@ -27,7 +27,7 @@ from mockserver.engine.ids import new_id
 from mockserver.errors import ErrorReply, MockError, error_response, reply_for_exception
 from mockserver.exchange import Exchange
 from mockserver.faults import HeldRequest
-from mockserver.journal import JournalEntry, journal_response
+from mockserver.journal import ENTRY_ENVIRON_KEY, JournalEntry, journal_response
 from mockserver.state import MockState
 
 ADMIN_PREFIX = "/_mock/"
@@ -88,7 +88,10 @@ class ApiApp:
         entry = JournalEntry(request.method, request.path)
         response = self._answer(Exchange(request, self._state, entry))
         stamp_request_id(response)
-        journal_response(self._state.journal, entry, response, request)
+        if self._state.config.journal:
+            journal_response(self._state.journal, entry, response, request)
+        else:  # the access log still reads the stub and the fault from the entry
+            environ[ENTRY_ENVIRON_KEY] = entry
         if isinstance(response.response, list):
             # A body in memory goes out as the list it is: granian sends a list in one
             # write, while any other iterable is pulled chunk by chunk from Python.

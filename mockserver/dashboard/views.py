@@ -30,7 +30,7 @@ from mockserver.admin_access import admin_access_problem
 from mockserver.errors import ErrorReply, MockError
 from mockserver.faults import FAULT_NAMES
 from mockserver.journal_store import COLUMNS, filter_value
-from mockserver.state import current_state
+from mockserver.state import current_state, state_with_journal
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/_mock")
 
@@ -128,7 +128,7 @@ def summaries() -> Response:
         except ValueError as exc:
             wanted = "true or false" if name == "valid" else "a whole number"
             raise MockError(ErrorReply(400, f"`{name}` must be {wanted}.", param=name)) from exc
-    store = current_state().db.journal
+    store = state_with_journal().db.journal
     oldest = store.oldest_seq()
     found = store.summaries(filters, after, before, limit)
     return Response(_listing(found, oldest), mimetype="application/json")
@@ -149,7 +149,7 @@ def _with_seq(seq: int, text: str) -> str:
 
 @dashboard.get("/ui/requests/<int:seq>")
 def one_entry(seq: int) -> Response:
-    text = current_state().db.journal.entry(seq)
+    text = state_with_journal().db.journal.entry(seq)
     if text is None:
         raise MockError(ErrorReply(404, f"No journal entry {seq}: it was cleared or dropped."))
     return Response(_with_seq(seq, text), mimetype="application/json")
