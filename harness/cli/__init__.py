@@ -4,7 +4,7 @@ A subcommand's module is imported only when that subcommand runs (or help lists 
 ``harness serve`` then never loads the cassette machinery (vcrpy, which brings httpx and
 requests) that ``validate``, ``record`` and ``cassettes`` need. The server's workers are
 forked from that process, so everything it imports is in every worker's memory; loading
-them all cost about 14 MB of RSS per worker and a fifth of a second of start-up. The
+them all cost about 14 MB of RSS per worker and 0.14 s of start-up. The
 group is click's documented lazy-loading recipe; click itself does not ship one.
 """
 

@@ -103,8 +103,14 @@ def _json(body: object, status: int = 200) -> Response:
 
 @dashboard.get("/ui/meta")
 def meta() -> Response:
-    specs = current_state().specs
-    body = {"paths": specs.paths, "models": specs.models, "faults": sorted(FAULT_NAMES)}
+    state = current_state()
+    specs = state.specs
+    body = {
+        "paths": specs.paths,
+        "models": specs.models,
+        "faults": sorted(FAULT_NAMES),
+        "journal": state.config.journal,  # false: started with --no-journal, nothing to list
+    }
     return _json(body)
 
 

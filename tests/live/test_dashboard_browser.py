@@ -219,3 +219,25 @@ def test_a_sequence_stub_shows_its_replies(browser: Any, server: RunningServer) 
         playwright.expect(row).to_contain_text("cycle")
     finally:
         page.close()
+
+
+def test_without_a_journal_the_page_says_so_and_stays_live(browser: Any, tmp_path: Path) -> None:
+    # `--no-journal`: the list reads would answer 409; the page says why it lists nothing,
+    # rather than showing the server as offline.
+    unjournaled = start_server(["--no-journal", "--workers", "1"], log_dir=tmp_path)
+    page = browser.new_page()
+    try:
+        page.goto(f"{unjournaled.url}/_mock/ui")
+        expect = playwright.expect
+        expect(page.locator("#empty")).to_contain_text("--no-journal", timeout=SHOWN_MS)
+        requests.post(
+            f"{unjournaled.base_url}/chat/completions",
+            json={"model": "gpt-4", "messages": [{"role": "user", "content": "Hi"}]},
+            timeout=10,
+        )
+        page.wait_for_timeout(1500)  # a poll or more
+        expect(page.locator("#live")).not_to_have_class("live down")
+        expect(page.locator("#live")).to_have_text("live")
+    finally:
+        page.close()
+        unjournaled.stop()

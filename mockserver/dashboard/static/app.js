@@ -457,7 +457,7 @@
     if (running || state.needKey) return;
     running = true;
     try {
-      if (!state.paused) await poll();
+      if (!state.paused && !state.journalOff) await poll();
       const stubsShown = !$("#stubs-view").hidden;
       if (stubsShown || state.ticks % STUBS_EVERY === 0) await loadStubs();
       state.ticks += 1;
@@ -477,6 +477,11 @@
 
   async function loadMeta() {
     const meta = await apiJson("/_mock/ui/meta");
+    if (meta.journal === false) {
+      // Started with --no-journal: there are no requests to list, only stubs to show.
+      state.journalOff = true;
+      $("#empty").textContent = "The request journal is off: this mock was started with --no-journal.";
+    }
     $("#paths").replaceChildren(...meta.paths.map((path) => el("option", { text: path })));
     const faults = $("#filters").elements.fault;
     faults.replaceChildren(el("option", { text: "any" }), ...meta.faults.map((name) => el("option", { text: name })));
