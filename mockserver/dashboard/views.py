@@ -40,7 +40,9 @@ _FILES = {
     "app.js": "text/javascript",
     "app.css": "text/css",
 }
-_PAGE_PATHS = frozenset({"/_mock/", "/_mock/ui", "/_mock/ui/app.js", "/_mock/ui/app.css"})
+_PAGE_PATHS = frozenset(
+    {"/_mock/", "/_mock/ui", "/_mock/ui/", "/_mock/ui/app.js", "/_mock/ui/app.css"}
+)
 # The page runs only its own script and style, and talks only to its own origin: a request
 # body shown in it can never load or send anything elsewhere.
 _PAGE_POLICY = (
@@ -83,6 +85,7 @@ def _file_response(name: str) -> Response:
 
 @dashboard.get("/")
 @dashboard.get("/ui")
+@dashboard.get("/ui/")
 def page() -> Response:
     return _file_response("index.html")
 

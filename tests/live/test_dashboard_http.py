@@ -21,7 +21,8 @@ __all__ = ["redis_prefix", "redis_server"]  # fixtures this module uses
 
 KEY = "sk-dashboard-http-key-42"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-PAGES = ("/_mock/", "/_mock/ui")
+# With and without the trailing slash people type.
+PAGES = ("/_mock/", "/_mock/ui", "/_mock/ui/")
 
 
 @pytest.fixture(scope="module")
