@@ -90,5 +90,9 @@ def open_state(config: MockConfig) -> StateBackend:
             config.state_url, path, config.redis_prefix, journal_max_bytes=config.journal_max_bytes
         )
     return SqliteState(
-        path, max_bytes=config.state_max_bytes, journal_max_bytes=config.journal_max_bytes
+        path,
+        max_bytes=config.state_max_bytes,
+        journal_max_bytes=config.journal_max_bytes,
+        # The temporary file is removed at exit: syncing it to disk would buy nothing.
+        durable=config.state_path is not None,
     )

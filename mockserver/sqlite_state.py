@@ -100,8 +100,10 @@ class SqliteState:
         path: Path,
         max_bytes: int | None = None,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        *,
+        durable: bool = True,
     ) -> None:
-        self.db = Database(path, schema=TABLES, max_bytes=max_bytes)
+        self.db = Database(path, schema=TABLES, max_bytes=max_bytes, durable=durable)
         self.responses = ResponseStore(self.db)
         self.stubs = SqliteStubRows(self.db)
         self.journal = SqliteJournalStore(self.db, journal_max_bytes)
