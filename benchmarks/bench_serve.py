@@ -331,8 +331,14 @@ def worker_rss_mb(parent_pid: int) -> list[float]:
 
 
 def mock_command(
-    server: str, port: int, workers: int, threads: int, log_level: str | None = None
+    server: str,
+    port: int,
+    workers: int,
+    threads: int,
+    log_level: str | None = None,
+    extra: str = "",
 ) -> list[str]:
+    """``harness serve`` as measured; ``extra``: more of its options, as one shell-quoted text."""
     command = [
         sys.executable,
         "-m",
@@ -348,7 +354,9 @@ def mock_command(
         str(threads),
     ]
     # Only when asked: a --baseline copy from before the option existed still starts.
-    return command if log_level is None else [*command, "--log-level", log_level]
+    if log_level is not None:
+        command += ["--log-level", log_level]
+    return command + shlex.split(extra)
 
 
 def floor_command(kind: str, server: str, port: int, workers: int, threads: int) -> list[str]:
@@ -448,8 +456,9 @@ def main() -> None:
         # from this checkout it measured this checkout's code again.
         port = free_port()
         env = {"PYTHONPATH": str(args.baseline.resolve())}
-        command = mock_command(server, port, args.workers, args.threads, args.mock_log_level)
-        command += shlex.split(args.mock_args)
+        command = mock_command(
+            server, port, args.workers, args.threads, args.mock_log_level, args.mock_args
+        )
         with running(command, port, env=env, cwd=args.baseline.resolve()):
             for scenario in scenarios:
                 for traffic in traffics:
@@ -459,8 +468,9 @@ def main() -> None:
         if "mock" not in targets and "extras" not in targets:
             break
         port = free_port()
-        command = mock_command(server, port, args.workers, args.threads, args.mock_log_level)
-        command += shlex.split(args.mock_args)
+        command = mock_command(
+            server, port, args.workers, args.threads, args.mock_log_level, args.mock_args
+        )
         with running(command, port) as started:
             notes.append(
                 f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"

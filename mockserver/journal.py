@@ -523,7 +523,6 @@ def journal_response(
     """
     entry.status = response.status_code
     entry.stream = response.mimetype == "text/event-stream"
-    request.environ[ENTRY_ENVIRON_KEY] = entry
     entry.cap_body(_raw_body(request), journal.body_max_bytes)
     if isinstance(response.response, list):
         entry.mark_answered()

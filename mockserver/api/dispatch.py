@@ -88,10 +88,10 @@ class ApiApp:
         entry = JournalEntry(request.method, request.path)
         response = self._answer(Exchange(request, self._state, entry))
         stamp_request_id(response)
+        # The access log reads the stub and the fault from the entry, journal or none.
+        environ[ENTRY_ENVIRON_KEY] = entry
         if self._state.config.journal:
             journal_response(self._state.journal, entry, response, request)
-        else:  # the access log still reads the stub and the fault from the entry
-            environ[ENTRY_ENVIRON_KEY] = entry
         if isinstance(response.response, list):
             # A body in memory goes out as the list it is: granian sends a list in one
             # write, while any other iterable is pulled chunk by chunk from Python.

@@ -18,7 +18,6 @@ import requests
 
 from tests.fixtures.servers import RunningServer, start_server
 
-AUTH = {"Authorization": "Bearer sk-test"}
 HELLO = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
 
 
