@@ -16,8 +16,9 @@ and, when installed (``npm install @stoplight/prism-cli @copilotkit/aimock`` in 
           nodes
   aimock  CopilotKit's aimock with a catch-all text fixture
 Also: chat stream time to first byte (idle, and while 50 slow streams are open, with the
-plain-request rate during those streams), RSS per worker after the load and after 1,000
-stored responses, and the time from start to the first answered request.
+plain-request rate during those streams), RSS per worker after the load (at once, and
+idle 3 s later) and after 1,000 stored responses, and the time from start to the first
+answered request.
 
 Load comes from wrk (Debian package `wrk`) when installed, else a bounded Python loop.
 Run by hand:  python benchmarks/bench_serve.py [--duration 10] [--servers gthread,granian]
@@ -88,6 +89,9 @@ def body_for(scenario: str, traffic: str) -> tuple[str, dict[str, Any]]:
 
 
 SLOW_STREAMS = 50
+# How long the RSS is measured again after the load: long enough for an idle worker to
+# hand its freed memory back (mockserver.idle_memory looks every second).
+IDLE_SETTLE_S = 3.0
 # A reply of the mock's to a varied question, of its average length.
 AIMOCK_VARIED = (
     "Good question. A common mistake is to ignore testing until scope becomes a problem. "
@@ -484,7 +488,11 @@ def main() -> None:
             if "extras" not in targets:
                 continue
             rss = worker_rss_mb(started.pid)
-            notes.append(f"[{server}] RSS per worker after the load: {rss} MB")
+            time.sleep(IDLE_SETTLE_S)  # an idle worker hands freed memory back (idle_memory)
+            notes.append(
+                f"[{server}] RSS per worker after the load: {rss} MB; "
+                f"{IDLE_SETTLE_S:.0f} s later, idle: {worker_rss_mb(started.pid)} MB"
+            )
             idle = first_byte_ms(port)
             notes.append(
                 f"[{server}] chat stream first byte, idle: "

@@ -34,6 +34,7 @@ from harness.errors import UsageError
 from mockserver import access_log, process_exit
 from mockserver.app import create_app
 from mockserver.config import MockConfig
+from mockserver.idle_memory import trim_when_idle
 
 # A WSGI application: the Flask app, or any callable(environ, start_response).
 WSGIApp = Callable[..., Any]
@@ -98,8 +99,10 @@ def run_gunicorn(
 
 
 def _watch_master(worker: Any) -> None:
-    """gunicorn's ``post_worker_init`` hook: the worker stops with its master."""
+    """gunicorn's ``post_worker_init`` hook: the worker stops with its master, and hands
+    freed memory back when idle."""
     exit_with_parent(worker.ppid)
+    trim_when_idle()
 
 
 def run_granian(
@@ -163,6 +166,7 @@ def app_from_environment() -> Flask:
     """
     if MASTER_PID_ENV in os.environ:
         exit_with_parent(int(os.environ[MASTER_PID_ENV]))
+    trim_when_idle()
     if _built_before_fork is not None:
         return _built_before_fork
     if LOGGING_ENV in os.environ:

@@ -83,7 +83,9 @@ class ApiApp:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO", "").startswith(ADMIN_PREFIX):
             return self._admin(environ, start_response)
-        request = Request(environ)
+        # Not put in its environ (werkzeug's default): the request and its environ would
+        # hold each other, a cycle on every request left for the garbage collector.
+        request = Request(environ, populate_request=False)
         request.max_content_length = self._state.config.max_body_bytes
         entry = JournalEntry(request.method, request.path)
         response = self._answer(Exchange(request, self._state, entry))
