@@ -303,7 +303,7 @@ def _named_as_responses(request: ReplyRequest, body: Mapping[str, Any]) -> Reply
     """``request`` with its schemas' request fields named as the Responses body names them
     (an error about a schema names ``text.format.schema`` or ``tools[i].parameters``)."""
     if not request.tools and request.output_schema is None:
-        return request  # no schema to name (most requests): replace() costs some 10 µs
+        return request  # no schema to name (most requests): replace() costs 3.5 µs
     tools = body.get("tools")
     indexes = [
         index
