@@ -42,10 +42,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer bench-key"}
@@ -106,6 +106,13 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+class Row(NamedTuple):
+    label: str  # what was measured: mock/SERVER, aimock, prism/..., a floor
+    scenario: str  # "chat (varied)" and the like
+    load: Load
+    round: int  # which of --rounds (0 for what is measured once)
 
 
 def free_port() -> int:
@@ -375,6 +382,31 @@ def floor_command(kind: str, server: str, port: int, workers: int, threads: int)
     ]
 
 
+def start_aimock(stack: ExitStack, aimock: Path) -> int:
+    """Start aimock with a catch-all fixture (stopped with ``stack``); its port."""
+    fixtures = Path(tempfile.mkdtemp()) / "fixtures.json"
+    # aimock answers as the mock does: "Hello" with the greeting, a varied question with
+    # a text as long as the mock's (some 190 characters, 38 tokens), streamed in chunks
+    # of 5 characters so its streams have about as many frames as the mock's.
+    fixtures.write_text(
+        json.dumps(
+            {
+                "fixtures": [
+                    {
+                        "match": {"userMessage": "Hello"},
+                        "response": {"content": "Hello! How can I assist you today?"},
+                    },
+                    {"match": {"userMessage": ""}, "response": {"content": AIMOCK_VARIED}},
+                ]
+            }
+        )
+    )
+    port = free_port()
+    command = [str(aimock), "-p", str(port), "-f", str(fixtures), "-c", "5"]
+    stack.enter_context(running([*command, "--log-level", "silent"], port))
+    return port
+
+
 def prism_spec_without_typeless_nullable(path: Path) -> Path:
     """The published chat spec with every `nullable` that has no `type` beside it removed."""
     document = json.loads(path.read_text())
@@ -395,12 +427,32 @@ def prism_spec_without_typeless_nullable(path: Path) -> Path:
     return out
 
 
+def ratio_text(mock: list[float] | None, other: list[float] | None) -> str:
+    """The mock's rate over the other's: round by round when both ran every round (their
+    median, then each round's), else the median of each (a target measured once)."""
+    if not mock or not other or not all(other):
+        return ""
+    if len(mock) == len(other) > 1:
+        each = [mine / theirs for mine, theirs in zip(mock, other, strict=True)]
+        shown = ", ".join(f"{ratio:.2f}" for ratio in each)
+        return f"{statistics.median(each):.2f} (rounds: {shown})"
+    return f"{statistics.median(mock) / statistics.median(other):.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure the mock (and --baseline) and aimock this many times, in turn; ratios "
+        "are then the median of the rounds', each round's shown (runs on a shared machine "
+        "vary by 10 to 15 %%)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=64)
     parser.add_argument("--servers", default="gthread,granian")
@@ -444,17 +496,19 @@ def main() -> None:
     traffics = _choices(parser, "--traffic", args.traffic, TRAFFIC)
     targets = _choices(parser, "--targets", args.targets, TARGETS)
     load: Callable[..., Load] = run_wrk if shutil.which("wrk") else run_python_loop
-    rows: list[tuple[str, str, Load]] = []
+    rows: list[Row] = []
     notes: list[str] = []
 
-    def measure(label: str, scenario: str, port: int, traffic: str = "varied") -> Load:
+    def measure(
+        label: str, scenario: str, port: int, traffic: str = "varied", round_: int = 0
+    ) -> Load:
         path, body = body_for(scenario, traffic)
         load(port, path, body, min(2.0, args.duration), args.connections)  # warm-up
         result = load(port, path, body, args.duration, args.connections)
-        rows.append((label, f"{scenario} ({traffic})", result))
+        rows.append(Row(label, f"{scenario} ({traffic})", result, round_))
         return result
 
-    def measure_baseline(server: str) -> None:
+    def start_baseline(stack: ExitStack, server: str) -> int:
         # Same interpreter and venv; the copy's packages come first on the import path, and
         # it runs in the copy: `python -m` puts the working folder before PYTHONPATH, so run
         # from this checkout it measured this checkout's code again.
@@ -463,30 +517,42 @@ def main() -> None:
         command = mock_command(
             server, port, args.workers, args.threads, args.mock_log_level, args.mock_args
         )
-        with running(command, port, env=env, cwd=args.baseline.resolve()):
-            for scenario in scenarios:
-                for traffic in traffics:
-                    measure(f"mock-baseline/{server}", scenario, port, traffic)
+        stack.enter_context(running(command, port, env=env, cwd=args.baseline.resolve()))
+        return port
 
-    for server in args.servers.split(","):
-        if "mock" not in targets and "extras" not in targets:
-            break
-        port = free_port()
-        command = mock_command(
-            server, port, args.workers, args.threads, args.mock_log_level, args.mock_args
-        )
-        with running(command, port) as started:
+    aimock = args.npm_dir / "node_modules" / ".bin" / "llmock"
+    with ExitStack() as stack:
+        # Every server measured side by side runs from start to end, idle while another is
+        # measured, and each round measures them all in turn, scenario by scenario: a
+        # machine whose speed drifts during the run then moves them all alike.
+        side_by_side: list[tuple[str, int]] = []
+        mocks: list[tuple[str, int, Started]] = []
+        for server in args.servers.split(","):
+            if "mock" not in targets and "extras" not in targets:
+                break
+            port = free_port()
+            command = mock_command(
+                server, port, args.workers, args.threads, args.mock_log_level, args.mock_args
+            )
+            started = stack.enter_context(running(command, port))
             notes.append(
                 f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"
             )
+            mocks.append((server, port, started))
             if "mock" in targets:
-                for scenario in scenarios:
-                    for traffic in traffics:
-                        measure(f"mock/{server}", scenario, port, traffic)
+                side_by_side.append((f"mock/{server}", port))
                 if args.baseline is not None:
-                    measure_baseline(server)
+                    side_by_side.append((f"mock-baseline/{server}", start_baseline(stack, server)))
+        if aimock.exists() and "aimock" in targets:
+            side_by_side.append(("aimock", start_aimock(stack, aimock)))
+        for round_ in range(args.rounds):
+            for scenario in scenarios:
+                for traffic in traffics:
+                    for label, port in side_by_side:
+                        measure(label, scenario, port, traffic, round_)
+        for server, port, started in mocks:
             if "extras" not in targets:
-                continue
+                break
             rss = worker_rss_mb(started.pid)
             time.sleep(IDLE_SETTLE_S)  # an idle worker hands freed memory back (idle_memory)
             notes.append(
@@ -536,59 +602,41 @@ def main() -> None:
             with running([str(prism), "mock", "-p", str(port), "-v", "silent", str(spec)], port):
                 for traffic in traffics:
                     measure(label, "chat", port, traffic)
-    aimock = args.npm_dir / "node_modules" / ".bin" / "llmock"
-    if aimock.exists() and "aimock" in targets:
-        fixtures = Path(tempfile.mkdtemp()) / "fixtures.json"
-        # aimock answers as the mock does: "Hello" with the greeting, a varied question with
-        # a text as long as the mock's (some 190 characters, 38 tokens), streamed in chunks
-        # of 5 characters so its streams have about as many frames as the mock's.
-        fixtures.write_text(
-            json.dumps(
-                {
-                    "fixtures": [
-                        {
-                            "match": {"userMessage": "Hello"},
-                            "response": {"content": "Hello! How can I assist you today?"},
-                        },
-                        {"match": {"userMessage": ""}, "response": {"content": AIMOCK_VARIED}},
-                    ]
-                }
-            )
-        )
-        port = free_port()
-        command = [str(aimock), "-p", str(port), "-f", str(fixtures), "-c", "5"]
-        with running([*command, "--log-level", "silent"], port):
-            for scenario in scenarios:
-                for traffic in traffics:
-                    measure("aimock", scenario, port, traffic)
-
     print(
         f"load: {load.__name__}, {args.connections} connections, {args.duration:.0f} s each, "
         f"{args.workers} workers x {args.threads} threads, {os.cpu_count()} cores"
     )
-    print(f"{'target':28} {'scenario':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for label, scenario, result in rows:
+    rounds = args.rounds > 1
+    print(
+        f"{'target':28} {'scenario':28} {'round' if rounds else '':>5} {'req/s':>8} "
+        f"{'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
+    )
+    for row in rows:
         print(
-            f"{label:28} {scenario:28} {result.requests_per_s:8.0f} {result.p50_ms:8.2f} "
-            f"{result.p99_ms:8.2f} {result.errors:7d}"
+            f"{row.label:28} {row.scenario:28} {row.round + 1 if rounds else '':>5} "
+            f"{row.load.requests_per_s:8.0f} {row.load.p50_ms:8.2f} {row.load.p99_ms:8.2f} "
+            f"{row.load.errors:7d}"
         )
-    rate = {(label, scenario): result.requests_per_s for label, scenario, result in rows}
+    rates: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        rates.setdefault((row.label, row.scenario), []).append(row.load.requests_per_s)
     print("ratios (req/s of the mock / req/s of the other, same scenario and traffic):")
     for server in args.servers.split(","):
+        mock_label = f"mock/{server}"
+        others = [f"mock-baseline/{server}", "aimock", "prism/published"]
+        others += ["prism/no-typeless-nullable"]
         for scenario in SCENARIOS:
             for traffic in TRAFFIC:
                 key = f"{scenario} ({traffic})"
-                mock = rate.get((f"mock/{server}", key), 0.0)
-                others = [f"mock-baseline/{server}", "aimock"]
-                others += ["prism/published", "prism/no-typeless-nullable"]
                 for other in others:
-                    if mock and rate.get((other, key)):
-                        print(f"  mock/{server} {key} / {other} = {mock / rate[(other, key)]:.2f}")
-        mock = rate.get((f"mock/{server}", "chat (repeated)"), 0.0)
+                    ratio = ratio_text(rates.get((mock_label, key)), rates.get((other, key)))
+                    if ratio:
+                        print(f"  {mock_label} {key} / {other} = {ratio}")
         for floor in [f"flask/{server}", f"wsgi/{server}", f"busy/{server}"]:
-            if mock and rate.get((floor, "chat (repeated)")):
-                ratio = mock / rate[(floor, "chat (repeated)")]
-                print(f"  mock/{server} chat (repeated) / {floor} = {ratio:.2f}")
+            key = "chat (repeated)"
+            ratio = ratio_text(rates.get((mock_label, key)), rates.get((floor, key)))
+            if ratio:
+                print(f"  {mock_label} {key} / {floor} = {ratio}")
     for note in notes:
         print(note)
 
