@@ -28,6 +28,7 @@ Everything goes to 127.0.0.1 only; every loop is bounded in time and count.
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import os
@@ -42,7 +43,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -137,6 +138,7 @@ def post(port: int, path: str, body: dict[str, Any], headers: dict[str, str] | N
 class Started:
     seconds: float  # from spawn to the first answered chat request
     pid: int  # the server's own process: gunicorn's master, granian's main process
+    port: int
 
 
 @contextmanager
@@ -163,7 +165,7 @@ def running(
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{command[:4]} did not start")
             time.sleep(0.02)
-        yield Started(time.perf_counter() - started, process.pid)
+        yield Started(time.perf_counter() - started, process.pid, port)
     finally:
         process.terminate()
         try:
@@ -382,8 +384,8 @@ def floor_command(kind: str, server: str, port: int, workers: int, threads: int)
     ]
 
 
-def start_aimock(stack: ExitStack, aimock: Path) -> int:
-    """Start aimock with a catch-all fixture (stopped with ``stack``); its port."""
+def aimock_server(aimock: Path) -> AbstractContextManager[Started]:
+    """aimock with a catch-all fixture, on a free port."""
     fixtures = Path(tempfile.mkdtemp()) / "fixtures.json"
     # aimock answers as the mock does: "Hello" with the greeting, a varied question with
     # a text as long as the mock's (some 190 characters, 38 tokens), streamed in chunks
@@ -402,9 +404,18 @@ def start_aimock(stack: ExitStack, aimock: Path) -> int:
         )
     )
     port = free_port()
-    command = [str(aimock), "-p", str(port), "-f", str(fixtures), "-c", "5"]
-    stack.enter_context(running([*command, "--log-level", "silent"], port))
-    return port
+    command = [
+        str(aimock),
+        "-p",
+        str(port),
+        "-f",
+        str(fixtures),
+        "-c",
+        "5",
+        "--log-level",
+        "silent",
+    ]
+    return running(command, port)
 
 
 def prism_spec_without_typeless_nullable(path: Path) -> Path:
@@ -508,81 +519,79 @@ def main() -> None:
         rows.append(Row(label, f"{scenario} ({traffic})", result, round_))
         return result
 
-    def start_baseline(stack: ExitStack, server: str) -> int:
-        # Same interpreter and venv; the copy's packages come first on the import path, and
-        # it runs in the copy: `python -m` puts the working folder before PYTHONPATH, so run
-        # from this checkout it measured this checkout's code again.
+    def mock_server(server: str, baseline: bool = False) -> AbstractContextManager[Started]:
         port = free_port()
-        env = {"PYTHONPATH": str(args.baseline.resolve())}
         command = mock_command(
             server, port, args.workers, args.threads, args.mock_log_level, args.mock_args
         )
-        stack.enter_context(running(command, port, env=env, cwd=args.baseline.resolve()))
-        return port
+        if not baseline:
+            return running(command, port)
+        # Same interpreter and venv; the copy's packages come first on the import path, and
+        # it runs in the copy: `python -m` puts the working folder before PYTHONPATH, so run
+        # from this checkout it measured this checkout's code again.
+        env = {"PYTHONPATH": str(args.baseline.resolve())}
+        return running(command, port, env=env, cwd=args.baseline.resolve())
 
+    def extras(server: str, started: Started) -> None:
+        port = started.port
+        rss = worker_rss_mb(started.pid)
+        time.sleep(IDLE_SETTLE_S)  # an idle worker hands freed memory back (idle_memory)
+        notes.append(
+            f"[{server}] RSS per worker after the load: {rss} MB; "
+            f"{IDLE_SETTLE_S:.0f} s later, idle: {worker_rss_mb(started.pid)} MB"
+        )
+        idle = first_byte_ms(port)
+        notes.append(
+            f"[{server}] chat stream first byte, idle: p50 {idle[0]:.2f} ms, p99 {idle[1]:.2f} ms"
+        )
+        with slow_streams(port):
+            busy = first_byte_ms(port, count=100)
+            during = load(port, CHAT_PATH, CHAT_BODY, min(5.0, args.duration), 16)
+        notes.append(
+            f"[{server}] with {SLOW_STREAMS} slow streams open: "
+            f"first byte p50 {busy[0]:.2f} ms "
+            f"(x{busy[0] / idle[0]:.1f} idle), plain chat {during.requests_per_s:.0f} req/s, "
+            f"p99 {during.p99_ms:.1f} ms, errors {during.errors}"
+        )
+        for index in range(1000):
+            post(
+                port, "/v1/responses", {"model": "gpt-4", "input": f"store {index}", "store": True}
+            )
+        notes.append(
+            f"[{server}] RSS per worker after 1,000 stored responses: "
+            f"{worker_rss_mb(started.pid)} MB"
+        )
+
+    # Each round measures every target in turn, each alone on the machine (another server
+    # merely idle beside the mock cost it some 10 % of its rate), started afresh: a
+    # machine whose speed drifts during the run then moves them all alike.
+    turns: list[tuple[str, Callable[[], AbstractContextManager[Started]]]] = []
+    for server in args.servers.split(","):
+        if "mock" in targets or "extras" in targets:
+            turns.append((f"mock/{server}", functools.partial(mock_server, server)))
+        if "mock" in targets and args.baseline is not None:
+            turns.append(
+                (f"mock-baseline/{server}", functools.partial(mock_server, server, baseline=True))
+            )
     aimock = args.npm_dir / "node_modules" / ".bin" / "llmock"
-    with ExitStack() as stack:
-        # Every server measured side by side runs from start to end, idle while another is
-        # measured, and each round measures them all in turn, scenario by scenario: a
-        # machine whose speed drifts during the run then moves them all alike.
-        side_by_side: list[tuple[str, int]] = []
-        mocks: list[tuple[str, int, Started]] = []
-        for server in args.servers.split(","):
-            if "mock" not in targets and "extras" not in targets:
-                break
-            port = free_port()
-            command = mock_command(
-                server, port, args.workers, args.threads, args.mock_log_level, args.mock_args
-            )
-            started = stack.enter_context(running(command, port))
-            notes.append(
-                f"[{server}] start to first answered request: {started.seconds * 1000:.0f} ms"
-            )
-            mocks.append((server, port, started))
-            if "mock" in targets:
-                side_by_side.append((f"mock/{server}", port))
-                if args.baseline is not None:
-                    side_by_side.append((f"mock-baseline/{server}", start_baseline(stack, server)))
-        if aimock.exists() and "aimock" in targets:
-            side_by_side.append(("aimock", start_aimock(stack, aimock)))
-        for round_ in range(args.rounds):
-            for scenario in scenarios:
-                for traffic in traffics:
-                    for label, port in side_by_side:
-                        measure(label, scenario, port, traffic, round_)
-        for server, port, started in mocks:
-            if "extras" not in targets:
-                break
-            rss = worker_rss_mb(started.pid)
-            time.sleep(IDLE_SETTLE_S)  # an idle worker hands freed memory back (idle_memory)
-            notes.append(
-                f"[{server}] RSS per worker after the load: {rss} MB; "
-                f"{IDLE_SETTLE_S:.0f} s later, idle: {worker_rss_mb(started.pid)} MB"
-            )
-            idle = first_byte_ms(port)
-            notes.append(
-                f"[{server}] chat stream first byte, idle: "
-                f"p50 {idle[0]:.2f} ms, p99 {idle[1]:.2f} ms"
-            )
-            with slow_streams(port):
-                busy = first_byte_ms(port, count=100)
-                during = load(port, CHAT_PATH, CHAT_BODY, min(5.0, args.duration), 16)
-            notes.append(
-                f"[{server}] with {SLOW_STREAMS} slow streams open: "
-                f"first byte p50 {busy[0]:.2f} ms "
-                f"(x{busy[0] / idle[0]:.1f} idle), plain chat {during.requests_per_s:.0f} req/s, "
-                f"p99 {during.p99_ms:.1f} ms, errors {during.errors}"
-            )
-            for index in range(1000):
-                post(
-                    port,
-                    "/v1/responses",
-                    {"model": "gpt-4", "input": f"store {index}", "store": True},
-                )
-            notes.append(
-                f"[{server}] RSS per worker after 1,000 stored responses: "
-                f"{worker_rss_mb(started.pid)} MB"
-            )
+    if aimock.exists() and "aimock" in targets:
+        turns.append(("aimock", functools.partial(aimock_server, aimock)))
+    for round_ in range(args.rounds):
+        for label, start in turns:
+            with start() as started:
+                is_mock = label.startswith("mock/")
+                server = label.partition("/")[2]
+                if is_mock and round_ == 0:
+                    notes.append(
+                        f"[{server}] start to first answered request: "
+                        f"{started.seconds * 1000:.0f} ms"
+                    )
+                if "mock" in targets or not is_mock:
+                    for scenario in scenarios:
+                        for traffic in traffics:
+                            measure(label, scenario, started.port, traffic, round_)
+                if is_mock and "extras" in targets and round_ == args.rounds - 1:
+                    extras(server, started)  # right after its last load (the RSS after it)
     for server in args.servers.split(","):
         for kind in ("flask", "wsgi", "busy"):
             if "floors" not in targets:
