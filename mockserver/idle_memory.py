@@ -3,9 +3,9 @@
 A request allocates and frees blocks of a few KB to some hundreds (bodies, stream frames,
 journal entries) from many threads. glibc's allocator keeps what is freed in the arena of
 the thread that freed it, for reuse, so after a burst a worker's resident size stays near
-its peak although the memory is free: measured after ``benchmarks/bench_serve.py``'s varied
-run, 139 MB per worker, 127 MB once trimmed. ``malloc_trim(0)`` returns the free pages of
-every arena to the system.
+its peak although the memory is free: measured after ``benchmarks/bench_serve.py``'s whole
+run (``--rounds 3``), 131 MB per worker at once, 121 MB idle 3 s later, trimmed.
+``malloc_trim(0)`` returns the free pages of every arena to the system.
 
 A worker counts as idle when it used under :data:`IDLE_CPU_SHARE` of a core over the last
 :data:`LOOK_EVERY_S`, and it trims once per idle spell, after it has worked: nothing is
@@ -39,13 +39,13 @@ _start_lock = threading.Lock()
 def trim_when_idle() -> None:
     """Start this process's trimming thread (once per process; nothing without glibc)."""
     global _started_in
-    trim = _malloc_trim()
-    if trim is None:
-        return
     with _start_lock:
         if _started_in == os.getpid():
             return
         _started_in = os.getpid()
+    trim = _malloc_trim()
+    if trim is None:
+        return
     threading.Thread(target=_watch, args=(trim,), name="idle-memory", daemon=True).start()
 
 

@@ -14,17 +14,12 @@ from mockserver.app import open_state
 from mockserver.config import MockConfig
 from mockserver.db import PAGE_BYTES, RESERVE_BYTES, WAL_CHECKPOINT_BYTES
 from mockserver.journal import Journal, JournalEntry
-from mockserver.storage import StateBackend
 
 
 def page_size(path: Path) -> int:
     with sqlite3.connect(path) as connection:
         size: int = connection.execute("PRAGMA page_size").fetchone()[0]
     return size
-
-
-def journal_of(state: StateBackend) -> Journal:
-    return Journal(state.journal, local_path=state.path)
 
 
 def test_a_new_state_file_has_16_kb_pages(tmp_path: Path) -> None:
@@ -42,7 +37,7 @@ def test_a_file_made_with_smaller_pages_keeps_them_and_its_entries(tmp_path: Pat
         connection.execute("CREATE TABLE kept (value TEXT)")
         connection.execute("INSERT INTO kept VALUES ('before')")
     state = open_state(MockConfig(state_path=path))
-    journal = journal_of(state)
+    journal = Journal(state.journal, local_path=state.path)
     entry = JournalEntry("POST", "/v1/chat/completions", body={"model": "gpt-4"}, status=200)
     journal.record_many([entry])
     assert [found["path"] for found in journal.entries()] == ["/v1/chat/completions"]
