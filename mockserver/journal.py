@@ -75,6 +75,11 @@ WRITE_GAP_S = 0.02
 # How long a process's exit waits for the batch its writer is writing (a stopping server
 # gives its workers 5 s in all).
 EXIT_WAIT_S = 3.0
+# The least byte budget of the entries waiting for a process's writer (see Journal.submit);
+# a journal kept larger than this (its max_bytes) gets its own size as the budget.
+WAITING_MIN_BYTES = 16 * 1024 * 1024
+# What an entry holds beyond its bodies and headers (its fields, dicts and objects), roughly.
+_ENTRY_OVERHEAD_BYTES = 2048
 # How often a writer waiting out the gap looks whether a reader wants its entries now.
 _FLUSH_POLL_S = 0.002
 FILTERS = COLUMNS
@@ -115,6 +120,8 @@ class JournalEntry:
     model_of_truncated: str | None = field(default=None, repr=False)
     started: float = field(default_factory=_clock, repr=False)
     sent: _Sent | None = field(default=None, repr=False)
+    # The bytes the entry holds while it waits for its writer (see Journal.submit).
+    weight: int = field(default=0, repr=False)
 
     @property
     def model(self) -> str | None:
@@ -185,7 +192,9 @@ class _Sent:
 
 # What an entry shows: every field but the internal ones.
 _SHOWN = tuple(
-    f.name for f in fields(JournalEntry) if f.name not in ("model_of_truncated", "started", "sent")
+    f.name
+    for f in fields(JournalEntry)
+    if f.name not in ("model_of_truncated", "started", "sent", "weight")
 )
 
 
@@ -235,6 +244,12 @@ class Journal:
         # Entries waiting past this many are older than the journal keeps (see
         # _past_the_backlog).
         self._backlog_max = MAX_ENTRIES
+        # The bytes of the entries this process has queued and its writer not yet let go,
+        # and how many its requests dropped to stay within them (see submit).
+        self.waiting_bytes = 0
+        self.waiting_max_bytes = max(max_bytes, WAITING_MIN_BYTES)
+        self._waiting_lock = threading.Lock()
+        self._shed_unlogged = 0
 
     def wait_for_pending(self, timeout_s: float = 2.0) -> None:
         """Wait until every response already sent has been journaled (bounded): by this
@@ -254,8 +269,54 @@ class Journal:
         One writer thread per process turns many requests into one transaction: with one
         transaction per request, the workers' threads queue on SQLite's write lock, whose
         busy handler sleeps in milliseconds, and throughput and p99 collapse under load.
+
+        What waits is bounded in bytes as well as in count (``_past_the_backlog``): a
+        writer that cannot write (a store gone slow or unreachable) would otherwise hold
+        10,000 entries' answers and headers, gigabytes at the limits. Past
+        ``waiting_max_bytes`` the request that queues drops the oldest waiting entries,
+        never its own: they would be the first pruned anyway.
         """
-        self._writer_queue().put((entry, counted))
+        pending = self._writer_queue()
+        entry.weight = weight = self._waiting_weight(entry)
+        with self._waiting_lock:
+            self.waiting_bytes += weight
+            over = self.waiting_bytes > self.waiting_max_bytes
+        pending.put((entry, counted))
+        if over:
+            self._shed_oldest(pending)
+
+    def _waiting_weight(self, entry: JournalEntry) -> int:
+        """The bytes ``entry`` holds until settled: its request headers, the kept start of
+        its body, and its response's body (a stream's, as far as it is kept)."""
+        weight = _ENTRY_OVERHEAD_BYTES + min(entry.body_size, self.body_max_bytes)
+        sent = entry.sent
+        if sent is not None:
+            chunks = sent.chunks.chunks if isinstance(sent.chunks, BoundedChunks) else sent.chunks
+            weight += sum(map(len, chunks))
+            weight += sum(len(value) for _, value in sent.request_headers)
+        return weight
+
+    def _shed_oldest(self, pending: queue.SimpleQueue[tuple[JournalEntry, bool]]) -> None:
+        while pending.qsize() > 1:  # the newest entry, this request's, stays
+            with self._waiting_lock:
+                if self.waiting_bytes <= self.waiting_max_bytes:
+                    return
+            try:
+                oldest = pending.get_nowait()
+            except queue.Empty:
+                return
+            self._let_go([oldest])
+            with self._waiting_lock:
+                self._shed_unlogged += 1
+
+    def _let_go(self, taken: list[tuple[JournalEntry, bool]]) -> None:
+        """Entries taken from the queue and written or dropped: their bytes and their
+        finishing counts are released."""
+        with self._waiting_lock:
+            self.waiting_bytes -= sum(entry.weight for entry, _ in taken)
+        counted = sum(1 for _, is_counted in taken if is_counted)
+        if counted:
+            self.finishing.add(-counted)
 
     def _writer_queue(self) -> queue.SimpleQueue[tuple[JournalEntry, bool]]:
         pid = os.getpid()
@@ -338,6 +399,14 @@ class Journal:
                 batch.append(pending.get_nowait())
             except queue.Empty:
                 break
+        with self._waiting_lock:
+            shed, self._shed_unlogged = self._shed_unlogged, 0
+        if shed:
+            log.warning(
+                "journal writer behind: %d older entries dropped unwritten (over %d bytes)",
+                shed,
+                self.waiting_max_bytes,
+            )
         batch = self._past_the_backlog(pending, batch)
         if not batch:
             return
@@ -353,9 +422,7 @@ class Journal:
             # about, nor end this thread, which writes every later entry of the process.
             log.warning("could not journal %d requests", len(batch), exc_info=True)
         finally:
-            counted = sum(1 for _, is_counted in batch if is_counted)
-            if counted:
-                self.finishing.add(-counted)
+            self._let_go(batch)
 
     def _past_the_backlog(
         self,
@@ -379,9 +446,7 @@ class Journal:
                 dropped.append(pending.get_nowait())
             except queue.Empty:
                 break
-        counted = sum(1 for _, is_counted in dropped if is_counted)
-        if counted:
-            self.finishing.add(-counted)
+        self._let_go(dropped)
         log.warning("journal writer behind: %d older entries dropped unwritten", len(dropped))
         return batch
 
