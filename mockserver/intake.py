@@ -7,7 +7,6 @@ that matches the accepted request does is ``stub_replies``'s part.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,12 @@ _BAD_JSON = (
 )
 
 
-_LONG_DIGIT_RUN = re.compile(rb"[0-9]{19}")
+# Every digit as 1 and every other byte as 0: a run of 19 digits is then 19 ones in a row,
+# which ``in`` finds with bytes' own fast search. re's [0-9]{19} steps through the body byte
+# by byte in Python's regex engine: 53 µs on a 7 KB body (a chat request with 32 tools),
+# three times what parsing it costs, against 3.6 µs this way.
+_DIGITS_AS_ONES = bytes(1 if byte in b"0123456789" else 0 for byte in range(256))
+_LONG_DIGIT_RUN = b"\x01" * 19
 _TOO_DEEP = "The request body is nested too deeply to be validated ({detail})."
 
 
@@ -62,8 +66,8 @@ def read_json(request: Request) -> Any:
     # surrogates, a BOM, bad UTF-8, deep nesting) is read again by the standard library,
     # whose answer (a value, or the error message) stands. Integers past 64 bits orjson
     # reads as floats, silently: a body with 19 digits in a row goes to the standard
-    # library whole (the search costs well under a microsecond on a chat body).
-    if _LONG_DIGIT_RUN.search(raw) is None:
+    # library whole.
+    if not has_long_digit_run(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
@@ -75,6 +79,11 @@ def read_json(request: Request) -> Any:
     except RecursionError as exc:
         detail = "it is nested too deeply"
         raise MockError(ErrorReply(400, _BAD_JSON.format(detail=detail))) from exc
+
+
+def has_long_digit_run(raw: bytes) -> bool:
+    """Whether ``raw`` has 19 ASCII digits in a row (an integer orjson may not read exactly)."""
+    return _LONG_DIGIT_RUN in raw.translate(_DIGITS_AS_ONES)
 
 
 def read_body(request: Request) -> bytes:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import io
 import json
 import math
+import random
+import re
 
 import pytest
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request
 
 from mockserver.errors import MockError
-from mockserver.intake import read_body, read_json
+from mockserver.intake import has_long_digit_run, read_body, read_json
 from tests.fixtures.wsgi import post_environ
 
 
@@ -88,3 +90,32 @@ def test_a_body_handed_over_in_parts_is_read_whole() -> None:
     read = request(raw, declared=len(raw))
     read.environ["wsgi.input"] = _Trickle(raw)
     assert read_body(read) == raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"1" * 18,
+        b"1" * 19,
+        b'{"n": 1234567890123456789}',
+        b'{"n": 123456789012345678}',
+        b'{"a": "12345678901234567890"}',
+        b"x" + b"9" * 19 + b"x",
+        b"1" * 18 + b"." + b"1" * 18,
+        b"\xff\x00" + b"0" * 19,
+        b"\x01" * 40,  # the bytes the search itself marks digits with
+    ],
+)
+def test_a_long_digit_run_is_found_where_the_regular_expression_finds_it(raw: bytes) -> None:
+    assert has_long_digit_run(raw) is (re.search(rb"[0-9]{19}", raw) is not None)
+
+
+def test_the_digit_run_search_agrees_with_the_regular_expression_on_random_bodies() -> None:
+    generator = random.Random(7)
+    alphabet = b'0123456789 ,.:"{}[]-+eE\x01\xff'
+    for _ in range(2000):
+        raw = bytes(generator.choice(alphabet) for _ in range(generator.randrange(60)))
+        raw += b"7" * generator.randrange(22)
+        raw += bytes(generator.choice(alphabet) for _ in range(generator.randrange(60)))
+        assert has_long_digit_run(raw) is (re.search(rb"[0-9]{19}", raw) is not None), raw
