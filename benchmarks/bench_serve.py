@@ -6,8 +6,8 @@ earlier requests. The *repeated* figures (one body over and over) are measured b
 and labelled as such.
 
 For each WSGI server (``--servers``, default gthread and granian), under the same settings:
-  mock    `harness serve`: chat plain/stream, responses plain/stream (validation, planning,
-          tokenizer, rendering, journal)
+  mock    `harness serve`: chat plain/stream, chat with an agent's 16 tools, responses
+          plain/stream (validation, planning, tokenizer, rendering, journal)
   flask   a trivial Flask handler returning a fixed chat completion (Flask's own cost)
   wsgi    a bare WSGI callable returning the same bytes (the server's own cost)
   busy    that callable after 100 µs of Python (the ceiling for about the mock's own cost)
@@ -53,8 +53,51 @@ HEADERS = {"Content-Type": "application/json", "Authorization": "Bearer bench-ke
 HELLO = [{"role": "user", "content": "Hello"}]
 # The mark a varied run replaces with a new number in every request's user message.
 COUNTER = "#COUNTER#"
+
+
+def _agent_tool(name: str, description: str, **properties: str) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description,
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    key: {"type": "string", "description": text} for key, text in properties.items()
+                },
+                "required": list(properties),
+            },
+        },
+    }
+
+
+# An agent's toolbox, sent with every request as agent frameworks send it (the varied
+# question mentions an order's status, so the mock calls get_order_status).
+AGENT_TOOLS = [
+    _agent_tool("get_order_status", "The status of an order.", order_id="The order number."),
+    _agent_tool("cancel_order", "Cancel an order.", order_id="The order number."),
+    _agent_tool("search_products", "Search the catalogue.", query="Words to search for."),
+    _agent_tool("get_product", "One product by its id.", product_id="The product id."),
+    _agent_tool("create_ticket", "Open a support ticket.", subject="Subject.", body="Text."),
+    _agent_tool("get_customer", "A customer by email.", email="The customer's email."),
+    _agent_tool("list_invoices", "A customer's invoices.", customer_id="The customer id."),
+    _agent_tool("refund_payment", "Refund a payment.", payment_id="Id.", reason="Why."),
+    _agent_tool("track_shipment", "Where a parcel is.", tracking_number="The number."),
+    _agent_tool("update_address", "Change an address.", customer_id="Id.", address="Text."),
+    _agent_tool("get_store_hours", "Opening hours of a store.", store="The store's city."),
+    _agent_tool("apply_coupon", "Apply a coupon to a cart.", cart_id="Id.", code="Code."),
+    _agent_tool("get_weather", "Weather at a place.", city="The city."),
+    _agent_tool("send_email", "Send an email.", to="Address.", subject="Subject."),
+    _agent_tool("schedule_callback", "Book a call.", phone="Number.", time="When."),
+    _agent_tool("escalate", "Hand over to a human.", reason="Why."),
+]
 SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
     "chat": ("/v1/chat/completions", {"model": "gpt-4", "messages": HELLO}),
+    "chat-tools": (
+        "/v1/chat/completions",
+        {"model": "gpt-4", "messages": HELLO, "tools": AGENT_TOOLS},
+    ),
     "chat-stream": ("/v1/chat/completions", {"model": "gpt-4", "messages": HELLO, "stream": True}),
     "responses": ("/v1/responses", {"model": "gpt-4", "input": "Hello"}),
     "responses-stream": ("/v1/responses", {"model": "gpt-4", "input": "Hello", "stream": True}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -15,12 +16,12 @@ from mockserver.engine.reply import (
     TOOL_CHOICE_AUTO,
     TOOL_CHOICE_FUNCTION,
     TOOL_CHOICE_NONE,
-    FunctionTool,
     ReplyRequest,
     plan_reply,
     seeded_rng,
 )
-from mockserver.engine.tokens import count_message_tokens, count_tool_tokens
+from mockserver.engine.tokens import count_message_tokens
+from mockserver.engine.tool_facts import ToolFacts, tool_facts
 
 # The snapshot the API names in its answers (the API docs' example answers gpt-4 with it).
 MODEL_SNAPSHOTS = {"gpt-4": "gpt-4-0613"}
@@ -51,9 +52,14 @@ _DELIVERY_FIELDS = frozenset(
 
 
 def content_key(
-    body: Mapping[str, Any], delivery_fields: frozenset[str] = _DELIVERY_FIELDS
+    body: Mapping[str, Any],
+    delivery_fields: frozenset[str] = _DELIVERY_FIELDS,
+    tools_json: str | None = None,
 ) -> bytes:
-    """Canonical bytes of what decides the content: the body without its delivery fields."""
+    """Canonical bytes of what decides the content: the body without its delivery fields.
+
+    ``tools_json``: the body's ``tools`` as this writes them, when known (ToolFacts).
+    """
     # A top-level null or {} means "the default", as the live API reads it: the same answer
     # as a body without the field (specs/README.md §3, C16 and R8).
     relevant = {
@@ -61,8 +67,19 @@ def content_key(
         for key, value in body.items()
         if key not in delivery_fields and value is not None and value != {}
     }
-    # ensure_ascii keeps lone surrogates (which fuzzers send) encodable.
-    return json.dumps(relevant, sort_keys=True, ensure_ascii=True, default=str).encode()
+    if tools_json is None or "tools" not in relevant:
+        return _canonical_json(relevant).encode()
+    # What one call writes, byte for byte, written a key at a time so that the tools' part
+    # is the one written already (tool_facts): with 32 tools it was 60 µs of the call.
+    parts = (
+        f"{_canonical_json(key)}: {tools_json if key == 'tools' else _canonical_json(value)}"
+        for key, value in sorted(relevant.items())
+    )
+    return ("{" + ", ".join(parts) + "}").encode()
+
+
+# ensure_ascii keeps lone surrogates (which fuzzers send) encodable.
+_canonical_json = functools.partial(json.dumps, sort_keys=True, ensure_ascii=True, default=str)
 
 
 # Planned choices by request (see engine.memo); one per process.
@@ -77,9 +94,11 @@ def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None 
     """Plan every choice of a chat completion. ``reply_override`` comes from a stub."""
     messages = body.get("messages") or []
 
+    tools = tool_facts(body.get("tools"))
+
     def plan_choices() -> tuple[Reply, ...]:
-        request = reply_request_from_chat(body, reply_override)
-        key = content_key(body)
+        request = reply_request_from_chat(body, reply_override, tools)
+        key = content_key(body, tools_json=tools.canonical_json)
         budget = GenerationBudget()  # one for all n choices: n multiplies the work
         return tuple(
             plan_reply(request, seeded_rng(key, index), budget)
@@ -88,7 +107,7 @@ def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None 
 
     planned = _CHOICES.get(request_key(body, reply_override or {}), plan_choices)
     choices = tuple(fresh(choice) for choice in planned)
-    prompt_tokens = count_message_tokens(messages) + count_tool_tokens(body.get("tools") or [])
+    prompt_tokens = count_message_tokens(messages) + tools.prompt_tokens
     return ChatPlan(
         id=chat_completion_id(),
         created=int(time.time()),
@@ -99,10 +118,13 @@ def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None 
 
 
 def reply_request_from_chat(
-    body: Mapping[str, Any], reply_override: Mapping[str, Any] | None = None
+    body: Mapping[str, Any],
+    reply_override: Mapping[str, Any] | None = None,
+    facts: ToolFacts | None = None,
 ) -> ReplyRequest:
+    """``facts``: those of the body's ``tools``, when looked up already."""
     messages = [m for m in body.get("messages") or [] if isinstance(m, Mapping)]
-    tools = _function_tools(body.get("tools"))
+    tools = (facts or tool_facts(body.get("tools"))).functions
     mode, forced = _tool_choice(body.get("tool_choice"), bool(tools))
     last = messages[-1] if messages else {}
     schema, json_object = _response_format(body.get("response_format"))
@@ -174,23 +196,6 @@ def _last_text(messages: Sequence[Mapping[str, Any]], role: str) -> str:
         if message.get("role") == role:
             return message_text(message.get("content"))
     return ""
-
-
-def _function_tools(tools: Any) -> tuple[FunctionTool, ...]:
-    found = []
-    for index, tool in enumerate(tools if isinstance(tools, list) else []):
-        function = tool.get("function") if isinstance(tool, Mapping) else None
-        if isinstance(function, Mapping) and isinstance(function.get("name"), str):
-            parameters = function.get("parameters")
-            found.append(
-                FunctionTool(
-                    name=function["name"],
-                    description=str(function.get("description") or ""),
-                    parameters=parameters if isinstance(parameters, Mapping) else None,
-                    param=f"tools[{index}].function.parameters",
-                )
-            )
-    return tuple(found)
 
 
 def _tool_choice(choice: Any, has_tools: bool) -> tuple[str, str | None]:

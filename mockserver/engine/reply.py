@@ -19,6 +19,7 @@ JSON from a schema (arguments, structured output) is generated within one
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -176,13 +177,25 @@ def _planned_calls(
 
 def _mentioned_tools(tools: Sequence[FunctionTool], user_text: str) -> list[FunctionTool]:
     words = {_stem(word) for word in _TEXT_WORD.findall(user_text[:4000].lower())}
-    mentioned = []
-    for tool in tools:
-        parts = {_stem(part.lower()) for part in _NAME_PART.findall(tool.name)}
-        parts -= _GENERIC_NAME_PARTS
-        if parts & words:
-            mentioned.append(tool)
-    return mentioned
+    return [tool for tool in tools if _name_words(tool.name) & words]
+
+
+def _name_words(name: str) -> frozenset[str]:
+    """The stems of the words of a tool's name that tell it apart from other tools."""
+    if len(name) > _LONGEST_CACHED_NAME:
+        return _read_name_words(name)
+    return _cached_name_words(name)
+
+
+def _read_name_words(name: str) -> frozenset[str]:
+    return frozenset(_stem(part.lower()) for part in _NAME_PART.findall(name)) - _GENERIC_NAME_PARTS
+
+
+# The same tools come with every request of an application: read, each name cost 1 µs of
+# every request (32 tools: 36 µs to find which the user mentions). The live API's names are
+# at most 64 characters; a longer one is read each time, so the cache stays small.
+_LONGEST_CACHED_NAME = 64
+_cached_name_words = functools.lru_cache(maxsize=4096)(_read_name_words)
 
 
 def _stem(word: str) -> str:

@@ -34,9 +34,9 @@ from mockserver.engine.reply import ReplyRequest, plan_reply, seeded_rng
 from mockserver.engine.tokens import (
     Piece,
     count_message_tokens,
-    count_tool_tokens,
     pieces_of,
 )
+from mockserver.engine.tool_facts import tool_facts
 
 STATUS_COMPLETED = "completed"
 STATUS_INCOMPLETE = "incomplete"
@@ -165,9 +165,12 @@ def plan_response(
     """
     conversation = [*history, *input_messages(body.get("input"))]
     chat_body = chat_equivalent(body, conversation)
+    tools = tool_facts(chat_body["tools"])
 
     def plan() -> Reply:
-        request = _named_as_responses(reply_request_from_chat(chat_body, reply_override), body)
+        request = _named_as_responses(
+            reply_request_from_chat(chat_body, reply_override, tools), body
+        )
         # The key holds the whole conversation instead of the id that stands for part of
         # it, so a chained request answers like the same conversation sent inline.
         key = content_key({**body, "input": conversation}, _DELIVERY_FIELDS)
@@ -185,7 +188,7 @@ def plan_response(
         created_at=int(time.time()),
         model=snapshot_name(str(body.get("model", ""))),
         output=output,
-        input_tokens=input_tokens + count_tool_tokens(chat_body["tools"]),
+        input_tokens=input_tokens + tools.prompt_tokens,
         output_tokens=reply.completion_tokens,
         settings=echoed_settings(body),
         conversation=(*conversation, *output_messages(output)),
