@@ -34,7 +34,11 @@ MAX_TOOL_SET_BYTES = 2 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ToolFacts:
-    """What a request's ``tools`` come to."""
+    """What a request's ``tools`` come to.
+
+    ``canonical_json`` holds for any list of tools; ``functions`` and ``prompt_tokens`` read
+    chat's shape (``{type, function}``), and are empty for Responses' flat tools.
+    """
 
     tools: Any  # what they were read from
     functions: tuple[FunctionTool, ...]
@@ -50,7 +54,7 @@ _FACTS: Memo[ToolFacts] = Memo(
 
 
 def tool_facts(tools: Any) -> ToolFacts:
-    """The facts of a chat body's ``tools`` (a list of ``{type, function}``)."""
+    """The facts of a body's ``tools``."""
     if tools is None:
         return _NO_TOOLS
     if tools == []:

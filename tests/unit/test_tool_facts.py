@@ -34,6 +34,11 @@ TOOL_SETS = [
     [_tool("h", z={"type": "integer", "maximum": 2**70})],
     [_tool("i", w={"type": "number", "maximum": float("inf")})],
     [{"type": "function", "function": {"name": "no_parameters"}}, {"type": "other"}],
+    # Responses' flat tools, beside a hosted one.
+    [
+        {"type": "web_search"},
+        {"type": "function", "name": "flat", "parameters": {"type": "object"}},
+    ],
 ]
 
 
