@@ -52,14 +52,8 @@ def _answered(journal: Journal, n: int, body_bytes: int) -> JournalEntry:
     return entry
 
 
-def test_what_a_stalled_writer_has_waiting_stays_within_bytes(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A writer that cannot write (a store gone slow or unreachable) holds every entry
-    waiting for it: 10,000 of them could be gigabytes of answers. Past its byte budget the
-    oldest waiting are dropped as requests queue more, the newest always kept."""
-    journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
-    journal.waiting_max_bytes = 8 * 1024 * 1024
+def _stall(journal: Journal) -> threading.Event:
+    """Make the journal's writer wait, as on a store gone slow, until the event is set."""
     stalled = threading.Event()
     write = journal.record_many
 
@@ -68,6 +62,18 @@ def test_what_a_stalled_writer_has_waiting_stays_within_bytes(
         write(entries)
 
     journal.record_many = record_many_when_let  # type: ignore[method-assign]
+    return stalled
+
+
+def test_what_a_stalled_writer_has_waiting_stays_within_bytes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A writer that cannot write (a store gone slow or unreachable) holds every entry
+    waiting for it: 10,000 of them could be gigabytes of answers. Past its byte budget the
+    oldest waiting are dropped as requests queue more, the newest always kept."""
+    journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
+    journal.waiting_max_bytes = 8 * 1024 * 1024
+    stalled = _stall(journal)
     with caplog.at_level(logging.WARNING, logger="mockserver.journal"):
         for n in range(100):  # 100 MB of answers
             journal.finishing.add(1)
@@ -84,14 +90,7 @@ def test_what_a_stalled_writer_has_waiting_stays_within_bytes(
 
 def test_entries_within_the_budget_all_wait_for_the_writer(tmp_path: Path) -> None:
     journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
-    stalled = threading.Event()
-    write = journal.record_many
-
-    def record_many_when_let(entries: list[JournalEntry]) -> None:
-        stalled.wait(timeout=30)
-        write(entries)
-
-    journal.record_many = record_many_when_let  # type: ignore[method-assign]
+    stalled = _stall(journal)
     for n in range(300):  # 3 MB in all, well within the default budget
         journal.finishing.add(1)
         journal.submit(_answered(journal, n, 10_000), counted=True)
