@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
@@ -159,7 +161,60 @@ def _passes_metaschema(root: Any, cls: Any) -> bool:
 
 
 def prepare(schema: Schema) -> Compiled:
+    remembered = _REMEMBERED.get(schema)
+    if remembered is not None:
+        return remembered
     # The shape is checked first: serialising or compiling a deeper schema, or parsing a
     # deeper pattern, would recurse past Python's stack limit.
     check_schema_shape(schema)
-    return compile_schema(cache_key(schema))
+    key = cache_key(schema)
+    compiled = compile_schema(key)
+    _REMEMBERED.offer(schema, compiled, len(key))
+    return compiled
+
+
+class _RememberedByIdentity:
+    """Schemas prepared before, found by identity: the very same object, not an equal one.
+
+    A tool's ``parameters`` are the same object on every request of an application (a tool
+    set is read once, see engine.tool_facts), and preparing them again (the shape walk and
+    the JSON text that keys compile_schema's cache) cost some 15 µs a tool call. A schema
+    is remembered the second time the same object is prepared, so the new schema of every
+    request (a ``response_format``) is never held; and only a small one. A remembered
+    schema is held, so its id cannot pass to another object.
+    """
+
+    MAX_SCHEMAS = 64
+    MAX_KEY_CHARS = 16 * 1024
+    MAX_SEEN = 1024
+
+    def __init__(self) -> None:
+        self._held: OrderedDict[int, tuple[Schema, Compiled]] = OrderedDict()
+        # Ids prepared once, without the objects (an id seen again may be another object's:
+        # it is then held, and told apart by identity).
+        self._seen: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, schema: Schema) -> Compiled | None:
+        with self._lock:
+            found = self._held.get(id(schema))
+            if found is None or found[0] is not schema:
+                return None
+            self._held.move_to_end(id(schema))
+            return found[1]
+
+    def offer(self, schema: Schema, compiled: Compiled, key_chars: int) -> None:
+        if key_chars > self.MAX_KEY_CHARS:
+            return
+        with self._lock:
+            if id(schema) not in self._seen:
+                self._seen[id(schema)] = None
+                if len(self._seen) > self.MAX_SEEN:
+                    self._seen.popitem(last=False)
+                return
+            self._held[id(schema)] = (schema, compiled)
+            if len(self._held) > self.MAX_SCHEMAS:
+                self._held.popitem(last=False)
+
+
+_REMEMBERED = _RememberedByIdentity()
