@@ -174,7 +174,8 @@ def prepare(schema: Schema) -> Compiled:
 
 
 class _RememberedByIdentity:
-    """Schemas prepared before, found by identity: the very same object, not an equal one.
+    """Schemas prepared before, found by identity: the very same object, not an equal one
+    (a schema parsed from a request is never changed afterwards).
 
     A tool's ``parameters`` are the same object on every request of an application (a tool
     set is read once, see engine.tool_facts), and preparing them again (the shape walk and
