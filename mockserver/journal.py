@@ -48,6 +48,7 @@ from mockserver.journal_capture import (
     joined,
     masked_headers,
     masked_request_headers,
+    request_header_items,
     summary_json,
 )
 from mockserver.journal_store import (
@@ -148,7 +149,7 @@ class JournalEntry:
         until the writer runs, its cycle with the request would outlive the young garbage
         collections, which then cost every request), references to the response's headers
         and ``chunks`` (the body's, or a :class:`BoundedChunks` a stream fills)."""
-        headers = [item for item in request.environ.items() if item[0][:5] in _HEADER_KEYS]
+        headers = request_header_items(request.environ)
         rendered = isinstance(response, RenderedJson)
         self.sent = _Sent(headers, response.headers, chunks, rendered)
 
@@ -176,10 +177,6 @@ class JournalEntry:
 
     def mark_answered(self) -> None:
         self.latency_ms = round((_clock() - self.started) * 1000, 3)
-
-
-# The environ keys that hold request headers start so (HTTP_*, CONTENT_TYPE, CONTENT_LENGTH).
-_HEADER_KEYS = frozenset({"HTTP_", "CONTE"})
 
 
 @dataclass

@@ -312,6 +312,21 @@ def test_the_journal_keeps_the_newest_within_its_count_and_bytes(open_state: Ope
     assert kept[-1] == 199 and len(kept) <= 16 + 1000 // 16
 
 
+def test_a_long_entry_reads_back_as_it_was_written(open_state: Opener) -> None:
+    # A stream's entry holds its whole text: tens of KB, with escapes and any language.
+    frame = 'data: {"choices":[{"delta":{"content":" caf\\u00e9 \\"q\\" 日本 🎉"}}]}\\n\\n'
+    text = '{"n":7,"response_body":"' + frame * 400 + '"}'
+    state = open_state()
+    state.journal.append(
+        [row(6), JournalRow(text, "/v1/chat/completions", "POST", 200, None, None, 1)]
+    )
+    assert [entry for _, entry in open_state().journal.rows({}, None)][-1] == text
+    assert [entry for _, entry in state.journal.rows({}, 1)] == [text]
+    seq = max(seq for seq, _ in state.journal.rows({}, None))
+    assert state.journal.entry(seq) == text
+    assert state.journal.summaries({}, 0, None, 1) == [(seq, text)]  # stored without one
+
+
 def test_the_journal_is_cleared_with_a_count(open_state: Opener) -> None:
     state = open_state()
     state.journal.append([row(n) for n in range(7)])
