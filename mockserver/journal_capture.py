@@ -122,24 +122,10 @@ class _ProcessVariables:
         self.others = frozenset(variables) - frozenset(self.headerlike)
 
 
-_variables: _ProcessVariables | None = None
-
-
-def _process_variables() -> _ProcessVariables:
-    global _variables
-    if _variables is None:
-        _variables = _ProcessVariables()
-    return _variables
-
-
-def _forget_variables() -> None:
-    # Read again in a forked worker (its environment may differ), without a getpid() per
-    # request to notice the fork.
-    global _variables
-    _variables = None
-
-
-os.register_at_fork(after_in_child=_forget_variables)
+# Read once per process, and again in a forked worker (its environment may differ), without
+# a getpid() per request to notice the fork.
+_process_variables = functools.lru_cache(maxsize=1)(_ProcessVariables)
+os.register_at_fork(after_in_child=_process_variables.cache_clear)
 
 
 def masked_request_headers(environ_items: Iterable[tuple[str, Any]]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,9 +15,11 @@ VARIABLES = {"PATH": "/usr/bin", "HTTP_PROXY": "http://u:secret@proxy:3128", "HO
 
 
 @pytest.fixture(autouse=True)
-def process_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+def process_variables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(os, "environ", dict(VARIABLES))
-    monkeypatch.setattr(journal_capture, "_variables", None)
+    journal_capture._process_variables.cache_clear()
+    yield
+    journal_capture._process_variables.cache_clear()  # the real environment's, next
 
 
 def granian_environ(scope: dict[str, Any]) -> dict[str, Any]:
