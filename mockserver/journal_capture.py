@@ -88,7 +88,10 @@ def request_header_items(environ: dict[str, Any]) -> list[tuple[str, Any]]:
     request would scan all the variables (a CI runner has 150: 12 µs a request). Written
     by hand: werkzeug's ``EnvironHeaders`` reads the environ as it is. Here, an item equal
     to the process environment's, name and value, is not a header; and in granian's
-    environ the scan stops at the copy, read from the end.
+    environ the scan stops at the copy, read from the end. (``harness serve``'s granian
+    workers also drop such variables before granian copies them, so that the key check and
+    the fault headers never see them either: ``serving.drop_request_variables``. This rule
+    keeps the journal right wherever else the app is served.)
     """
     variables = _process_variables()
     items = []

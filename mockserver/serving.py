@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -167,6 +167,7 @@ def app_from_environment() -> Flask:
     if MASTER_PID_ENV in os.environ:
         exit_with_parent(int(os.environ[MASTER_PID_ENV]))
     trim_when_idle()
+    drop_request_variables(os.environ)
     if _built_before_fork is not None:
         return _built_before_fork
     if LOGGING_ENV in os.environ:
@@ -174,6 +175,28 @@ def app_from_environment() -> Flask:
     app = create_app(_load_config(os.environ[CONFIG_ENV]))
     freeze_long_lived_objects()
     return app
+
+
+# The CGI names a request's own items take in a WSGI environ, besides the HTTP_* headers.
+_BODY_VARIABLES = frozenset({"CONTENT_LENGTH", "CONTENT_TYPE"})
+
+
+def drop_request_variables(environment: MutableMapping[str, str]) -> list[str]:
+    """Remove the variables named like a request's items from this worker's environment.
+
+    granian builds every WSGI environ on a copy of its worker's environment, taken once the
+    app is loaded, with the request's own items over it (a CGI habit). A variable named like
+    an item the request did not send then reads as sent: ``HTTP_AUTHORIZATION`` let every
+    request in without a key, ``HTTP_ORIGIN`` had the admin API refuse every call (its
+    health check included, so the server never came up), ``HTTP_X_MOCK_FAULT`` faulted every
+    request, ``CONTENT_LENGTH`` cut every chunked body. The mock sends nothing out of its
+    workers, so they have no use for these names (``HTTP_PROXY``, the one seen in practice,
+    stays in the master's environment). Returns the names removed.
+    """
+    names = [name for name in environment if name.startswith("HTTP_") or name in _BODY_VARIABLES]
+    for name in names:
+        del environment[name]
+    return names
 
 
 def exit_with_parent(parent_pid: int, grace_s: float = GRACEFUL_TIMEOUT_S) -> None:

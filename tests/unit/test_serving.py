@@ -30,3 +30,24 @@ def test_a_fresh_worker_builds_the_app_from_the_environment(
     assert state.db.path == tmp_path / "shared.sqlite3"  # the state every worker shares
     answer = app.test_client().get("/v1/models", headers={"Authorization": "Bearer k-123"})
     assert answer.status_code == 200
+
+
+def test_a_worker_drops_the_variables_a_request_environ_would_read_as_its_own() -> None:
+    environment = {
+        "HTTP_PROXY": "http://user:secret@proxy.invalid:3128",
+        "HTTP_AUTHORIZATION": "Bearer sk-env",
+        "CONTENT_LENGTH": "5",
+        "CONTENT_TYPE": "text/plain",
+        "http_proxy": "http://proxy.invalid:3128",  # not a CGI name: no environ reads it
+        "PATH": "/usr/bin",
+        "HARNESS_MOCK_CONFIG": "{}",
+        "XHTTP_NOT_A_HEADER": "1",
+    }
+    removed = serving.drop_request_variables(environment)
+    assert sorted(removed) == ["CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_AUTHORIZATION", "HTTP_PROXY"]
+    assert environment == {
+        "http_proxy": "http://proxy.invalid:3128",
+        "PATH": "/usr/bin",
+        "HARNESS_MOCK_CONFIG": "{}",
+        "XHTTP_NOT_A_HEADER": "1",
+    }
