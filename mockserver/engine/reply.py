@@ -54,8 +54,12 @@ TOOL_CHOICE_AUTO = "auto"
 TOOL_CHOICE_REQUIRED = "required"
 TOOL_CHOICE_FUNCTION = "function"
 
-# Alternatives offered in top_logprobs; frequent cl100k tokens so they look natural.
-_ALTERNATIVES = (" the", " a", ".", ",", " and", " to", " of", " is", " I", " you", "!", " it")
+# Alternatives offered in top_logprobs; frequent cl100k tokens so they look natural. More
+# than the spec's maximum of 20, so that 20 remain once the token itself is left out.
+_ALTERNATIVES = (
+    " the", " a", ".", ",", " and", " to", " of", " is", " I", " you", "!", " it",
+    " in", " that", " for", " on", " with", " as", " this", " be", " are", " we",
+)  # fmt: skip
 _NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _TEXT_WORD = re.compile(r"[a-z0-9]+")
 _GENERIC_NAME_PARTS = frozenset({"get", "set", "fetch", "do", "run", "call", "the", "for", "by"})

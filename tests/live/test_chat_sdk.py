@@ -207,9 +207,10 @@ def test_tool_result_follow_up_is_answered_with_text(client: OpenAI) -> None:
     assert "21" in second.choices[0].message.content
 
 
-def test_logprobs_cover_every_token(client: OpenAI) -> None:
+@pytest.mark.parametrize("top", [3, 20])  # 20: the spec's maximum
+def test_logprobs_cover_every_token(client: OpenAI, top: int) -> None:
     reply = client.chat.completions.create(
-        model=MODEL, messages=QUESTION, logprobs=True, top_logprobs=3
+        model=MODEL, messages=QUESTION, logprobs=True, top_logprobs=top
     )
     choice = reply.choices[0]
     assert choice.logprobs is not None and choice.logprobs.content
@@ -218,7 +219,8 @@ def test_logprobs_cover_every_token(client: OpenAI) -> None:
     for entry in entries:
         assert entry.logprob <= 0
         assert bytes(entry.bytes or []) == entry.token.encode()
-        assert len(entry.top_logprobs) == 3
+        assert len(entry.top_logprobs) == top
+        assert len({alternative.token for alternative in entry.top_logprobs}) == top
         assert entry.top_logprobs[0].token == entry.token
 
 
