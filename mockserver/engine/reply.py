@@ -251,9 +251,15 @@ def _tool_call_reply(calls: list[tuple[str, Any]], request: ReplyRequest) -> Rep
             if isinstance(arguments, str)
             else json.dumps(arguments, indent=indent, ensure_ascii=False)
         )
-        remaining = None if budget is None else budget - used
+        # The model writes the name before the arguments, so the name is counted first; a
+        # name past the limit leaves the call with no arguments, and the usage at the limit.
+        name_tokens = count_tokens(name)
+        remaining = None if budget is None else max(budget - used - name_tokens, 0)
         kept, kept_tokens, truncated = limit_text(text, remaining)
-        used += kept_tokens + count_tokens(name)
+        if budget is not None and used + name_tokens > budget:
+            truncated = True
+            name_tokens = budget - used
+        used += kept_tokens + name_tokens
         planned.append(ToolCall(call_id=tool_call_id(), name=name, arguments=kept))
         if truncated:
             break

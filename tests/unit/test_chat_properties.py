@@ -98,6 +98,57 @@ def test_planned_replies_respect_the_token_limit(
         assert reply.finish_reason == expected
 
 
+WEATHER_TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "get_current_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"location": {"type": "string"}, "unit": {"type": "string"}},
+                "required": ["location", "unit"],
+            },
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "get_time",
+            "parameters": {"type": "object", "properties": {"zone": {"type": "string"}}},
+        },
+    },
+]
+
+
+@PROPERTY_SETTINGS
+@given(
+    limit=st.integers(min_value=1, max_value=60),
+    field=st.sampled_from(["max_tokens", "max_completion_tokens"]),
+    parallel=st.booleans(),
+)
+def test_tool_calls_respect_the_token_limit(limit: int, field: str, parallel: bool) -> None:
+    # The function names count too: the model writes them as it writes the arguments.
+    body = {
+        "model": "gpt-4",
+        "messages": [{"role": "user", "content": "What is the weather and time in Paris?"}],
+        "tools": WEATHER_TOOLS,
+        "tool_choice": "required",
+        "parallel_tool_calls": parallel,
+    }
+    unlimited = plan_chat(body).choices[0]
+    reply = plan_chat({**body, field: limit}).choices[0]
+    assert unlimited.tool_calls and unlimited.completion_tokens == sum(
+        count_tokens(call.name) + count_tokens(call.arguments) for call in unlimited.tool_calls
+    )
+    assert reply.tool_calls
+    assert reply.completion_tokens <= limit
+    expected = "length" if unlimited.completion_tokens > limit else "tool_calls"
+    assert reply.finish_reason == expected
+    for call, full in zip(reply.tool_calls, unlimited.tool_calls, strict=False):
+        assert call.name == full.name
+        assert full.arguments.startswith(call.arguments)
+
+
 def test_assistant_tool_calls_count_as_prompt_tokens() -> None:
     call = {
         "id": "call_1",
