@@ -8,7 +8,7 @@ answer).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mockserver.engine.context import prompt_size
@@ -35,34 +35,62 @@ def check_live_limits(
                 code="array_above_max_length",
             )
         )
-    responses = path.endswith("/responses")
-    if responses:
-        instructions = body.get("instructions")
-        prompt = [{"role": "developer", "content": instructions}] if instructions else []
-        messages = [*prompt, *input_messages(body.get("input"))]
-        # Responses tools are flat ({type, name, parameters}); the count reads chat's shape.
-        tools = [{"function": tool} for tool in tools if isinstance(tool, Mapping)]
-    else:
-        messages = body.get("messages") or []
+    if path.endswith("/responses"):
+        check_responses_window(body, (), context_window, body_bytes)
+        return
+    messages = body.get("messages") or []
     size = prompt_size(messages, tools, context_window, body_bytes)
     if size.tokens <= context_window:
         return
-    if responses:
-        message = (
-            "Your input exceeds the context window of this model. "
-            "Please adjust your input and try again."
-        )
-    else:
-        counted = f"{size.tokens}" if size.exact else f"at least {size.tokens}"
-        message = (
-            f"This model's maximum context length is {context_window} tokens. However, your "
-            f"messages resulted in {counted} tokens. Please reduce the length of the messages."
-        )
+    counted = f"{size.tokens}" if size.exact else f"at least {size.tokens}"
     raise MockError(
         ErrorReply(
             400,
-            message,
-            param="input" if responses else "messages",
+            f"This model's maximum context length is {context_window} tokens. However, your "
+            f"messages resulted in {counted} tokens. Please reduce the length of the messages.",
+            param="messages",
+            code="context_length_exceeded",
+        )
+    )
+
+
+def check_responses_window(
+    body: Mapping[str, Any],
+    history: Sequence[Any],
+    context_window: int,
+    body_bytes: int | None = None,
+) -> None:
+    """The live API's 400 when a Responses prompt is past the window: the instructions, the
+    stored conversation ``history`` it continues (``previous_response_id``), and its input.
+
+    With ``truncation: "auto"`` the live API drops input items to fit instead (see
+    :func:`~mockserver.engine.context.fitted_prompt_tokens`), so only what it keeps must fit:
+    the instructions and the newest item. ``body_bytes``: the body's size, when only the
+    body is counted.
+    """
+    instructions = body.get("instructions")
+    prompt = [{"role": "developer", "content": instructions}] if instructions else []
+    conversation = [*history, *input_messages(body.get("input"))]
+    if body.get("truncation") == "auto":
+        conversation = conversation[-1:]
+    messages = [*prompt, *conversation]
+    listed = body.get("tools")
+    # Responses tools are flat ({type, name, parameters}); the count reads chat's shape.
+    tools = [
+        {"function": tool}
+        for tool in (listed if isinstance(listed, list) else [])
+        if isinstance(tool, Mapping)
+    ]
+    # A stored conversation has no body size to bound it: it is counted, up to the window.
+    size = prompt_size(messages, tools, context_window, body_bytes or context_window + 1)
+    if size.tokens <= context_window:
+        return
+    raise MockError(
+        ErrorReply(
+            400,
+            "Your input exceeds the context window of this model. "
+            "Please adjust your input and try again.",
+            param="input",
             code="context_length_exceeded",
         )
     )

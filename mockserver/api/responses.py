@@ -11,6 +11,7 @@ from mockserver.engine.responses import Message, plan_response
 from mockserver.errors import ErrorReply, MockError
 from mockserver.exchange import Exchange
 from mockserver.intake import accept_request
+from mockserver.live_limits import check_responses_window
 from mockserver.render.obfuscation import wants_obfuscation
 from mockserver.render.responses import (
     failed_response,
@@ -35,8 +36,12 @@ def create_response(exchange: Exchange) -> Response:
             raise MockError(refused)  # before anything is stored
     store = exchange.state.db.responses
     history = _history(store, body.get("previous_response_id"))
+    window = exchange.state.config.context_window
+    if history:  # the body alone was checked on intake; the conversation counts as a whole
+        check_responses_window(body, history, window)
     plan = adjusted_response_plan(
-        plan_response(body, history, accepted.reply_override), accepted.adjustments
+        plan_response(body, history, accepted.reply_override, context_window=window),
+        accepted.adjustments,
     )
     obfuscate = wants_obfuscation(body)
     failure = faults.stream_failure()

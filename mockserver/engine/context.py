@@ -13,7 +13,7 @@ tokenized.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from mockserver.engine.tokens import (
     TOKENS_PER_MESSAGE,
     TOKENS_PER_NAME,
     content_text,
+    count_message_tokens,
     count_tokens,
     count_tool_tokens,
 )
@@ -94,3 +95,16 @@ def _tool_texts(tools: Iterable[Any]) -> Iterator[str]:
                 enum = prop.get("enum")
                 if isinstance(enum, list):
                     yield from (str(item) for item in enum)
+
+
+def fitted_prompt_tokens(conversation: Sequence[Any], tokens: int, window: int) -> int:
+    """``tokens`` (the prompt's) once the live API's ``truncation: "auto"`` has fitted them
+    to ``window`` by dropping items of the ``conversation``: the spec says "in the middle of
+    the conversation"; here the oldest go first, the instructions (not an input item) and
+    the newest item stay.
+    """
+    for message in conversation[:-1]:
+        if tokens <= window:
+            break
+        tokens -= count_message_tokens([message]) - REPLY_PRIMING_TOKENS
+    return tokens

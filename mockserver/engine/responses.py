@@ -27,6 +27,7 @@ from mockserver.engine.chat import (
     reply_request_from_chat,
     snapshot_name,
 )
+from mockserver.engine.context import fitted_prompt_tokens
 from mockserver.engine.ids import new_hex_id
 from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
 from mockserver.engine.plan import FINISH_LENGTH, Reply, ToolCall
@@ -157,11 +158,13 @@ def plan_response(
     body: Mapping[str, Any],
     history: Sequence[Message] = (),
     reply_override: Mapping[str, Any] | None = None,
+    context_window: int | None = None,
 ) -> ResponsesPlan:
     """Plan the Response to ``body``; ``history`` is the stored conversation it continues.
 
     ``reply_override`` is a scripted reply (``{"text": ...}`` or ``{"tool_call": ...}``),
-    as for :func:`mockserver.engine.chat.plan_chat`.
+    as for :func:`mockserver.engine.chat.plan_chat`. ``context_window``: the window a
+    ``truncation: "auto"`` request's input is fitted to (see :func:`fitted_prompt_tokens`).
     """
     conversation = [*history, *input_messages(body.get("input"))]
     chat_body = chat_equivalent(body, conversation)
@@ -186,6 +189,9 @@ def plan_response(
     instructions = _instructions(body)
     prompt = [{"role": "developer", "content": instructions}] if instructions else []
     input_tokens = count_message_tokens([*prompt, *conversation])
+    if context_window is not None and body.get("truncation") == "auto":
+        window = context_window - tools.prompt_tokens
+        input_tokens = fitted_prompt_tokens(conversation, input_tokens, window)
     truncated = reply.finish_reason == FINISH_LENGTH
     return ResponsesPlan(
         id=_new_id("resp_"),

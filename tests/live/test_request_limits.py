@@ -112,6 +112,61 @@ def test_a_responses_input_over_the_context_window_is_the_live_apis_400(
     assert (error["code"], error["param"]) == ("context_length_exceeded", "input")
 
 
+def _respond(server: RunningServer, body: dict[str, object]) -> requests.Response:
+    return requests.post(
+        f"{server.base_url}/responses", json={"model": "gpt-4", **body}, headers=AUTH, timeout=60
+    )
+
+
+def test_a_chain_past_the_context_window_is_the_live_apis_400(
+    live_server: RunningServer,
+) -> None:
+    # Each turn fits; the conversation the last one continues does not.
+    first = _respond(live_server, {"input": "word " * 5_000, "store": True})
+    assert first.status_code == 200, first.text[:300]
+    second = _respond(
+        live_server, {"input": "word " * 5_000, "previous_response_id": first.json()["id"]}
+    )
+    assert second.status_code == 400, second.text[:300]
+    error = second.json()["error"]
+    assert (error["code"], error["param"]) == ("context_length_exceeded", "input")
+
+
+def test_truncation_auto_drops_older_items_to_fit(live_server: RunningServer) -> None:
+    # The spec: with "auto", the input is fitted to the window by dropping input items; the
+    # live API answers instead of refusing. The newest item and the instructions stay.
+    turns = [
+        {"role": "user", "content": "Remember the owls."},
+        {"role": "user", "content": "word " * 5_000},
+        {"role": "assistant", "content": "Noted."},
+        {"role": "user", "content": "word " * 5_000},
+        {"role": "user", "content": "What did I ask you to remember?"},
+    ]
+    refused = _respond(live_server, {"input": turns})
+    assert refused.status_code == 400, refused.text[:300]
+    answered = _respond(live_server, {"input": turns, "truncation": "auto"})
+    assert answered.status_code == 200, answered.text[:300]
+    reply = answered.json()
+    assert reply["truncation"] == "auto"
+    assert 5_000 < reply["usage"]["input_tokens"] <= 8_192
+
+    first = _respond(live_server, {"input": "word " * 5_000, "store": True})
+    chained = _respond(
+        live_server,
+        {
+            "input": "word " * 5_000,
+            "previous_response_id": first.json()["id"],
+            "truncation": "auto",
+        },
+    )
+    assert chained.status_code == 200, chained.text[:300]
+    assert 5_000 < chained.json()["usage"]["input_tokens"] <= 8_192
+    # What "auto" never drops must fit: the newest item alone past the window is refused.
+    alone = _respond(live_server, {"input": "word " * 9_000, "truncation": "auto"})
+    assert alone.status_code == 400, alone.text[:300]
+    assert alone.json()["error"]["code"] == "context_length_exceeded"
+
+
 def test_a_prompt_inside_the_window_is_answered(live_server: RunningServer) -> None:
     response = requests.post(
         f"{live_server.base_url}/chat/completions",
