@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request
 
 from harness.spec import Operation, SpecSet
@@ -105,17 +105,32 @@ def read_body(request: Request) -> bytes:
         return raw
     try:
         raw = request.get_data(cache=True)
+        # A chunked body declares no length: werkzeug's stream stops at the limit and
+        # returns what it read as if the body ended there (LimitedStream.readall). One byte
+        # more from the server's own stream tells whether it did.
+        over = (
+            limit is not None
+            and len(raw) >= limit
+            and request.content_length is None
+            and request.environ["wsgi.input"].read(1)
+        )
     except RequestEntityTooLarge as exc:  # a declared Content-Length over the limit
         raise MockError(_too_large(limit)) from exc
-    # A chunked body declares no length: werkzeug's stream stops at the limit and returns
-    # what it read as if the body ended there (LimitedStream.readall). One byte more from
-    # the server's own stream tells whether it did.
-    if (
-        limit is not None
-        and len(raw) >= limit
-        and request.content_length is None
-        and request.environ["wsgi.input"].read(1)
-    ):
+    except HTTPException:  # werkzeug's own answers (a client gone mid-body: 400)
+        raise
+    except Exception as exc:
+        # The server's parse errors, raised from the body stream as the app reads it
+        # (gunicorn's InvalidChunkSize, ChunkMissingTerminator, InvalidHeader in trailers):
+        # the client's framing, not the mock's failure. Named by class, since each server
+        # has its own.
+        raise MockError(
+            ErrorReply(
+                400,
+                "The request body could not be read: its chunked framing is invalid "
+                f"({type(exc).__name__}: {exc}).",
+            )
+        ) from exc
+    if over:
         raise MockError(_too_large(limit))
     return raw
 
