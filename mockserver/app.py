@@ -62,6 +62,11 @@ def create_app(config: MockConfig | None = None) -> Flask:
         raise UsageError(f"chaos: {exc}") from exc
     state = MockState(config=config, specs=specs, db=db, journal=journal, stubs=stubs, chaos=chaos)
     app.extensions[EXTENSION_KEY] = state
+    # werkzeug's router redirects "/_mock//health" to the merged path with an HTML page,
+    # which Flask sends past the error handlers (redirects are routing, not errors). The
+    # admin API answers such a path 404 in JSON instead. (The API routes answer the
+    # redirect themselves, in JSON: see dispatch.)
+    app.url_map.merge_slashes = False
     # Flask serves the admin routes under /_mock/; the API routes are answered before
     # Flask sees them (see mockserver.api.dispatch). Wrapping wsgi_app is Flask's documented
     # way to put middleware in front of an app; mypy sees a method being replaced.

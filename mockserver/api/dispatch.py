@@ -114,8 +114,17 @@ class ApiApp:
             )
         except HeldRequest as held:
             return held_reply(request.environ, held)
-        except RequestRedirect as redirect:  # "/v1/models/x/" and the like: where to go
-            return redirect.get_response(request.environ)
+        except RequestRedirect as redirect:  # "/v1//chat/completions" and the like
+            # werkzeug's own answer is an HTML page: the status and Location stay (clients
+            # that follow redirects get their answer), the body is the API's envelope.
+            return error_response(
+                ErrorReply(
+                    redirect.code,
+                    f"This URL is served at {redirect.new_url}: follow the redirect, "
+                    "or send the request there.",
+                    headers={"Location": redirect.new_url},
+                )
+            )
         except Exception as error:  # HTTP errors (404, 405, 413, ...) and the unexpected
             return error_response(reply_for_exception(error, request.method, request.path))
 
