@@ -24,6 +24,10 @@ from mockserver.live_limits import check_live_limits
 from mockserver.stub_replies import apply_stub_reply
 from mockserver.stubs import RequestFacts
 
+_COMPRESSED = (
+    "We could not parse the JSON body of your request: it is sent with Content-Encoding "
+    "{encoding!r}, which is not decoded here. Send the body uncompressed."
+)
 _BAD_JSON = (
     "We could not parse the JSON body of your request. The API expects a JSON payload, "
     "but what was sent was not valid JSON ({detail})."
@@ -75,6 +79,11 @@ def read_json(request: Request) -> Any:
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
+        encoding = request.environ.get("HTTP_CONTENT_ENCODING", "identity")
+        if encoding.strip().lower() not in ("identity", ""):
+            # Bytes in a content coding read as garbled JSON: say what they are instead.
+            message = _COMPRESSED.format(encoding=encoding)
+            raise MockError(ErrorReply(400, message)) from exc
         raise MockError(ErrorReply(400, _BAD_JSON.format(detail=exc))) from exc
     except RecursionError as exc:
         detail = "it is nested too deeply"

@@ -119,3 +119,22 @@ def test_the_digit_run_search_agrees_with_the_regular_expression_on_random_bodie
         raw += b"7" * generator.randrange(22)
         raw += bytes(generator.choice(alphabet) for _ in range(generator.randrange(60)))
         assert has_long_digit_run(raw) is (re.search(rb"[0-9]{19}", raw) is not None), raw
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+def test_a_compressed_body_is_refused_naming_its_encoding(encoding: str) -> None:
+    import gzip
+
+    raw = gzip.compress(b'{"model": "gpt-4"}')
+    environ = post_environ("/v1/chat/completions", raw, headers={"Content-Encoding": encoding})
+    with pytest.raises(MockError) as refused:
+        read_json(Request(environ))
+    assert refused.value.reply.status == 400
+    assert f"Content-Encoding {encoding!r}" in refused.value.reply.message
+
+
+def test_a_plain_body_labelled_compressed_is_read_as_it_is() -> None:
+    # Refused only when it cannot be read: the label alone decides nothing.
+    raw = b'{"model": "gpt-4"}'
+    environ = post_environ("/v1/chat/completions", raw, headers={"Content-Encoding": "gzip"})
+    assert read_json(Request(environ)) == {"model": "gpt-4"}
