@@ -10,7 +10,6 @@ used at the same time (each has its own caches).
 
 from __future__ import annotations
 
-import atexit
 import fcntl
 import mmap
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from harness.errors import UsageError
+from mockserver import process_exit
 from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
 
 T = TypeVar("T")
@@ -265,11 +265,13 @@ def temporary_state_path() -> Path:
     owner = os.getpid()
 
     def _cleanup() -> None:
-        # Forked workers run atexit handlers too; only the creator removes the folder.
+        # Forked workers run exit hooks too; only the creator removes the folder.
         if os.getpid() == owner:
             shutil.rmtree(folder, ignore_errors=True)
 
-    atexit.register(_cleanup)
+    # With the process's other exit work, after it: the journal writes its last entries
+    # into this file on the way out (an atexit handler ran first, and they failed).
+    process_exit.at_exit(_cleanup, priority=process_exit.STATE)
     return folder / "state.sqlite3"
 
 

@@ -358,14 +358,12 @@ class Journal:
     ) -> None:
         """Write what is left at exit: the entry the writer holds, if any, and the queue,
         after the batch the writer may be writing (waited for at most EXIT_WAIT_S)."""
-        taken = writing.acquire(timeout=EXIT_WAIT_S)
-        try:
-            self._write_batch(pending, self._take_held())
-            while not pending.empty():
-                self._write_batch(pending)
-        finally:
-            if taken:
-                writing.release()
+        # Kept once taken: the writer, a daemon thread that runs on while the process
+        # exits, writes nothing after this (a temporary state file is removed next).
+        writing.acquire(timeout=EXIT_WAIT_S)
+        self._write_batch(pending, self._take_held())
+        while not pending.empty():
+            self._write_batch(pending)
 
     def _take_held(self) -> tuple[JournalEntry, bool] | None:
         try:
@@ -505,6 +503,9 @@ class _FlushRequests:
         self._path = path
         # Shared (MAP_SHARED): a forked worker's inherited mapping is the same file still.
         self._map: mmap.mmap | None = None
+        # Mapped now, not by the writer thread's first look: a thread started just before
+        # the process exits could create the file while a temporary state is being removed.
+        self._mapping()
 
     def count(self) -> int:
         return int(_FLUSH_COUNT.unpack_from(self._mapping(), 0)[0])

@@ -16,9 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 # Higher runs first: the journal's last entries before the log's last lines, so a warning
-# the journal logs on its way out is printed too.
+# the journal logs on its way out is printed too; a temporary state file is removed last.
 JOURNAL = 20
 LOG = 10
+STATE = 0
 
 
 def at_exit(work: Callable[..., Any], *args: Any, priority: int) -> None:
