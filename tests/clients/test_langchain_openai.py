@@ -58,6 +58,20 @@ def test_stream(mock: RunningServer, responses_api: bool) -> None:
 
 
 @API
+def test_a_conversation_carries_on_with_the_earlier_reply(
+    mock: RunningServer, responses_api: bool
+) -> None:
+    # On Responses, LangChain sends the earlier reply as an assistant message of output_text
+    # parts, with no status (and no id unless it has a provider's): the live API takes it.
+    model = chat_model(mock, responses_api)
+    history = [HumanMessage(HELLO)]
+    history.append(model.invoke(history))
+    history.append(AIMessage("A reply written by the application, not by the model."))
+    history.append(HumanMessage("And how are you?"))
+    assert_text(model.invoke(history).text)
+
+
+@API
 def test_bind_tools_and_answer_with_the_result(mock: RunningServer, responses_api: bool) -> None:
     model = chat_model(mock, responses_api).bind_tools([get_weather])
     question = HumanMessage(WEATHER_QUESTION)

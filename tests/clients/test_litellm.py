@@ -164,3 +164,19 @@ def test_responses_structured_output(mock: RunningServer) -> None:
         model=LITELLM_MODEL, input=CITY_QUESTION, text_format=City, **endpoint(mock)
     )
     assert_city(json.loads(message_text(response.output)))
+
+
+def test_a_conversation_through_the_responses_bridge(mock: RunningServer) -> None:
+    # litellm's "openai/responses/" route turns chat messages into Responses input: the
+    # earlier reply goes as an assistant message of output_text parts, with no id, status
+    # or annotations (specs/README.md, R10).
+    reply = litellm.completion(
+        model=f"openai/responses/{MODEL}",
+        messages=[
+            {"role": "user", "content": HELLO},
+            {"role": "assistant", "content": "Hello! How can I help?"},
+            {"role": "user", "content": "And how are you?"},
+        ],
+        **endpoint(mock),
+    )
+    assert_text(reply.choices[0].message.content)

@@ -233,6 +233,7 @@ def test_drift_ids_are_known() -> None:
         "R7",
         "R8",
         "R9",
+        "R10",
     }
     assert set(PREREQUISITES) <= drifts
     assert all(needed <= drifts for needed in PREREQUISITES.values())
