@@ -25,7 +25,7 @@ from mockserver.admin_access import admin_access_problem
 from mockserver.errors import ErrorReply, MockError
 from mockserver.intake import read_json
 from mockserver.journal import FILTERS
-from mockserver.journal_store import filter_value
+from mockserver.journal_store import SQL_INT_MAX, filter_value
 from mockserver.state import current_state, state_with_journal
 from mockserver.stub_diagnosis import near_misses, quoted, user_text
 from mockserver.stubs import StubError, parse_stubs
@@ -115,7 +115,9 @@ def list_requests() -> Response:
         )
     journal = state_with_journal().journal
     journal.wait_for_pending()
-    query = journal.read(arguments, int(limit) if limit is not None else None)
+    # A limit past SQLite's integers asks for everything, as one at its largest does.
+    count = None if limit is None else min(int(limit), SQL_INT_MAX)
+    query = journal.read(arguments, count)
     # Sent as it is read from the table, page by page: the journal may hold many megabytes.
     return Response(query.json_list(), mimetype="application/json")
 

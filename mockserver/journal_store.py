@@ -61,10 +61,17 @@ def _insert_rows(count: int) -> str:
 COLUMNS = ("path", "method", "status", "model", "stub_id", "valid", "fault")
 
 
+# The largest integer SQLite stores: a larger one in a query is Python's OverflowError.
+SQL_INT_MAX = 2**63 - 1
+
+
 def filter_value(name: str, text: str) -> Any:
     """A filter's query text as its column holds it; ``ValueError`` when it cannot be."""
     if name == "status":
-        return int(text)
+        status = int(text)
+        if abs(status) > SQL_INT_MAX:
+            raise ValueError(f"status {text!r} is out of range")
+        return status
     if name == "valid":
         if text.lower() not in ("true", "false"):
             raise ValueError(f"valid is true or false, not {text!r}")
@@ -73,7 +80,7 @@ def filter_value(name: str, text: str) -> Any:
 
 
 # Past every seq: the upper bound of a read that has none.
-_NO_SEQ_ABOVE = 2**63 - 1
+_NO_SEQ_ABOVE = SQL_INT_MAX
 
 
 class SqliteJournalStore:

@@ -29,7 +29,7 @@ from harness.sse import dump_json
 from mockserver.admin_access import admin_access_problem
 from mockserver.errors import ErrorReply, MockError
 from mockserver.faults import FAULT_NAMES
-from mockserver.journal_store import COLUMNS, filter_value
+from mockserver.journal_store import COLUMNS, SQL_INT_MAX, filter_value
 from mockserver.state import current_state, state_with_journal
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/_mock")
@@ -158,7 +158,8 @@ def _with_seq(seq: int, text: str) -> str:
 
 @dashboard.get("/ui/requests/<int:seq>")
 def one_entry(seq: int) -> Response:
-    text = state_with_journal().db.journal.entry(seq)
+    # No entry is numbered past what the stores hold (SQLite would raise OverflowError).
+    text = state_with_journal().db.journal.entry(seq) if seq <= SQL_INT_MAX else None
     if text is None:
         raise MockError(ErrorReply(404, f"No journal entry {seq}: it was cleared or dropped."))
     return Response(_with_seq(seq, text), mimetype="application/json")
