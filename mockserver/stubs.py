@@ -54,6 +54,7 @@ import re2
 import yaml
 
 from harness.schema import CompiledSchema, Violation
+from harness.yaml_aliases import load_bounded_yaml
 from mockserver.chaos import ChaosError, check_rates
 from mockserver.engine.ids import new_id
 from mockserver.faults import FAULT_NAMES, MAX_AFTER_FRAMES
@@ -581,9 +582,13 @@ def load_stub_file(path: Path) -> list[Stub]:
     """Stubs from a ``--stubs`` file (YAML, of which JSON is a subset)."""
     source = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # Bounded as cassettes are: a "billion laughs" or an alias that contains itself
+        # would otherwise be walked by every match, or crash the start.
+        raw = load_bounded_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise StubError(f"{source}: cannot read stubs: {exc}", None) from exc
+    except UnicodeDecodeError as exc:
+        raise StubError(f"{source}: cannot read stubs: not UTF-8 text ({exc})", None) from exc
     try:
         return parse_stubs(raw)
     except StubError as exc:

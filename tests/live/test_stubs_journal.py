@@ -244,3 +244,36 @@ def test_bad_stubs_file_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "[0].reply.fault" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "named"),
+    [
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"a: &a [*a]\n", "contains it"),
+        (
+            b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+            b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+            b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n",
+            "billion laughs",
+        ),
+    ],
+    ids=["not-utf8", "self-alias", "billion-laughs"],
+)
+def test_an_unreadable_stubs_file_is_a_one_line_error(
+    tmp_path: Path, content: bytes, named: str
+) -> None:
+    import subprocess
+    import sys
+
+    stubs = tmp_path / "stubs.yaml"
+    stubs.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "serve", "--stubs", str(stubs)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    assert named in result.stderr and "cannot read stubs" in result.stderr, result.stderr
