@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import re
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,7 +247,7 @@ def serve(
     for origin in cors_origins:
         _check_origin(origin)
     log_level = log_level.lower()
-    state_url = state if state and state.startswith(("redis://", "rediss://")) else None
+    state_url = _state_url(state)
     config = MockConfig(
         specs_dir=specs_dir,
         api_key=api_key,
@@ -342,6 +343,33 @@ def _url_host(host: str) -> str:
     if host in ("0.0.0.0", ""):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+# A URL's scheme (two characters at least: "C:/" is a Windows path) and its first slash.
+_URL_START = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:/")
+
+
+def _state_url(state: str | None) -> str | None:
+    """``--state`` as a Redis URL, or ``None`` for a file path.
+
+    Anything else shaped like a URL (``Redis://``, ``http://``, ``redis:/host``) is refused:
+    taken as a path, it made folders named after it and kept a state of its own, where the
+    instances meant to share one.
+    """
+    if not state or not _URL_START.match(state):
+        return None
+    if not state.startswith(("redis://", "rediss://")):
+        raise click.UsageError(
+            f"--state {state!r} is neither a file path nor a Redis URL: a Redis URL starts "
+            "redis:// or rediss:// (in lower case), as redis://HOST:PORT/DB"
+        )
+    database = urlsplit(state).path.strip("/")
+    if database and not database.isdigit():
+        raise click.UsageError(
+            f"--state {state!r}: the Redis database after the address is a number "
+            "(redis://HOST:PORT/0)"
+        )
+    return state
 
 
 def _check_origin(origin: str) -> None:

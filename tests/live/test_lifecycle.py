@@ -171,10 +171,13 @@ def test_a_second_server_on_a_taken_port_refuses_to_start(server_kind: str, tmp_
         first.stop()
 
 
-def _serve(args: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+def _serve(
+    args: list[str], timeout: float = 30, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a `harness serve` expected to exit; one that serves instead is killed, whole."""
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "serve", *args],
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -210,3 +213,23 @@ def test_a_state_file_that_is_not_sqlite_is_a_one_line_error(tmp_path: Path) -> 
     assert "Traceback" not in result.stderr
     assert f"cannot use the state file {garbage}" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("state", "named"),
+    [
+        ("Redis://127.0.0.1:6379/0", "redis:// or rediss://"),
+        ("http://127.0.0.1:6379/0", "redis:// or rediss://"),
+        ("redis://127.0.0.1:6379/abc", "database"),
+    ],
+)
+def test_a_state_url_that_is_not_a_redis_url_is_a_one_line_error(
+    tmp_path: Path, state: str, named: str
+) -> None:
+    # It was taken as a file path: folders named "Redis:" appeared, and each instance kept
+    # its own state where they were meant to share one.
+    result = _serve(["--port", str(free_port()), "--state", state], cwd=tmp_path)
+    assert result.returncode != 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert named in result.stderr and state in result.stderr, result.stderr
+    assert not list(tmp_path.iterdir())
