@@ -46,7 +46,9 @@ def create_app(config: MockConfig | None = None) -> Flask:
     stubs = StubStore(db.stubs)
     if config.stubs_file is not None:
         try:
-            stubs.add(load_stub_file(config.stubs_file))
+            # Loaded once into the state: what a restart or another instance on the same
+            # state loads again is kept as stored, with its use count.
+            stubs.add(load_stub_file(config.stubs_file), keep_same=True)
         except StubError as exc:
             raise UsageError(str(exc)) from exc
     journal = Journal(

@@ -39,13 +39,21 @@ class SqliteStubRows:
         self._db = db
         self._generation = SharedCounter(db.path.with_name(db.path.name + ".stubs"))
 
-    def add(self, stubs: Sequence[Stub]) -> None:
+    def add(self, stubs: Sequence[Stub], keep_same: bool = False) -> None:
         with self._db.transaction() as connection:
             for stub in stubs:
+                definition = dump_definition(stub)
+                if (
+                    keep_same
+                    and connection.execute(
+                        "SELECT 1 FROM stubs WHERE id = ? AND definition = ?", (stub.id, definition)
+                    ).fetchone()
+                ):
+                    continue
                 connection.execute(
                     "INSERT OR REPLACE INTO stubs (id, priority, times, used, created, definition)"
                     " VALUES (?, ?, ?, 0, ?, ?)",
-                    (stub.id, stub.priority, stub.times, time.time(), dump_definition(stub)),
+                    (stub.id, stub.priority, stub.times, time.time(), definition),
                 )
         self.bump()
 

@@ -103,8 +103,11 @@ class ResponseStorage(Protocol):
 class StubStorage(Protocol):
     """Stub rows with their use counts, and a generation that moves on every change."""
 
-    def add(self, stubs: Sequence[Stub]) -> None:
-        """Insert or replace (by id) stubs, use counts zero; moves the generation."""
+    def add(self, stubs: Sequence[Stub], keep_same: bool = False) -> None:
+        """Insert or replace (by id) stubs, use counts zero; moves the generation.
+
+        ``keep_same``: a stub stored already with the same definition is left as it is,
+        its use count with it (a ``--stubs`` file loaded again)."""
 
     def listing(self) -> list[Stub]:
         """Every stub, higher priority first, then the newest."""

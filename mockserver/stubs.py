@@ -40,11 +40,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import heapq
 import json
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -489,8 +491,9 @@ class StubStore:
         self._index_lock = threading.Lock()
         self._down_until = 0.0
 
-    def add(self, stubs: Sequence[Stub]) -> None:
-        self._rows.add(stubs)
+    def add(self, stubs: Sequence[Stub], keep_same: bool = False) -> None:
+        """Store ``stubs`` (see :meth:`StubStorage.add` for ``keep_same``)."""
+        self._rows.add(stubs, keep_same)
 
     def list(self) -> list[Stub]:
         return self._rows.listing()
@@ -579,7 +582,13 @@ _EMPTY_INDEX = _StubIndex(-1, [])
 
 
 def load_stub_file(path: Path) -> list[Stub]:
-    """Stubs from a ``--stubs`` file (YAML, of which JSON is a subset)."""
+    """Stubs from a ``--stubs`` file (YAML, of which JSON is a subset).
+
+    A stub without an ``id`` gets one made from its definition, the same at every load:
+    a restart on the same state, or another instance sharing it, loads the file again,
+    and finds the stub stored already (``StubStore.add(..., keep_same=True)``) instead of
+    adding a second copy with a use count of its own.
+    """
     source = str(path)
     try:
         # Bounded as cassettes are: a "billion laughs" or an alias that contains itself
@@ -590,9 +599,31 @@ def load_stub_file(path: Path) -> list[Stub]:
     except UnicodeDecodeError as exc:
         raise StubError(f"{source}: cannot read stubs: not UTF-8 text ({exc})", None) from exc
     try:
-        return parse_stubs(raw)
+        stubs = parse_stubs(raw)
     except StubError as exc:
         raise StubError(f"{source}: {exc}", exc.param) from exc
+    return _with_stable_ids(stubs, _listed(raw))
+
+
+def _listed(raw: Any) -> list[Any]:
+    """The stub definitions of a file, as :func:`parse_stubs` reads them, in order."""
+    if isinstance(raw, Mapping) and "stubs" in raw and "reply" not in raw:
+        raw = raw["stubs"]
+    return raw if isinstance(raw, list) else [raw]
+
+
+def _with_stable_ids(stubs: list[Stub], definitions: list[Any]) -> list[Stub]:
+    seen: Counter[str] = Counter()
+    stable = []
+    for stub, definition in zip(stubs, definitions, strict=True):
+        if isinstance(definition, Mapping) and definition.get("id"):
+            stable.append(stub)
+            continue
+        text = json.dumps(definition, sort_keys=True, default=str)
+        seen[text] += 1  # identical stubs in one file stay two stubs
+        digest = hashlib.sha256(f"{text}#{seen[text]}".encode()).hexdigest()
+        stable.append(dataclasses.replace(stub, id=f"stub_{digest[:16]}"))
+    return stable
 
 
 def dump_definition(stub: Stub) -> str:

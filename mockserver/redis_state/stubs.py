@@ -17,17 +17,19 @@ import redis
 from mockserver.redis_state.connection import reaching
 from mockserver.stubs import Stub, dump_definition, load_stub
 
-# ARGV: prefix, then (id, definition, priority, times or '') per stub.
+# ARGV: prefix, keep_same ('1' or ''), then (id, definition, priority, times or '') per stub.
 _ADD = """
 local p = ARGV[1]
-for i = 2, #ARGV, 4 do
+for i = 3, #ARGV, 4 do
   local key = p .. 'stub:' .. ARGV[i]
-  local seq = redis.call('INCR', p .. 'stubs:seq')
-  redis.call('DEL', key)
-  redis.call('HSET', key, 'definition', ARGV[i + 1], 'priority', ARGV[i + 2], 'used', 0,
-             'seq', seq)
-  if ARGV[i + 3] ~= '' then redis.call('HSET', key, 'times', ARGV[i + 3]) end
-  redis.call('ZADD', p .. 'stubs', seq, ARGV[i])
+  if ARGV[2] == '' or redis.call('HGET', key, 'definition') ~= ARGV[i + 1] then
+    local seq = redis.call('INCR', p .. 'stubs:seq')
+    redis.call('DEL', key)
+    redis.call('HSET', key, 'definition', ARGV[i + 1], 'priority', ARGV[i + 2], 'used', 0,
+               'seq', seq)
+    if ARGV[i + 3] ~= '' then redis.call('HSET', key, 'times', ARGV[i + 3]) end
+    redis.call('ZADD', p .. 'stubs', seq, ARGV[i])
+  end
 end
 redis.call('INCR', p .. 'stubs:generation')
 return 1
@@ -75,8 +77,8 @@ class RedisStubRows:
         self._clear = client.register_script(_CLEAR)
         self._delete = client.register_script(_DELETE)
 
-    def add(self, stubs: Sequence[Stub]) -> None:
-        arguments: list[str | int] = [self._prefix]
+    def add(self, stubs: Sequence[Stub], keep_same: bool = False) -> None:
+        arguments: list[str | int] = [self._prefix, "1" if keep_same else ""]
         for stub in stubs:
             times = "" if stub.times is None else stub.times
             arguments += [stub.id, dump_definition(stub), stub.priority, times]

@@ -282,3 +282,49 @@ def test_an_unreadable_stubs_file_is_a_one_line_error(
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
     assert named in result.stderr and "cannot read stubs" in result.stderr, result.stderr
+
+
+def test_a_stubs_file_is_loaded_once_into_the_state(tmp_path: Path) -> None:
+    # Restarts on one state file, and a second instance beside the first, load the same
+    # --stubs file: its stubs are not added again, and a `times: 1` stub still answers once.
+    stubs = tmp_path / "stubs.yaml"
+    stubs.write_text(
+        "- match: {last_user_message: ping}\n  reply: {text: pong}\n  times: 1\n"
+        "- id: named\n  match: {last_user_message: weather}\n  reply: {text: Sunny.}\n  times: 1\n"
+    )
+    state = tmp_path / "state.sqlite3"
+    arguments = ["--stubs", str(stubs), "--state", str(state), "--workers", "1"]
+
+    def text(server: RunningServer, content: str) -> str:
+        answer = chat(server, content).json()
+        return str(answer["choices"][0]["message"]["content"])
+
+    first = start_server(arguments, log_dir=tmp_path)
+    try:
+        assert text(first, "ping") == "pong"
+        assert text(first, "weather?") == "Sunny."
+        second = start_server(arguments, log_dir=tmp_path)  # a second instance, same state
+        try:
+            assert text(second, "ping") != "pong"
+            assert text(second, "weather?") != "Sunny."
+            listed = requests.get(f"{second.url}/_mock/stubs", timeout=10).json()["data"]
+            assert len(listed) == 2, listed
+        finally:
+            second.stop()
+    finally:
+        first.stop()
+    restarted = start_server(arguments, log_dir=tmp_path)
+    try:
+        assert text(restarted, "ping") != "pong"
+        assert len(requests.get(f"{restarted.url}/_mock/stubs", timeout=10).json()["data"]) == 2
+    finally:
+        restarted.stop()
+    # An edited stub is the new one, counted afresh.
+    stubs.write_text(
+        "- id: named\n  match: {last_user_message: weather}\n  reply: {text: Rainy.}\n  times: 1\n"
+    )
+    edited = start_server(arguments, log_dir=tmp_path)
+    try:
+        assert text(edited, "weather?") == "Rainy."
+    finally:
+        edited.stop()

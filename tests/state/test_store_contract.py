@@ -231,6 +231,22 @@ def test_a_stub_replaced_by_id_starts_afresh(open_state: Opener) -> None:
     assert state.stubs.claim(new) == 1
 
 
+def test_a_stub_stored_the_same_is_kept_with_its_count(open_state: Opener) -> None:
+    # A --stubs file loaded again (a restart, a second instance): the same stub stays as it
+    # is, used; a changed one replaces it, counted afresh; a new one is added.
+    state = open_state()
+    state.stubs.add([stub(id="same", times=1), stub(id="edited", times=1)])
+    for kept in state.stubs.usable():
+        assert state.stubs.claim(kept) == 1
+    state.stubs.add(
+        [stub(id="same", times=1), stub(id="edited", times=2), stub(id="new")], keep_same=True
+    )
+    by_id = {found.id: found for found in state.stubs.listing()}
+    assert sorted(by_id) == ["edited", "new", "same"]
+    assert (by_id["same"].used, by_id["edited"].used, by_id["new"].used) == (1, 0, 0)
+    assert "same" not in {found.id for found in state.stubs.usable()}
+
+
 def test_every_change_moves_the_generation(open_state: Opener) -> None:
     state, other = open_state(), open_state()
     seen = [other.stubs.generation()]
