@@ -109,7 +109,15 @@ class Database:
         # requests of several threads or workers at the same time, the switch can fail at
         # once with "database is locked", whatever the busy timeout.
         try:
-            self._open().close()
+            connection = self._open()
+            try:
+                # A file that can be read but not written (read-only, immutable) opens
+                # without a word, and every write after would fail as a 500: a write that
+                # changes nothing finds out now.
+                version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+                connection.execute(f"PRAGMA user_version = {version}")
+            finally:
+                connection.close()
         except (OSError, sqlite3.Error) as exc:  # a folder it cannot make, a file not SQLite
             raise StateFileError(f"cannot use the state file {self.path}: {exc}") from exc
         self._reserve()

@@ -233,3 +233,34 @@ def test_a_state_url_that_is_not_a_redis_url_is_a_one_line_error(
     assert "Traceback" not in result.stderr
     assert named in result.stderr and state in result.stderr, result.stderr
     assert not list(tmp_path.iterdir())
+
+
+_MAKE_STATE = """
+import sys
+from pathlib import Path
+from mockserver import MockConfig, create_app
+create_app(MockConfig(state_path=Path(sys.argv[1])))
+"""
+
+
+def test_a_state_file_that_cannot_be_written_is_a_one_line_error(tmp_path: Path) -> None:
+    # It started, then answered every write (a stub, a stored response, a reset) with a 500
+    # and lost every journal entry.
+    state = tmp_path / "state.sqlite3"
+    made = subprocess.run(  # a state file the mock made, as a server left it
+        [sys.executable, "-c", _MAKE_STATE, str(state)], capture_output=True, text=True
+    )
+    assert made.returncode == 0 and state.exists(), made.stderr
+    if os.geteuid() != 0:
+        state.chmod(0o444)
+    elif subprocess.run(["chattr", "+i", str(state)], capture_output=True).returncode != 0:
+        pytest.skip("root here, and chattr +i (to make the file unwritable) is refused")
+    try:
+        result = _serve_with_state(state)
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(state)], capture_output=True)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"cannot use the state file {state}" in result.stderr
+    assert "readonly" in result.stderr, result.stderr
