@@ -11,6 +11,7 @@ used at the same time (each has its own caches).
 from __future__ import annotations
 
 import fcntl
+import logging
 import mmap
 import os
 import queue
@@ -37,6 +38,7 @@ WAL_CHECKPOINT_BYTES = 4000 * 1024
 # can still delete rows: as much as the write-ahead log holds before it is checkpointed,
 # which a checkpoint may need to copy into the file.
 RESERVE_BYTES = 4 * 1024 * 1024
+log = logging.getLogger(__name__)
 # Seconds a writer waits for another worker's write to finish before giving up.
 BUSY_TIMEOUT_S = 10.0
 PAGE_CACHE_KIB = 256
@@ -220,8 +222,15 @@ class Database:
                 os.posix_fallocate(fd, 0, RESERVE_BYTES)  # blocks really allocated
             finally:
                 os.close(fd)
-        except OSError:  # no room for it now, or a filesystem without fallocate
+        except OSError as exc:  # no room for it now, or a filesystem without fallocate
             self._release_reserve()
+            log.warning(
+                "no %d MiB reserve beside the state file %s (%s): on a full disk, clearing "
+                "the journal and the stored responses may fail too",
+                RESERVE_BYTES // (1024 * 1024),
+                self.path,
+                exc.strerror or exc,
+            )
 
     def _release_reserve(self) -> None:
         self._reserve_path.unlink(missing_ok=True)

@@ -249,3 +249,26 @@ def test_clearing_only_the_journal_of_a_really_full_disk_makes_room(
     finally:
         server.stop()
     assert "Traceback" not in server.log()
+
+
+def test_a_disk_without_room_for_the_reserve_is_said_at_start(tmp_path: Path) -> None:
+    # Under 4 MiB free, the reserve that lets a full disk be cleared cannot be made: the
+    # clears then fail as the writes do (507), and the start said nothing of it.
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode().strip()}")
+    try:
+        server = start_server(
+            ["--workers", "1", "--state", str(folder / "state.sqlite3")], log_dir=tmp_path
+        )
+        server.stop()
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+    assert "no 4 MiB reserve beside the state file" in server.log(), server.log()
+    assert "Traceback" not in server.log()
