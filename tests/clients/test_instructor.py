@@ -63,6 +63,27 @@ def test_create_partial_stream(client: OpenAI, mode: instructor.Mode) -> None:
     assert_city(partials[-1].model_dump())
 
 
+@pytest.mark.parametrize(
+    "mode", [instructor.Mode.TOOLS, instructor.Mode.JSON_SCHEMA], ids=lambda mode: mode.name
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_create_iterable(client: OpenAI, mode: instructor.Mode, stream: bool) -> None:
+    # instructor wraps the model in {"tasks": [...]} with "tasks" optional: an answer that
+    # left it out parsed to nothing, and failed.
+    cities = list(
+        patched(client, mode).chat.completions.create_iterable(
+            model=MODEL,
+            response_model=City,
+            messages=[{"role": "user", "content": "Tell me about Berlin and Vienna"}],
+            max_retries=0,
+            stream=stream,
+        )
+    )
+    assert cities
+    for city in cities:
+        assert_city(city)
+
+
 def test_async_create(mock: RunningServer) -> None:
     async def scenario() -> City:
         async with AsyncOpenAI(base_url=mock.base_url, api_key=API_KEY, max_retries=0) as raw:

@@ -56,12 +56,18 @@ class ObjectMixin(GeneratorCore):
         high: int | None,
         minimal: bool,
     ) -> list[str]:
-        """The required keys, about half of the optional `properties` (none when `minimal`),
-        their dependents, as many as min/maxProperties allow, in `properties` order."""
+        """The required keys, about half of the optional `properties` (none when `minimal`;
+        one at least when none is required), their dependents, as many as min/maxProperties
+        allow, in `properties` order."""
         props: Mapping[str, Any] = schema.get("properties") or {}
         must = set(required)
         optional = [k for k in props if k not in must and props[k] is not False]
         chosen = {k for k in optional if not minimal and self.rng.random() < 0.5}
+        if optional and not must and not chosen and not minimal:
+            # An object of optional properties only is not left empty: a model fills in what
+            # the schema names (instructor's iterable wrapper has one optional list, and an
+            # empty object is no answer to it).
+            chosen = {optional[0]}
         keys = [k for k in props if k in must or k in chosen]
         keys += [r for r in required if r not in props]
         keys = self._add_dependents(schema, keys)
