@@ -31,9 +31,11 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from harness.errors import UsageError
+from harness.sse import dump_json_bytes
 from mockserver import access_log, process_exit
 from mockserver.app import create_app
 from mockserver.config import MockConfig
+from mockserver.errors import INVALID_REQUEST, SERVER_ERROR, ErrorReply
 from mockserver.idle_memory import trim_when_idle
 
 # A WSGI application: the Flask app, or any callable(environ, start_response).
@@ -94,8 +96,31 @@ def run_gunicorn(
     }
     if worker_class == "gevent":
         options["worker_connections"] = max(threads, 100)
+    answer_protocol_errors_in_json()
     freeze_long_lived_objects()
     _GunicornApp(app, options).run()
+
+
+def answer_protocol_errors_in_json() -> None:
+    """Have gunicorn answer what it cannot parse (two lengths, a bad chunk, a header too
+    long) with the API's JSON envelope instead of its HTML page.
+
+    Those answers never reach the app: gunicorn writes them itself with ``util.write_error``
+    and offers no hook for them, so that one function is replaced, in this process and the
+    workers it forks. Same status, reason and message; the body is the envelope.
+    """
+    from gunicorn import util
+
+    def write_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+        kind = SERVER_ERROR if status_int >= 500 else INVALID_REQUEST
+        body = dump_json_bytes(ErrorReply(status_int, mesg or reason, kind).body())
+        head = (
+            f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        util.write_nonblock(sock, head.encode("latin-1") + body)
+
+    util.write_error = write_error
 
 
 def _watch_master(worker: Any) -> None:

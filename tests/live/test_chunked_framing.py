@@ -59,3 +59,32 @@ def test_broken_chunked_framing_is_a_400(server: RunningServer, framing: str) ->
         # granian hands over what it could read, which then is not JSON; gunicorn raises.
         assert "chunked framing" in error["message"] or "JSON" in error["message"], error
     assert b"Traceback" not in server.log_path.read_bytes()
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"Content-Length: 2\r\nContent-Length: 3\r\n",  # two lengths that disagree
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n",  # both framings at once
+    ],
+    ids=["two-lengths", "length-and-chunked"],
+)
+def test_gunicorns_own_refusals_are_json(
+    server: RunningServer, head: bytes, request: pytest.FixtureRequest
+) -> None:
+    # gunicorn answers what it cannot parse before the app runs with an HTML page of its
+    # own; the API's clients get the JSON envelope. (granian's own refusals have no body:
+    # a known gap.)
+    sent = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk\r\n"
+        b"Content-Type: application/json\r\n" + head + b"Connection: close\r\n\r\n{}"
+    )
+    answer = _exchange(server.url, sent)
+    status = int(answer.partition(b"\r\n")[0].split()[1])
+    assert 400 <= status < 500, answer[:300]
+    if request.node.callspec.params["server"] == "granian":
+        return
+    headers, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in headers.lower(), answer[:300]
+    error = json.loads(body)["error"]
+    assert error["message"] and error["type"] == "invalid_request_error", error
