@@ -333,12 +333,18 @@ class _ProxiedRequest:
             for key, value in request.headers.items()
             if key.lower() not in _NOT_FORWARDED
         ]
-        # The client's key is learned even where the configured one replaces it upstream.
-        secrets = Secrets(header_secrets(_grouped(headers)))
         if config.api_key is not None:
+            # The configured key replaces the client's, which then goes nowhere: it is a
+            # placeholder (record-replay.md has clients send "anything"), and learned as a
+            # secret it was redacted from the conversation itself, wherever the word came
+            # up, so the recording no longer matched its own request. Its header is still
+            # dropped, as every credential is; the key that is sent is learned.
             headers = [(key, value) for key, value in headers if key.lower() != "authorization"]
+            secrets = Secrets(header_secrets(_grouped(headers)))
             headers.append(("Authorization", f"Bearer {config.api_key}"))
             secrets.add(header_secrets({"authorization": [f"Bearer {config.api_key}"]}))
+        else:
+            secrets = Secrets(header_secrets(_grouped(headers)))
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
         if raw_path and not raw_path.startswith("/"):
             # Absolute form (a client using the recorder as an HTTP proxy): keep the path.

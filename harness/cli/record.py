@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
@@ -56,6 +56,15 @@ def record(
     parts = urlsplit(upstream)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter(f"{upstream!r} is not an http(s) URL", param_hint="--upstream")
+    if parts.username is not None or parts.password is not None:
+        # Refused, not stripped: it was written into every cassette's uri and printed at
+        # start, and the client sent it upstream as Basic auth in place of its bearer key.
+        shown = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+        raise click.BadParameter(
+            f"credentials in the URL would be written into every cassette; use {shown} "
+            "and pass the key with --api-key-env",
+            param_hint="--upstream",
+        )
     api_key = None
     if api_key_env is not None:
         api_key = os.environ.get(api_key_env, "").strip()

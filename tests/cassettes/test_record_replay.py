@@ -7,6 +7,7 @@ the cassettes it writes are replayed with plain vcrpy (upstream stopped) and ser
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -195,6 +196,28 @@ def test_api_key_env_replaces_the_clients_key_and_names_pick_the_cassette(
 
 
 @pytest.mark.slow
+def test_a_placeholder_key_the_recorder_replaces_is_not_scrubbed_from_the_content(
+    keyed_recorder: tuple[RunningServer, Path],
+) -> None:
+    # record-replay.md has clients send api_key="anything" to a recorder holding the real
+    # key: that word was redacted wherever it appeared ("Is there *** you cannot do?"), in
+    # any letter case, and the recording no longer matched the request it came from.
+    proxy, folder = keyed_recorder
+    question = "Is there Anything you cannot do? Tell me anything."
+    answer = requests.post(
+        f"{proxy.base_url}/chat/completions",
+        json={"model": "gpt-4", "messages": [{"role": "user", "content": question}]},
+        headers={"Authorization": "Bearer anything", "X-Harness-Cassette": "placeholder"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    (interaction,) = read_cassette(folder / "placeholder.yaml").interactions
+    assert json.loads(interaction.request.body)["messages"][0]["content"] == question
+    assert "***" not in interaction.response.body.decode()
+    assert_no_secret(folder, API_KEY)
+
+
+@pytest.mark.slow
 def test_a_stream_is_relayed_as_it_arrives_and_a_killed_proxy_leaves_whole_cassettes(
     live_server: RunningServer, tmp_path: Path
 ) -> None:
@@ -343,3 +366,25 @@ def test_a_stop_lets_a_stream_in_flight_finish_and_be_recorded(
     assert body.endswith(b"data: [DONE]\n\n")
     (interaction,) = read_cassette(folder / "chat_completions.yaml").interactions
     assert interaction.response.body == body
+
+
+def test_credentials_in_the_upstream_url_are_refused(tmp_path: Path) -> None:
+    # They were written into every cassette's uri and printed at start.
+    from click.testing import CliRunner
+
+    from harness.cli import main
+
+    result = CliRunner().invoke(
+        main,
+        [
+            "record",
+            "--upstream",
+            "http://admin:UrlPassw0rd123@127.0.0.1:9",
+            "--cassettes",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert result.exit_code == 2, result.output
+    assert "UrlPassw0rd123" not in result.output
+    assert "http://127.0.0.1:9" in result.output and "--api-key-env" in result.output
+    assert not (tmp_path / "c").exists()
