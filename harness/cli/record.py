@@ -48,8 +48,10 @@ def record(
     (chat_completions.yaml, responses.yaml), or per name sent in an X-Harness-Cassette
     header. Authorization, api-key, cookies, OpenAI-Organization, OpenAI-Project and any
     header or query parameter named like a key are never written; nor is any of their values
-    anywhere else (any letter case, URL-encoded, JSON-escaped or base64). The proxy keeps no
-    cookies: a cookie the upstream sets reaches only the client it answered.
+    anywhere else (any letter case, URL-encoded, JSON-escaped or base64), except the
+    client's own key under --api-key-env: a placeholder that goes nowhere, left where it
+    appears. The proxy keeps no cookies: a cookie the upstream sets reaches only the client
+    it answered.
     """
     from harness.cassettes.recorder import RecorderConfig, serve_recorder
 
