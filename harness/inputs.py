@@ -87,7 +87,7 @@ def read_input(name: str) -> Loaded:
     if stripped[0] in "{[":
         try:
             value = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             pass
         else:
             if _is_cassette(value):
@@ -182,7 +182,7 @@ def _stream_operation(specs: SpecSet, events: tuple[ServerSentEvent, ...]) -> Op
             return _short(specs, "responses")
         try:
             payload = event.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             continue
         kind = _body_kind(payload)
         if kind is not None:
@@ -221,3 +221,5 @@ def _json_or_none(text: str) -> Any:
         return json.loads(text) if text else None
     except ValueError:
         return None
+    except RecursionError as exc:
+        raise InputError("a request body is nested too deeply to be read") from exc

@@ -162,6 +162,12 @@ class CompiledSchema:
         return bool(self._validator.is_valid(instance))
 
     def violations(self, instance: Any) -> list[Violation]:
+        try:
+            return self._violations(instance)
+        except (ValueError, RecursionError) as exc:  # jsonschema_rs's recursion limit
+            return [Violation((), f"nested too deeply to be validated ({exc})", "maxDepth")]
+
+    def _violations(self, instance: Any) -> list[Violation]:
         if self._validator.is_valid(instance):
             return []
         if not _has_at_most_nodes(instance, MAX_LISTED_VIOLATIONS):

@@ -315,7 +315,7 @@ def conformance_violations(
         return validate_stream(operation, body)
     try:
         payload = json.loads(body) if isinstance(body, str | bytes) else body
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply
         return [Violation((), "the body is not JSON", "json")]
     return validate_response(operation, payload, str(status), JSON)
 

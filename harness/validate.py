@@ -462,7 +462,7 @@ def _payloads(events: Sequence[ServerSentEvent]) -> Iterator[tuple[int, dict[str
             continue
         try:
             payload = event.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             continue
         if isinstance(payload, dict):
             yield index, payload

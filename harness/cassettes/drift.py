@@ -264,7 +264,7 @@ def _operation(specs: SpecSet, interaction: Interaction) -> Operation | None:
 def _model(body: bytes) -> str | None:
     try:
         data = json.loads(body) if body.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply
         return None
     model = data.get("model") if isinstance(data, dict) else None
     return model if isinstance(model, str) else None
@@ -278,7 +278,7 @@ def _findings(operation: Operation, interaction: Interaction, *, walk: bool) -> 
     if response.status < 400 and request.body.strip():
         try:
             body = json.loads(request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             body = None
             found.append(
                 _Finding("request", Violation((), "the request body is not JSON", "json"), None)
@@ -313,7 +313,7 @@ def _findings(operation: Operation, interaction: Interaction, *, walk: bool) -> 
         return found
     try:
         payload = json.loads(response.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply
         return [
             *found,
             _Finding(where, Violation((), "the response body is not JSON", "json"), None),
@@ -332,7 +332,7 @@ def _stream_findings(
     for event in events:
         try:
             payloads.append(None if event.data == DONE else event.json())
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deeply
             payloads.append(None)
     found = []
     for violation in validate_stream(operation, events):

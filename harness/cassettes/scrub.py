@@ -291,7 +291,7 @@ def scrub_response(response: RecordedResponse, secrets: Secrets) -> RecordedResp
 def _is_json(text: str) -> bool:
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply
         return False
     return True
 

@@ -169,7 +169,7 @@ def _check_exchange(
     else:
         try:
             body = json.loads(exchange.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # not JSON, or nested too deeply
             found = [Violation((), f"the body is not JSON: {exc}", "json")]
         else:
             found = _response_violations(op, status, media_type, body)
