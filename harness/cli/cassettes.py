@@ -109,7 +109,8 @@ def compare(
     Compared by structure, never by content: status, the error envelope, keys at every JSON
     pointer, null versus absent, JSON types, enum-like values, id prefixes and lengths, the
     order of stream event kinds and their keys, the headers clients read.
-    Exit status: 0 when nothing new differs, 1 when something does, 2 on bad input.
+    Exit status: 0 when nothing new differs, 1 when something does, 2 on bad input or when
+    no interaction could be sent (the target is down).
     """
     from harness.cassettes.compare_run import CompareOptions, check_inputs, run_compare
     from harness.errors import UsageError
@@ -138,5 +139,9 @@ def compare(
     for path, name in ((html_file, "HTML report"), (junit_file, "JUnit report")):
         if path is not None:
             click.echo(f"{name}: {path}", err=True)
+    if report.results and len(report.errors) == len(report.results):
+        # Nothing reached the target (down, wrong address): not a difference, so CI can tell
+        # "the API drifted" (1) from "the run could not compare anything" (2).
+        raise _BadInput(f"no interaction could be sent to {options.target}")
     if not report.clean:
         raise SystemExit(1)

@@ -69,13 +69,17 @@ def test_an_entry_scoped_to_other_cassettes_accepts_nothing_here_and_is_stale(
     assert "entry 1: POST /v1/chat/completions /service_tier in evidence/*" in output
 
 
-def test_an_unreachable_target_is_a_failure_that_names_the_interaction(corpus: Path) -> None:
+def test_an_unreachable_target_names_the_interaction_and_exits_2(corpus: Path) -> None:
+    # Nothing compared is not a difference: 2, as for bad input, so CI tells "the API
+    # drifted" (1) from "the target was down" (it was 1 as well).
     secret = "sk-never-printed-0123456789"
+    port = free_port()
     code, output = compare(
-        str(corpus), "--target", f"http://127.0.0.1:{free_port()}/v1", "--api-key", secret
+        str(corpus), "--target", f"http://127.0.0.1:{port}/v1", "--api-key", secret
     )
-    assert code == 1, output
+    assert code == 2, output
     assert "Not compared (1):" in output and "chat-completion.yaml#0: ConnectError" in output
+    assert f"no interaction could be sent to http://127.0.0.1:{port}" in output
     assert secret not in output
 
 
