@@ -159,19 +159,38 @@ def parse_cassette(document: Any, path: Path) -> tuple[Cassette, list[str]]:
 
 
 def find_cassette_files(directory: Path) -> list[Path]:
-    """Every ``*.yaml``/``*.yml`` below ``directory``, skipping hidden files and folders.
+    """Every ``*.yaml``/``*.yml`` below ``directory``, and every ``*.json`` that is a vcrpy
+    cassette (its ``json`` serializer's), skipping hidden files and folders.
 
     Hidden files are skipped because the recorder's temporary files (``.name.yaml.*.tmp``)
-    live next to the cassettes until they are renamed into place.
+    live next to the cassettes until they are renamed into place. A JSON file is a cassette
+    when it names its ``interactions`` at the top, as vcrpy writes them: other JSON files
+    (reports, fixtures) are left alone, where every YAML file must be a cassette. JSON
+    cassettes were skipped without a word by every reader but ``harness validate``.
     """
     found = [
         path
         for path in directory.rglob("*")
-        if path.suffix in CASSETTE_SUFFIXES
+        if (path.suffix in CASSETTE_SUFFIXES or path.suffix == ".json")
         and path.is_file()
         and not any(part.startswith(".") for part in path.relative_to(directory).parts)
+        and (path.suffix != ".json" or _is_json_cassette(path))
     ]
     return sorted(found)
+
+
+def _is_json_cassette(path: Path) -> bool:
+    # vcrpy's json serializer writes {"version": 1, "interactions": [...]}: the key is in
+    # the first few hundred bytes, so the file is not read whole to find out.
+    try:
+        with path.open("rb") as opened:
+            head = opened.read(_JSON_HEAD_BYTES)
+    except OSError:
+        return True  # read as a cassette, which names the problem
+    return b'"interactions"' in head
+
+
+_JSON_HEAD_BYTES = 4096
 
 
 def read_cassettes(directory: Path) -> list[Cassette]:
@@ -180,7 +199,7 @@ def read_cassettes(directory: Path) -> list[Cassette]:
         raise CassetteError([f"{directory}: not a folder"])
     paths = find_cassette_files(directory)
     if not paths:
-        raise CassetteError([f"{directory}: no cassettes (*.yaml, *.yml) found"])
+        raise CassetteError([f"{directory}: no cassettes (*.yaml, *.yml, vcrpy's *.json) found"])
     cassettes: list[Cassette] = []
     problems: list[str] = []
     for path in paths:

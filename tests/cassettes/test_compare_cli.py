@@ -87,7 +87,9 @@ def test_an_unreachable_target_names_the_interaction_and_exits_2(corpus: Path) -
     ("args", "baseline", "message"),
     [
         pytest.param(["{missing}"], None, "not a folder of cassettes", id="no-folder"),
-        pytest.param(["{empty}"], None, "no cassettes (*.yaml, *.yml) found", id="no-cassettes"),
+        pytest.param(
+            ["{empty}"], None, "no cassettes (*.yaml, *.yml, vcrpy's *.json)", id="no-cassettes"
+        ),
         pytest.param(
             ["{corpus}", "--target", "ftp://example.org"],
             None,

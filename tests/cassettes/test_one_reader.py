@@ -188,3 +188,29 @@ def test_a_text_body_is_taken_as_stored_whatever_its_encoding_header(tmp_path: P
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     assert read_cassette(path).interactions[0].response.body == ANSWER
     assert CliRunner().invoke(main, ["validate", str(path)]).exit_code == 0
+
+
+def test_a_cassette_from_vcrpys_json_serializer_is_read_by_every_command(
+    tmp_path: Path,
+) -> None:
+    # pytest-recording with serializer="json" writes *.json cassettes: `harness validate`
+    # read them, while `cassettes check` and `serve --replay` skipped them without a word.
+    folder = tmp_path / "json"
+    path = folder / "chat.json"
+    with (
+        serve_in_thread(compressing_upstream()) as url,
+        vcr.VCR(serializer="json").use_cassette(str(path)),
+        httpx.Client(headers={"Accept-Encoding": "identity"}) as client,  # JSON holds text
+    ):
+        client.post(f"{url}/v1/chat/completions", json=HELLO)
+    (folder / "report.json").write_text('{"not": "a cassette"}')  # left alone
+    checked = CliRunner().invoke(main, ["cassettes", "check", str(folder)])
+    assert checked.exit_code == 0, checked.output
+    assert "1 cassette" in checked.output, checked.output
+    replay = start_server(["--replay", str(folder), "--workers", "1"], log_dir=tmp_path)
+    try:
+        answer = requests.post(f"{replay.base_url}/chat/completions", json=HELLO, timeout=10)
+    finally:
+        replay.stop()
+    assert answer.status_code == 200, answer.text
+    assert answer.content == ANSWER
