@@ -245,10 +245,14 @@ def run_documents(
                     on_progress(progress)
         except KeyboardInterrupt:
             stream.stop()
-            report.add_error("interrupted")
-            return
+            collector.interrupted = True
         if watch.refused:
             report.add_error(_refused_message(watch.refusals, api_key))
+            return
+        if collector.interrupted:
+            # Not a pass: the operations not reached were never checked (it read "OK", and
+            # the next document's run went on).
+            report.add_error("interrupted: the run was stopped before it finished")
             return
     report.stale_baseline = [
         entry for entry in baseline.entries if entry not in collector.used_entries
@@ -325,6 +329,9 @@ class _Collector:
         self.step = 0
         self.sent = 0
         self.watch = watch
+        # Ctrl-C: schemathesis catches it and ends the run with an Interrupted event, as if
+        # the run had finished; so does the stop for refusals (see _RefusalWatch).
+        self.interrupted = False
 
     def redact(self, text: str) -> str:
         return mask_key(text, self.api_key)
@@ -335,7 +342,9 @@ class _Collector:
             if event.status == "skip":
                 return self._progress(event, 0, 0, "skipped")
             return self._scenario(event)
-        if isinstance(event, events.NonFatalError):
+        if isinstance(event, events.Interrupted):
+            self.interrupted = True
+        elif isinstance(event, events.NonFatalError):
             error = f"{event.label}: {event.info.title}: {event.info.message}"
             self.report.add_error(self.redact(error))
         elif isinstance(event, events.FatalError):

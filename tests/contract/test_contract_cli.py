@@ -16,7 +16,7 @@ from flask import Flask
 
 from harness.cli import main
 from tests.contract import targets
-from tests.fixtures.servers import API_KEY
+from tests.fixtures.servers import API_KEY, RunningServer
 
 CHAT = {"POST /v1/chat/completions", "POST /chat/completions"}
 RESPONSES = {"POST /v1/responses"}
@@ -198,3 +198,43 @@ def test_baseline_entries_match_operation_check_and_text(tmp_path: Path) -> None
     # `_chat_completions` is the path without /v1 only; `chat` would name both.
     assert baseline.match("POST /chat/completions", "spec_conformance", "x") is not None
     assert baseline.match("POST /v1/chat/completions", "spec_conformance", "x") is None
+
+
+def test_ctrl_c_is_an_interrupted_run_not_a_pass(
+    live_server: RunningServer, tmp_path: Path
+) -> None:
+    # schemathesis catches the KeyboardInterrupt and ends its run as if it had finished: the
+    # run printed "OK", exited 0 and went on to the next document.
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "contract",
+            "--base-url",
+            live_server.base_url,
+            "--api-key",
+            API_KEY,
+            "--max-examples",
+            "200",
+            "--seed",
+            "7",
+            "--junit",
+            str(tmp_path / "r.xml"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(6)  # into the chat operations' run
+    os.kill(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode not in (0, None), output
+    assert "interrupted" in output, output
+    assert "OK:" not in output, output
