@@ -62,3 +62,11 @@ class MockConfig:
     chaos: tuple[tuple[str, float], ...] = ()
     # The seed of every chaos draw (server-wide and stubs'): the same seed, the same faults.
     chaos_seed: int = 0
+
+    def __post_init__(self) -> None:
+        # Paths given as text (MockConfig(stubs_file="stubs.yaml"), as the docs show them
+        # written) are read as paths: a str stubs_file crashed at start on .read_text.
+        for name in ("specs_dir", "state_path", "stubs_file"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, Path(value))
