@@ -7,6 +7,7 @@ last entry does not read them all.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -39,6 +40,8 @@ TABLES = (
     "ALTER TABLE journal ADD COLUMN valid INTEGER",
     "ALTER TABLE journal ADD COLUMN fault TEXT",
     "ALTER TABLE journal ADD COLUMN summary TEXT",
+    # When the journal was last cleared (see cleared_at).
+    "CREATE TABLE IF NOT EXISTS journal_meta (name TEXT PRIMARY KEY, value REAL NOT NULL)",
 )
 _JOURNAL_COLUMNS = "entry, path, method, status, model, stub_id, size, valid, fault, summary"
 # Rows go in by several at once, in one statement of this many rows each (a batch of 300:
@@ -190,7 +193,18 @@ class SqliteJournalStore:
     def clear(self) -> int:
         with self._db.transaction() as connection:
             removed: int = connection.execute("DELETE FROM journal").rowcount
+            connection.execute(
+                "INSERT OR REPLACE INTO journal_meta (name, value) VALUES ('cleared_at', ?)",
+                (time.time(),),
+            )
         return removed
+
+    def cleared_at(self) -> float:
+        with self._db.connection() as connection:
+            found = connection.execute(
+                "SELECT value FROM journal_meta WHERE name = 'cleared_at'"
+            ).fetchone()
+        return 0.0 if found is None else float(found[0])
 
     def wait_for_writers(self, wait_here: Callable[[float], None], timeout_s: float) -> None:
         wait_here(timeout_s)  # one machine: its workers are all the writers

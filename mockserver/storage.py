@@ -152,7 +152,12 @@ class JournalStorage(Protocol):
     def oldest_seq(self) -> int | None:
         """The seq of the oldest entry kept, ``None`` when the journal is empty."""
 
-    def clear(self) -> int: ...
+    def clear(self) -> int:
+        """Remove every entry; returns how many. Remembers when (:meth:`cleared_at`)."""
+
+    def cleared_at(self) -> float:
+        """When the journal was last cleared (``time.time()``), 0.0 if never: an entry for a
+        request that arrived before is not written (it belongs to what was cleared)."""
 
     def wait_for_writers(self, wait_here: Callable[[float], None], timeout_s: float) -> None:
         """Wait (at most ``timeout_s``) until the entries of answers already sent are

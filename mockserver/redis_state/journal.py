@@ -83,11 +83,14 @@ return 1
 """
 
 # ARGV: prefix. Returns how many entries were removed (seqs keep counting up).
+# ARGV: prefix, the time of the clear (see cleared_at), written once the entries are gone,
+# so a Redis full to its maxmemory has room for it.
 _CLEAR = """
 local p = ARGV[1]
 local count = redis.call('ZCARD', p .. 'journal:seqs')
 redis.call('DEL', p .. 'journal:seqs', p .. 'journal:entries', p .. 'journal:meta',
            p .. 'journal:sizes', p .. 'journal:bytes', p .. 'journal:summaries')
+redis.call('SET', p .. 'journal:cleared_at', ARGV[2])
 return count
 """
 
@@ -125,7 +128,12 @@ class RedisJournalStore:
 
     def clear(self) -> int:
         with reaching(self._store):
-            return int(self._clear(args=[self._prefix]))
+            return int(self._clear(args=[self._prefix, repr(time.time())]))
+
+    def cleared_at(self) -> float:
+        with reaching(self._store):
+            found = cast("str | None", self._client.get(f"{self._prefix}journal:cleared_at"))
+        return 0.0 if found is None else float(found)
 
     def wait_for_writers(self, wait_here: Callable[[float], None], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

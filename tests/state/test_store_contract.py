@@ -7,6 +7,7 @@ rely on, whichever store holds the state.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -350,3 +351,13 @@ def test_the_journal_is_cleared_with_a_count(open_state: Opener) -> None:
     assert numbers(state) == []
     state.journal.append([row(8)])
     assert numbers(state) == [8]
+
+
+def test_the_journal_remembers_when_it_was_cleared(open_state: Opener) -> None:
+    # Shared by every process and instance: a writer anywhere drops entries for requests
+    # that arrived before the clear.
+    state, other = open_state(), open_state()
+    assert state.journal.cleared_at() == 0.0
+    before = time.time()
+    other.journal.clear()
+    assert before <= state.journal.cleared_at() <= time.time()
