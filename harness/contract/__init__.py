@@ -30,6 +30,7 @@ from harness.contract.runner import (
     origin_of,
     run_documents,
     target_accepts_any_key,
+    target_silence,
 )
 from harness.spec import load_specs
 
@@ -72,6 +73,10 @@ def run_contract(
     report = ContractReport(origin_of(base_url), mode, seed, max_examples)
     if skipped:
         report.notes.append(ANY_KEY_NOTE)
+    silence = target_silence(base_url)
+    if silence is not None:
+        report.add_error(silence)
+        return report
     run_documents(
         specs.documents,
         report,

@@ -105,6 +105,29 @@ def origin_of(base_url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
+# How long the target may take to answer one plain GET before the run is called off.
+SILENCE_TIMEOUT_S = 10
+
+
+def target_silence(base_url: str) -> str | None:
+    """Why the run would only wait, or ``None``: a target that takes connections and never
+    answers (a hung server, a wrong port behind a proxy) made each batch wait out its
+    request timeouts, 16 minutes for ``--max-examples 1``. A refused connection, or any
+    answer at all, lets the run go on and report it as it does.
+    """
+    url = base_url.rstrip("/") + "/models"
+    try:
+        httpx.get(url, timeout=SILENCE_TIMEOUT_S, follow_redirects=False)
+    except httpx.TimeoutException:
+        return (
+            f"stopped before the run: the target took the connection but did not answer "
+            f"GET {url} within {SILENCE_TIMEOUT_S} s. Check --base-url"
+        )
+    except httpx.HTTPError:
+        pass
+    return None
+
+
 def target_accepts_any_key(base_url: str) -> bool:
     """Whether ``base_url`` is this project's mock, started without ``--api-key``.
 

@@ -238,3 +238,39 @@ def test_ctrl_c_is_an_interrupted_run_not_a_pass(
     assert process.returncode not in (0, None), output
     assert "interrupted" in output, output
     assert "OK:" not in output, output
+
+
+def test_a_target_that_never_answers_is_called_off_at_once() -> None:
+    # It took connections and said nothing: each batch waited out its request timeouts,
+    # 16 minutes for --max-examples 1.
+    import socket
+    import threading
+    import time
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_hold() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    threading.Thread(target=accept_and_hold, daemon=True).start()
+    started = time.monotonic()
+    try:
+        port = listener.getsockname()[1]
+        result = run_contract(f"http://127.0.0.1:{port}/v1", "--max-examples", "1")
+    finally:
+        stop.set()
+        for connection in held:
+            connection.close()
+        listener.close()
+    assert time.monotonic() - started < 60, result.output
+    assert result.exit_code == 1, result.output
+    assert "did not answer" in result.output, result.output
