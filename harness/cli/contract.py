@@ -89,6 +89,9 @@ def contract(
     # Lazy: schemathesis takes a while to import, and only this command needs it.
     from harness.contract import run_contract, write_junit
 
+    if junit is not None and not junit.parent.is_dir():
+        # Found before the run, not after minutes of it (the run printed OK, then exited 2).
+        raise click.BadParameter(f"{junit.parent} is not a folder", param_hint="--junit")
     if not api_key:
         click.echo("harness contract: no API key given; sending no Authorization", err=True)
     display = LiveProgress() if sys.stderr.isatty() else None

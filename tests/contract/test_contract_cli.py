@@ -274,3 +274,9 @@ def test_a_target_that_never_answers_is_called_off_at_once() -> None:
     assert time.monotonic() - started < 60, result.output
     assert result.exit_code == 1, result.output
     assert "did not answer" in result.output, result.output
+
+
+def test_a_junit_path_in_no_folder_is_refused_before_the_run(tmp_path: Path) -> None:
+    result = run_contract("http://127.0.0.1:9/v1", "--junit", str(tmp_path / "no" / "r.xml"))
+    assert result.exit_code == 2, result.output
+    assert "is not a folder" in result.output and "OK" not in result.output
