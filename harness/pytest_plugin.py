@@ -1,13 +1,15 @@
-"""pytest plugin (entry point ``pytest11: harness``): a live mock server per session.
+"""pytest plugin (entry point ``pytest11: harness``): a live mock server per session (one per
+configuration, see ``mock_server_config``).
 
 Fixtures:
 - ``mock_server``: a :class:`harness.testing.LiveServer` (one per session, reset before each
   test): ``.url``, ``.base_url``, ``.stub(...)``, ``.requests`` (the journal: a list, with
   ``.filter(path=, model=, status=, stub_id=, fault=, body_contains=, predicate)``),
   ``.near_misses(...)`` (why no stub answered), ``.reset()``.
-- ``mock_server_config``: override it (session scope) to start the server with another
-  :class:`mockserver.MockConfig` (e.g. ``chaos=(("rate_limit", 0.05),)``: the reset before
-  each test restarts the chaos draws, so each test meets the same faults).
+- ``mock_server_config``: override it (session scope; in a folder's ``conftest.py``, for
+  that folder) to start the server with another :class:`mockserver.MockConfig` (e.g.
+  ``chaos=(("rate_limit", 0.05),)``: the reset before each test restarts the chaos draws,
+  so each test meets the same faults).
 - ``assert_conforms``: :func:`harness.testing.assert_conforms`, as a fixture.
 """
 
@@ -32,19 +34,33 @@ def mock_server_config() -> MockConfig:
 
 
 @pytest.fixture(scope="session")
-def _mock_server_session(mock_server_config: MockConfig) -> Iterator[LiveServer]:
-    from harness.testing import LiveServer
+def _mock_servers() -> Iterator[dict[MockConfig, LiveServer]]:
+    """The session's servers, one per configuration, started when first needed.
 
-    with LiveServer(mock_server_config) as server:
-        yield server
+    One per configuration because ``mock_server_config`` can be overridden in a folder's
+    ``conftest.py``: a single server took the configuration of whichever test came first, so
+    the folder's was ignored, or applied to the whole session, depending on the order.
+    """
+    servers: dict[MockConfig, LiveServer] = {}
+    yield servers
+    for server in servers.values():
+        server.stop()
 
 
 @pytest.fixture
-def mock_server(_mock_server_session: LiveServer) -> LiveServer:
-    """The session's live mock server, with no stubs, no stored responses and an empty
-    journal (a response an earlier test stored is not there to retrieve or continue)."""
-    _mock_server_session.reset()
-    return _mock_server_session
+def mock_server(
+    mock_server_config: MockConfig, _mock_servers: dict[MockConfig, LiveServer]
+) -> LiveServer:
+    """The session's live mock server for this test's configuration, with no stubs, no
+    stored responses and an empty journal (a response an earlier test stored is not there
+    to retrieve or continue)."""
+    from harness.testing import LiveServer
+
+    server = _mock_servers.get(mock_server_config)
+    if server is None:
+        server = _mock_servers[mock_server_config] = LiveServer(mock_server_config).start()
+    server.reset()
+    return server
 
 
 @pytest.fixture

@@ -88,3 +88,39 @@ def test_fixed_key(mock_server):
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+KEYED_TEST = """
+import openai, pytest
+from openai import OpenAI
+
+def test_keyed(mock_server):
+    with pytest.raises(openai.AuthenticationError):
+        OpenAI(base_url=mock_server.base_url, api_key="wrong", max_retries=0).models.list()
+    OpenAI(base_url=mock_server.base_url, api_key="secret").models.list()
+"""
+OPEN_TEST = """
+from openai import OpenAI
+
+def test_open(mock_server):
+    OpenAI(base_url=mock_server.base_url, api_key="any-key", max_retries=0).models.list()
+"""
+
+
+@pytest.mark.parametrize("order", [("test_open.py", "keyed"), ("keyed", "test_open.py")])
+def test_a_config_overridden_in_a_folder_applies_to_that_folder_only(
+    pytester: pytest.Pytester, order: tuple[str, str]
+) -> None:
+    # The session's one server took the config of whichever test came first: in one order
+    # the folder's key was ignored, in the other it applied to every test of the session.
+    keyed = pytester.mkpydir("keyed")
+    (keyed / "conftest.py").write_text(
+        "import pytest\nfrom mockserver import MockConfig\n\n"
+        '@pytest.fixture(scope="session")\n'
+        "def mock_server_config():\n"
+        '    return MockConfig(api_key="secret")\n'
+    )
+    (keyed / "test_keyed.py").write_text(KEYED_TEST)
+    pytester.makepyfile(test_open=OPEN_TEST)
+    result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", *order)
+    result.assert_outcomes(passed=2)
