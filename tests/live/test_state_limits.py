@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -172,13 +173,12 @@ def test_a_full_disk_is_a_507_and_the_admin_api_frees_space(tmp_path: Path) -> N
         assert respond(url, input="hello after the reset", store=True).status_code == 200
 
 
-@pytest.fixture
-def small_filesystem(tmp_path: Path) -> Iterator[Path]:
-    """A 16 MiB tmpfs, mounted for this test (root only; skipped where mounting is refused)."""
-    folder = tmp_path / "small"
+@contextmanager
+def tmpfs(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of ``size`` mounted on ``folder`` (root only; skipped where it is refused)."""
     folder.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16M", "tmpfs", str(folder)],
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
         capture_output=True,
         check=False,
     )
@@ -188,6 +188,13 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
         yield folder
     finally:
         subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MiB tmpfs, mounted for this test."""
+    with tmpfs(tmp_path / "small", "16M") as folder:
+        yield folder
 
 
 def test_a_really_full_disk_is_a_507_and_the_admin_api_frees_it(
@@ -254,21 +261,10 @@ def test_clearing_only_the_journal_of_a_really_full_disk_makes_room(
 def test_a_disk_without_room_for_the_reserve_is_said_at_start(tmp_path: Path) -> None:
     # Under 4 MiB free, the reserve that lets a full disk be cleared cannot be made: the
     # clears then fail as the writes do (507), and the start said nothing of it.
-    folder = tmp_path / "tiny"
-    folder.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3M", "tmpfs", str(folder)],
-        capture_output=True,
-        check=False,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode().strip()}")
-    try:
+    with tmpfs(tmp_path / "tiny", "3M") as folder:
         server = start_server(
             ["--workers", "1", "--state", str(folder / "state.sqlite3")], log_dir=tmp_path
         )
         server.stop()
-    finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
     assert "no 4 MiB reserve beside the state file" in server.log(), server.log()
     assert "Traceback" not in server.log()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -229,18 +231,20 @@ def test_stubs_file_loaded_at_start(tmp_path: Path) -> None:
         server.stop()
 
 
-def test_bad_stubs_file_is_a_clear_error(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    stubs = tmp_path / "stubs.yaml"
-    stubs.write_text("- reply: {fault: explode}\n")
-    result = subprocess.run(
+def serve_with_stubs(stubs: Path) -> subprocess.CompletedProcess[str]:
+    """`harness serve --stubs` expected to refuse the file and exit."""
+    return subprocess.run(
         [sys.executable, "-m", "harness", "serve", "--stubs", str(stubs)],
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_bad_stubs_file_is_a_clear_error(tmp_path: Path) -> None:
+    stubs = tmp_path / "stubs.yaml"
+    stubs.write_text("- reply: {fault: explode}\n")
+    result = serve_with_stubs(stubs)
     assert result.returncode != 0
     assert "[0].reply.fault" in result.stderr
     assert "Traceback" not in result.stderr
@@ -268,17 +272,9 @@ LAUGHS = (
 def test_an_unreadable_stubs_file_is_a_one_line_error(
     tmp_path: Path, content: bytes, named: str
 ) -> None:
-    import subprocess
-    import sys
-
     stubs = tmp_path / "stubs.yaml"
     stubs.write_bytes(content)
-    result = subprocess.run(
-        [sys.executable, "-m", "harness", "serve", "--stubs", str(stubs)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = serve_with_stubs(stubs)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
     assert named in result.stderr and "cannot read stubs" in result.stderr, result.stderr
