@@ -123,6 +123,13 @@ def target_silence(base_url: str) -> str | None:
             f"stopped before the run: the target took the connection but did not answer "
             f"GET {url} within {SILENCE_TIMEOUT_S} s. Check --base-url"
         )
+    except httpx.ConnectError as exc:
+        if url.startswith("https:") and "SSL" in str(exc):
+            # Every request would fail alike (hundreds of lines of the same SSL error).
+            return (
+                f"stopped before the run: no TLS at {origin_of(base_url)} ({exc}); "
+                "use http:// for a server without TLS"
+            )
     except httpx.HTTPError:
         pass
     return None

@@ -280,3 +280,12 @@ def test_a_junit_path_in_no_folder_is_refused_before_the_run(tmp_path: Path) -> 
     result = run_contract("http://127.0.0.1:9/v1", "--junit", str(tmp_path / "no" / "r.xml"))
     assert result.exit_code == 2, result.output
     assert "is not a folder" in result.output and "OK" not in result.output
+
+
+def test_https_to_a_server_without_tls_is_called_off_at_once(live_server: RunningServer) -> None:
+    # Every request failed alike: some 540 lines of the same SSL error over 14 s.
+    plain = live_server.base_url.replace("http://", "https://")
+    result = run_contract(plain)
+    assert result.exit_code == 1, result.output
+    assert "no TLS at" in result.output and "use http://" in result.output, result.output
+    assert result.output.count("SSL") < 5, result.output
