@@ -34,31 +34,36 @@ def mock_server_config() -> MockConfig:
 
 
 @pytest.fixture(scope="session")
-def _mock_servers() -> Iterator[dict[MockConfig, LiveServer]]:
+def _mock_servers() -> Iterator[dict[int, tuple[MockConfig, LiveServer]]]:
     """The session's servers, one per configuration, started when first needed.
 
     One per configuration because ``mock_server_config`` can be overridden in a folder's
     ``conftest.py``: a single server took the configuration of whichever test came first, so
-    the folder's was ignored, or applied to the whole session, depending on the order.
+    the folder's was ignored, or applied to the whole session, depending on the order. Keyed
+    by the configuration object, which each (session-scoped) override returns every time:
+    a configuration holding a list is not hashable.
     """
-    servers: dict[MockConfig, LiveServer] = {}
+    servers: dict[int, tuple[MockConfig, LiveServer]] = {}
     yield servers
-    for server in servers.values():
+    for _, server in servers.values():
         server.stop()
 
 
 @pytest.fixture
 def mock_server(
-    mock_server_config: MockConfig, _mock_servers: dict[MockConfig, LiveServer]
+    mock_server_config: MockConfig, _mock_servers: dict[int, tuple[MockConfig, LiveServer]]
 ) -> LiveServer:
     """The session's live mock server for this test's configuration, with no stubs, no
     stored responses and an empty journal (a response an earlier test stored is not there
     to retrieve or continue)."""
     from harness.testing import LiveServer
 
-    server = _mock_servers.get(mock_server_config)
-    if server is None:
-        server = _mock_servers[mock_server_config] = LiveServer(mock_server_config).start()
+    found = _mock_servers.get(id(mock_server_config))
+    if found is None:
+        # The configuration is kept with its server, so its id is never reused meanwhile.
+        found = (mock_server_config, LiveServer(mock_server_config).start())
+        _mock_servers[id(mock_server_config)] = found
+    server = found[1]
     server.reset()
     return server
 

@@ -118,7 +118,8 @@ def test_a_config_overridden_in_a_folder_applies_to_that_folder_only(
         "import pytest\nfrom mockserver import MockConfig\n\n"
         '@pytest.fixture(scope="session")\n'
         "def mock_server_config():\n"
-        '    return MockConfig(api_key="secret")\n'
+        # A list, as users write it: the configuration is not hashable.
+        '    return MockConfig(api_key="secret", model_aliases=["gpt-4o"])\n'
     )
     (keyed / "test_keyed.py").write_text(KEYED_TEST)
     pytester.makepyfile(test_open=OPEN_TEST)
