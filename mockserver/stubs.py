@@ -454,11 +454,7 @@ def _check_turns(turns: Any, where: str) -> None:
 
 def parse_stubs(raw: Any) -> list[Stub]:
     """One stub, a list of stubs, or ``{"stubs": [...]}``."""
-    if isinstance(raw, Mapping) and "stubs" in raw and "reply" not in raw:
-        raw = raw["stubs"]
-        prefix = "stubs"
-    else:
-        prefix = ""
+    raw, prefix = _unwrapped(raw)
     if isinstance(raw, list):
         return [parse_stub(item, f"{prefix}[{index}]") for index, item in enumerate(raw)]
     return [parse_stub(raw, prefix)]
@@ -605,11 +601,17 @@ def load_stub_file(path: Path) -> list[Stub]:
     return _with_stable_ids(stubs, _listed(raw))
 
 
+def _unwrapped(raw: Any) -> tuple[Any, str]:
+    """What ``{"stubs": [...]}`` holds, and where its errors point; anything else as it is."""
+    if isinstance(raw, Mapping) and "stubs" in raw and "reply" not in raw:
+        return raw["stubs"], "stubs"
+    return raw, ""
+
+
 def _listed(raw: Any) -> list[Any]:
     """The stub definitions of a file, as :func:`parse_stubs` reads them, in order."""
-    if isinstance(raw, Mapping) and "stubs" in raw and "reply" not in raw:
-        raw = raw["stubs"]
-    return raw if isinstance(raw, list) else [raw]
+    listed, _ = _unwrapped(raw)
+    return listed if isinstance(listed, list) else [listed]
 
 
 def _with_stable_ids(stubs: list[Stub], definitions: list[Any]) -> list[Stub]:

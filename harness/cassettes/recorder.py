@@ -340,11 +340,8 @@ class _ProxiedRequest:
             # up, so the recording no longer matched its own request. Its header is still
             # dropped, as every credential is; the key that is sent is learned.
             headers = [(key, value) for key, value in headers if key.lower() != "authorization"]
-            secrets = Secrets(header_secrets(_grouped(headers)))
             headers.append(("Authorization", f"Bearer {config.api_key}"))
-            secrets.add(header_secrets({"authorization": [f"Bearer {config.api_key}"]}))
-        else:
-            secrets = Secrets(header_secrets(_grouped(headers)))
+        secrets = Secrets(header_secrets(_grouped(headers)))
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
         if raw_path and not raw_path.startswith("/"):
             # Absolute form (a client using the recorder as an HTTP proxy): keep the path.

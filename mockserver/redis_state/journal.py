@@ -82,9 +82,9 @@ end
 return 1
 """
 
-# ARGV: prefix. Returns how many entries were removed (seqs keep counting up).
 # ARGV: prefix, the time of the clear (see cleared_at), written once the entries are gone,
-# so a Redis full to its maxmemory has room for it.
+# so a Redis full to its maxmemory has room for it. Returns how many entries were removed
+# (seqs keep counting up).
 _CLEAR = """
 local p = ARGV[1]
 local count = redis.call('ZCARD', p .. 'journal:seqs')
