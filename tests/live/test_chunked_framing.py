@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fixtures.servers import RunningServer, start_server
+from tests.fixtures.servers import SERVER_KINDS, RunningServer, server_of_kind
 
 HEAD = (
     b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer sk\r\n"
@@ -26,14 +26,12 @@ BROKEN = {
 }
 
 
-@pytest.fixture(scope="module", params=["granian", "gthread"])
+@pytest.fixture(scope="module", params=SERVER_KINDS)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    log_dir = tmp_path_factory.mktemp(request.param)
-    running = start_server(["--server", request.param, "--workers", "1"], log_dir=log_dir)
-    yield running
-    running.stop()
+    with server_of_kind(request.param, tmp_path_factory.mktemp(request.param)) as running:
+        yield running
 
 
 def _exchange(url: str, data: bytes) -> bytes:

@@ -15,17 +15,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fixtures.servers import RunningServer, start_server
+from tests.fixtures.servers import SERVER_KINDS, RunningServer, server_of_kind
 
 AUTH = {"Authorization": "Bearer k"}
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "slow one"}]}
 
 
-@pytest.fixture(params=["granian", "gthread"])
+@pytest.fixture(params=SERVER_KINDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
-    running = start_server(["--server", request.param, "--workers", "1"], log_dir=tmp_path)
-    yield running
-    running.stop()
+    with server_of_kind(request.param, tmp_path) as running:
+        yield running
 
 
 def _journal(server: RunningServer) -> list[dict[str, object]]:

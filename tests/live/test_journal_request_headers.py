@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fixtures.servers import RunningServer, start_server
+from tests.fixtures.servers import SERVER_KINDS, RunningServer, server_of_kind
 
 SECRET = "s3cret-in-the-servers-env"
 PROXY = f"http://ci-user:{SECRET}@proxy.invalid:3128"
@@ -24,17 +24,12 @@ AUTH = {"Authorization": "Bearer sk-test"}
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
 
 
-@pytest.fixture(params=["granian", "gthread"])
+@pytest.fixture(params=SERVER_KINDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
     env = dict(os.environ, HTTP_PROXY=PROXY, HTTP_X_CI_TOKEN=SECRET)
     env.update({f"RUNNER_VARIABLE_{n}": f"value {n}" for n in range(150)})
-    running = start_server(
-        ["--server", request.param, "--workers", "1", "--state", str(tmp_path / "s.sqlite3")],
-        log_dir=tmp_path,
-        env=env,
-    )
-    yield running
-    running.stop()
+    with server_of_kind(request.param, tmp_path, env) as running:
+        yield running
 
 
 def _last_entry(server: RunningServer) -> tuple[dict[str, str], str]:

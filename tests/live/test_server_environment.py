@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.fixtures.servers import RunningServer, start_server
+from tests.fixtures.servers import SERVER_KINDS, RunningServer, server_of_kind
 
 CHAT = b'{"model": "gpt-4", "messages": [{"role": "user", "content": "Hello there"}]}'
 AUTH = {"Authorization": "Bearer sk-test"}
 
 
-@pytest.fixture(params=["granian", "gthread"])
+@pytest.fixture(params=SERVER_KINDS)
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
     env = dict(
         os.environ,
@@ -33,13 +33,8 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningSe
         CONTENT_LENGTH="5",
         CONTENT_TYPE="text/plain",
     )
-    running = start_server(
-        ["--server", request.param, "--workers", "1", "--state", str(tmp_path / "s.sqlite3")],
-        log_dir=tmp_path,
-        env=env,
-    )
-    yield running
-    running.stop()
+    with server_of_kind(request.param, tmp_path, env) as running:
+        yield running
 
 
 def test_a_request_without_a_key_is_refused(server: RunningServer) -> None:
