@@ -58,6 +58,7 @@ class Target:
     status: str
     media_type: str
     single_event: bool = False  # one chunk/event saved alone, not a whole stream
+    request: bool = False  # a request body (saved from a client or a log), not an answer
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,12 @@ def identify(specs: SpecSet, loaded: Loaded, operation: Operation | None) -> Tar
         if chosen is None:
             raise InputError(f"no operation documents a {DEFAULT_ERROR_STATUS} error body")
         return Target(chosen, DEFAULT_ERROR_STATUS, JSON)
+    asked = _request_kind(value)
+    if asked is not None:
+        chosen = operation or _short(specs, asked)
+        if chosen is None:
+            raise InputError(f"no operation of the specs takes a {asked} request")
+        return Target(chosen, "", JSON, request=True)
     kind = _body_kind(value)
     chosen = operation or (_short(specs, kind[0]) if kind else None)
     if chosen is None:
@@ -156,6 +163,19 @@ def _documenting(specs: SpecSet, status: str) -> Operation | None:
             if JSON in op.response_media_types(status):
                 return op
     return specs.operations[0] if specs.operations else None
+
+
+def _request_kind(value: Any) -> str | None:
+    """``chat`` or ``responses`` for a request body: what only a request carries.
+
+    Answers always say what they are (``object``); requests never do, and carry what they ask
+    about: chat ``messages``, Responses ``input``.
+    """
+    if not isinstance(value, Mapping) or "object" in value:
+        return None
+    if "messages" in value:
+        return "chat"
+    return "responses" if "input" in value else None
 
 
 def _body_kind(value: Any) -> tuple[str, bool] | None:

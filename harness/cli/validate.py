@@ -82,7 +82,8 @@ def validate(
 
     Each file's operation comes from its content (object: chat.completion, event types
     response.*, a cassette's request path); error bodies {"error": ...} are checked against
-    the documented error schema (status 400 unless a cassette records another). Exit status:
+    the documented error schema (status 400 unless a cassette records another); a request body
+    (chat messages, Responses input, no object) is checked as a request. Exit status:
     0 all conform, 1 violations found, 2 bad usage or unreadable input.
     """
     try:
@@ -129,6 +130,10 @@ def check_file(specs: SpecSet, name: str, operation: Operation | None) -> FileRe
 def _check_document(specs: SpecSet, loaded: Loaded, operation: Operation | None) -> Checked:
     target = identify(specs, loaded, operation)
     op = target.operation
+    if target.request:
+        request = Checked("request", op.operation_id, None, JSON)
+        request.violations = [_violation(v) for v in validate_request(op, loaded.value)]
+        return request
     checked = Checked("response", op.operation_id, target.status, target.media_type)
     if loaded.kind == "stream":
         found = validate_stream(op, list(loaded.events))

@@ -233,3 +233,33 @@ def test_real_process_exit_codes() -> None:
     assert (good.returncode, bad.returncode, missing.returncode) == (0, 1, 2)
     assert "Traceback" not in missing.stderr
     assert "cannot read" in missing.stderr
+
+
+REQUEST_BODIES = [
+    ("chat", {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}),
+    ("responses", {"model": "gpt-4", "input": "Hello"}),
+]
+
+
+@pytest.mark.parametrize(("short", "body"), REQUEST_BODIES)
+def test_a_saved_request_body_is_checked_as_a_request(
+    tmp_path: Path, short: str, body: dict[str, Any]
+) -> None:
+    # A request body saved from a client (or a log) was either refused ("cannot tell") or,
+    # with --operation, checked against the response schema: every response field missing.
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(body))
+    for args in ([str(path)], ["--operation", short, str(path)]):
+        result = validate("--format", "json", *args)
+        assert result.exit_code == 0, result.output
+        (checked,) = as_json(result)["files"][0]["checked"]
+        assert checked["part"] == "request"
+        assert checked["status"] is None and checked["violations"] == []
+
+
+def test_a_bad_request_body_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"model": "gpt-4", "messages": [{"role": "user"}]}))
+    result = validate(str(path))
+    assert result.exit_code == 1
+    assert "request" in result.stdout and "/messages/0" in result.stdout
