@@ -17,6 +17,7 @@ mock's checks of a live API's bodies do not fail on a URL the API itself chose t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -267,8 +268,31 @@ def _explain(error: Any, root_schema: Any) -> list[Violation]:
         tag_violation = _explain_tag(contexts, path, root_schema)
         if tag_violation is not None:
             return [tag_violation]
+    if keyword == "enum" and isinstance(kind, jsonschema_rs.ValidationErrorKind.Enum):
+        return [Violation(path, _not_one_of(error.instance, kind.options), keyword)]
     missing = getattr(kind, "property", None) if keyword == "required" else None
     return [Violation(path, str(error.message), keyword, str(missing) if missing else None)]
+
+
+MAX_LISTED_ENUM_VALUES = 30
+
+
+def _not_one_of(instance: Any, options: Any) -> str:
+    """Every allowed value, as JSON: jsonschema_rs names two and "or N other candidates"."""
+    values = list(options) if isinstance(options, list) else []
+    if not values:
+        return f"{_json_text(instance)} is not one of the allowed values"
+    listed = ", ".join(_json_text(value) for value in values[:MAX_LISTED_ENUM_VALUES])
+    rest = len(values) - MAX_LISTED_ENUM_VALUES
+    more = f" and {rest} more" if rest > 0 else ""
+    return f"{_json_text(instance)} is not one of: {listed}{more}"
+
+
+def _json_text(value: Any, limit: int = 80) -> str:
+    if isinstance(value, (Mapping, list)):  # a body's whole subtree is not worth printing
+        return "an object" if isinstance(value, Mapping) else "an array"
+    text = json.dumps(value, ensure_ascii=False, default=repr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 _UNION_KINDS = (

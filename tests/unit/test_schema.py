@@ -122,3 +122,19 @@ def test_tagged_union_dispatches_on_type() -> None:
 
 def test_untagged_oneof_is_not_a_tagged_union() -> None:
     assert TaggedUnion.from_openapi({"oneOf": [{"type": "string"}, {"type": "integer"}]}) is None
+
+
+def test_an_enum_violation_names_every_allowed_value() -> None:
+    # jsonschema_rs names two values and "or 5 other candidates": a stub author or a client
+    # was left to guess the rest.
+    schema = CompiledSchema({"enum": ["a", "b", "c", "d", "e", "f", None]})
+    (violation,) = schema.violations("x")
+    assert violation.message == '"x" is not one of: "a", "b", "c", "d", "e", "f", null'
+    assert violation.keyword == "enum"
+
+
+def test_a_long_enum_is_listed_within_bounds() -> None:
+    schema = CompiledSchema({"enum": [f"value-{n}" for n in range(500)]})
+    (violation,) = schema.violations("x")
+    assert '"value-0"' in violation.message and "and 470 more" in violation.message
+    assert len(violation.message) < 1000

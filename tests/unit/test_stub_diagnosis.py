@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -112,3 +113,13 @@ def test_closest_first_by_the_share_of_conditions_failed() -> None:
         ("near", 0.333),
         ("far", 1.0),  # as far as "fourth", with fewer fields differing
     ]
+
+
+def test_an_unknown_fault_lists_every_fault() -> None:
+    from mockserver.faults.registry import FAULTS
+    from mockserver.stubs import StubError, parse_stub
+
+    with pytest.raises(StubError) as caught:
+        parse_stub({"match": {}, "reply": {"fault": "bogus"}})
+    for name in FAULTS:
+        assert f'"{name}"' in str(caught.value)
