@@ -5,7 +5,8 @@ Fixtures:
 - ``mock_server``: a :class:`harness.testing.LiveServer` (one per session, reset before each
   test): ``.url``, ``.base_url``, ``.stub(...)``, ``.requests`` (the journal: a list, with
   ``.filter(path=, model=, status=, stub_id=, fault=, body_contains=, predicate)``),
-  ``.near_misses(...)`` (why no stub answered), ``.reset()``.
+  ``.near_misses(...)`` (why no stub answered), ``.unused_stubs()`` (stubs that answered
+  nothing), ``.reset()``.
 - ``mock_server_config``: override it (session scope; in a folder's ``conftest.py``, for
   that folder) to start the server with another :class:`mockserver.MockConfig` (e.g.
   ``chaos=(("rate_limit", 0.05),)``: the reset before each test restarts the chaos draws,

@@ -230,6 +230,16 @@ class LiveServer:
         created: dict[str, Any] = response.json()["data"][0]
         return created
 
+    def unused_stubs(self) -> list[dict[str, Any]]:
+        """The stubs that have answered no request yet (``used`` 0), as ``GET /_mock/stubs``
+        lists them: a test can assert that every stub it added was matched.
+
+        >>> assert not server.unused_stubs(), "a stub never matched"  # doctest: +SKIP
+        """
+        response = self._http.get(f"{self.url}/_mock/stubs", timeout=10)
+        response.raise_for_status()
+        return [stub for stub in response.json()["data"] if stub.get("used") == 0]
+
     @property
     def requests(self) -> JournalEntries:
         """The journal, oldest first: dicts with ``method``, ``path``, ``body``, ``status``, …

@@ -49,13 +49,23 @@ def test_a_broken_body_is_reported(assert_conforms):
             "choices": [{"index": 0, "finish_reason": "banana",
                          "message": {"role": "assistant", "content": "hi"}}]}
     assert_conforms(body, path="/v1/chat/completions")
+
+
+def test_a_stub_that_never_answered_is_reported(mock_server):
+    # A stub whose match is wrong lets the test pass on a generated reply; the test can ask.
+    used = mock_server.stub(match={"last_user_message": "^ping$"}, reply={"text": "pong"})
+    unused = mock_server.stub(match={"last_user_message": "^pnig$"}, reply={"text": "gnop"})
+    client = OpenAI(base_url=mock_server.base_url, api_key="test-key")
+    client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "ping"}])
+    assert [stub["id"] for stub in mock_server.unused_stubs()] == [unused["id"]]
+    assert used["id"] not in [stub["id"] for stub in mock_server.unused_stubs()]
 """
 
 
 def test_a_user_test_file_runs_with_the_plugin_fixtures(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user_app=USER_TESTS)
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3, failed=1)
+    result.assert_outcomes(passed=4, failed=1)
     output = result.stdout.str()
     # The failing assertion lists every violation, each with its JSON pointer.
     assert "spec violation(s)" in output
