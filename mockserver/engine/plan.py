@@ -22,23 +22,34 @@ FINISH_TOOL_CALLS = "tool_calls"
 class TopLogprob:
     token: str
     logprob: float
+    raw: bytes | None = None  # a token that is part of a character: its own bytes
 
     @property
     def bytes(self) -> list[int]:
-        return list(self.token.encode("utf-8"))
+        return list(self.token.encode("utf-8") if self.raw is None else self.raw)
 
 
 @dataclass(frozen=True)
 class TokenLogprob:
-    """The log probability of one piece and the alternatives the model weighed."""
+    """The log probability of one token and the alternatives the model weighed."""
 
     token: str
     logprob: float
     top: tuple[TopLogprob, ...] = ()
+    raw: bytes | None = None  # a token that is part of a character: its own bytes
 
     @property
     def bytes(self) -> list[int]:
-        return list(self.token.encode("utf-8"))
+        return list(self.token.encode("utf-8") if self.raw is None else self.raw)
+
+
+def token_text(raw: bytes) -> str:
+    """A token's text; a token that is only part of a character is named by its bytes,
+    ``bytes:\\xe6\\x9d``, as the live API names it (``bytes`` then holds the bytes)."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "bytes:" + "".join(f"\\x{byte:02x}" for byte in raw)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from mockserver.engine.plan import (
     TokenLogprob,
     ToolCall,
     TopLogprob,
+    token_text,
 )
 from mockserver.engine.text import compose_reply
 from mockserver.engine.tokens import Piece, count_tokens, limit_text
@@ -275,13 +276,19 @@ def _logprobs(pieces: Sequence[Piece], top: int, rng: random.Random) -> tuple[To
     local = random.Random(rng.random())
     entries = []
     for piece in pieces:
-        logprob = -round(local.uniform(0.0, 0.6), 6)
-        alternatives = [token for token in _ALTERNATIVES if token != piece.text]
-        local.shuffle(alternatives)
-        top_entries = [TopLogprob(piece.text, logprob)]
-        floor = logprob
-        for token in alternatives[: max(top - 1, 0)]:
-            floor = round(floor - local.uniform(0.5, 3.0), 6)
-            top_entries.append(TopLogprob(token, floor))
-        entries.append(TokenLogprob(piece.text, logprob, tuple(top_entries[:top])))
+        # A piece of several tokens (a character split by the tokenizer) has an entry per
+        # token, so the entries count the completion's tokens, as the live API's do.
+        tokens: list[tuple[str, bytes | None]] = [(piece.text, None)]
+        if piece.parts:
+            tokens = [(token_text(raw), raw) for raw in piece.parts]
+        for text, raw in tokens:
+            logprob = -round(local.uniform(0.0, 0.6), 6)
+            alternatives = [token for token in _ALTERNATIVES if token != text]
+            local.shuffle(alternatives)
+            top_entries = [TopLogprob(text, logprob, raw)]
+            floor = logprob
+            for token in alternatives[: max(top - 1, 0)]:
+                floor = round(floor - local.uniform(0.5, 3.0), 6)
+                top_entries.append(TopLogprob(token, floor))
+            entries.append(TokenLogprob(text, logprob, tuple(top_entries[:top]), raw))
     return tuple(entries)

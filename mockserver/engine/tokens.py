@@ -164,10 +164,15 @@ def _encode_cached(text: str) -> tuple[int, ...]:
 
 
 class Piece(NamedTuple):
-    """A token-aligned piece of text: one stream delta, ``tokens`` tokens long."""
+    """A token-aligned piece of text: one stream delta, ``tokens`` tokens long.
+
+    ``parts``: each token's own bytes, for a piece of several tokens (a character the
+    tokenizer splits); a token's log probability is given per token, not per piece.
+    """
 
     text: str
     tokens: int = 1
+    parts: tuple[bytes, ...] = ()
 
 
 # Where cl100k's pre-tokenizer always cuts: after a punctuation mark, before a space and a
@@ -214,18 +219,24 @@ def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
     ``tokens`` may pass the text's encoding when the caller already has it.
     """
     pieces: list[Piece] = []
-    pending = b""
-    count = 0
+    parts: list[bytes] = []
     for token_bytes in encoding().decode_tokens_bytes(encode(text) if tokens is None else tokens):
-        pending += token_bytes
-        count += 1
+        if not parts:
+            try:
+                pieces.append(Piece(token_bytes.decode("utf-8")))
+                continue
+            except UnicodeDecodeError:
+                pass
+        parts.append(token_bytes)
         try:
-            pieces.append(Piece(pending.decode("utf-8"), count))
+            joined = b"".join(parts).decode("utf-8")
         except UnicodeDecodeError:
             continue
-        pending, count = b"", 0
-    if pending:
-        pieces.append(Piece(pending.decode("utf-8", errors="replace"), count))
+        pieces.append(Piece(joined, len(parts), tuple(parts)))
+        parts = []
+    if parts:
+        joined = b"".join(parts).decode("utf-8", errors="replace")
+        pieces.append(Piece(joined, len(parts), tuple(parts)))
     return pieces
 
 

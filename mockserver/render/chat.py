@@ -122,15 +122,20 @@ def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[M
             yield chunk(index, {"role": "assistant", "content": "", "refusal": None})
             logprobs = reply.logprobs or ()
             content_chunk = _content_chunk_writer(chunk(index, {"content": _MARK}))
-            for position, piece in enumerate(reply.pieces):
-                entry = logprobs[position] if position < len(logprobs) else None
-                if entry is None:
+            position = 0  # logprobs are per token; a piece may hold several tokens
+            for piece in reply.pieces:
+                count = len(piece.parts) or 1
+                entries = logprobs[position : position + count]
+                position += count
+                if not entries:
                     written = content_chunk(piece.text)
                     if written is not None:
                         yield written
                         continue
                 piece_logprobs = (
-                    {"content": [_logprob(entry)], "refusal": None} if entry is not None else None
+                    {"content": [_logprob(entry) for entry in entries], "refusal": None}
+                    if entries
+                    else None
                 )
                 yield chunk(index, {"content": piece.text}, logprobs=piece_logprobs)
         yield chunk(index, {}, finish_reason=reply.finish_reason)
