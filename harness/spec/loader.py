@@ -52,6 +52,9 @@ def default_specs_dir() -> Path:
 def load_documents(specs_dir: Path | None = None, *, overlays: bool = True) -> list[SpecDocument]:
     """Load every document of a specs folder, with its overlays applied unless told not to."""
     folder = Path(specs_dir) if specs_dir is not None else default_specs_dir()
+    # Absolute, as the overlays' `extends` are resolved: a relative folder compared equal
+    # to none of its own documents.
+    folder = folder.resolve()
     if not folder.is_dir():
         raise SpecLoadError(f"{folder}: specs folder does not exist")
     upstream_dir = folder / "upstream" if (folder / "upstream").is_dir() else folder

@@ -269,3 +269,16 @@ def test_overlay_whose_target_vanished_fails_the_load(tmp_path: Path) -> None:
     with pytest.raises(SpecLoadError) as raised:
         load_specs(folder)
     assert "50-stale.yaml: actions[0]" in str(raised.value)
+
+
+def test_a_relative_folder_loads_as_the_same_folder_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `harness serve --specs specs` failed: the overlays' `extends` were resolved to absolute
+    # paths and looked up among the folder's documents listed relative.
+    shutil.copytree(SPECS, tmp_path / "copy", ignore=shutil.ignore_patterns("README.md"))
+    monkeypatch.chdir(tmp_path)
+    relative = load_specs(Path("copy"))
+    absolute = load_specs(tmp_path / "copy")
+    assert relative.operation_names() == absolute.operation_names()
+    assert len(relative.operations) == len(absolute.operations) > 0
