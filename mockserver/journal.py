@@ -45,6 +45,7 @@ from mockserver.journal_capture import (
     BoundedChunks,
     RenderedJson,
     bounded_body,
+    bounded_label,
     joined,
     masked_headers,
     masked_request_headers,
@@ -58,7 +59,7 @@ from mockserver.journal_store import (
     SqliteJournalStore,
     filter_value,
 )
-from mockserver.storage import JournalRow, JournalStorage, StateUnavailable
+from mockserver.storage import JournalRow, JournalStorage, StateUnavailable, StoreFull
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +127,12 @@ class JournalEntry:
 
     @property
     def model(self) -> str | None:
+        """The body's model, as the lists show and filter it (bounded: a request names its
+        model, and every page of the dashboard lists it)."""
         if self.body_truncated:
             return self.model_of_truncated
         model = self.body.get("model") if isinstance(self.body, Mapping) else None
-        return model if isinstance(model, str) else None
+        return bounded_label(model) if isinstance(model, str) else None
 
     def cap_body(self, raw: bytes | None, max_bytes: int) -> None:
         """Keep the body (``raw``, as sent) whole up to ``max_bytes``, else its start, marked."""
@@ -409,6 +412,12 @@ class Journal:
             self.record_many([entry for entry, _ in batch])
         except StateFull:
             log.warning("could not journal %d requests: the state file's disk is full", len(batch))
+        except StoreFull:
+            log.warning(
+                "could not journal %d requests: the state store is full (free space with "
+                "DELETE /_mock/requests)",
+                len(batch),
+            )
         except StateUnavailable:
             log.warning("could not journal %d requests: the state store is unreachable", len(batch))
         except Exception:
@@ -454,24 +463,29 @@ class Journal:
         for entry in entries:
             if entry.time < cleared_at:
                 continue
-            entry.settle(self.body_max_bytes)
-            text = _entry_json(entry)
-            size = len(text.encode("utf-8", errors="surrogatepass"))
-            rows.append(
-                JournalRow(
-                    text,
-                    entry.path,
-                    entry.method,
-                    entry.status,
-                    entry.model,
-                    entry.stub_id,
-                    size,
-                    entry.valid,
-                    entry.fault,
-                    summary_json(entry),
-                )
-            )
+            try:
+                rows.append(self._row(entry))
+            except Exception:
+                # One entry that cannot be written must not cost the batch's others theirs.
+                log.warning("could not journal a request to %s", entry.path, exc_info=True)
         self._store.append(rows)
+
+    def _row(self, entry: JournalEntry) -> JournalRow:
+        entry.settle(self.body_max_bytes)
+        text = _entry_json(entry)
+        size = len(text.encode("utf-8", errors="surrogatepass"))
+        return JournalRow(
+            text,
+            entry.path,
+            entry.method,
+            entry.status,
+            entry.model,
+            entry.stub_id,
+            size,
+            entry.valid,
+            entry.fault,
+            summary_json(entry),
+        )
 
     def read(self, filters: Mapping[str, str] | None = None, limit: int | None = None) -> Query:
         """The entries to list, oldest first, filtered by exact column values.

@@ -10,6 +10,7 @@ request pays for none of the work here.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -189,9 +190,24 @@ def bounded_body(
     return raw.decode("utf-8", errors="replace"), False
 
 
+# The longest model name (or other label a request chooses) a list shows whole.
+MAX_LABEL_CHARS = 256
+
+
+def bounded_label(text: str) -> str:
+    """``text`` as the lists show it: its start, marked, past :data:`MAX_LABEL_CHARS`."""
+    return text if len(text) <= MAX_LABEL_CHARS else text[:MAX_LABEL_CHARS] + "…"
+
+
 def summary_json(entry: Any) -> str:
     """An entry's summary, as JSON text (``entry``: a journal entry, or a dict of one)."""
     if isinstance(entry, Mapping):
-        return orjson.dumps({name: entry.get(name) for name in SUMMARY_FIELDS}).decode()
-    shown = {name: getattr(entry, name) for name in SUMMARY_FIELDS}
-    return orjson.dumps(shown, default=str).decode()
+        shown = {name: entry.get(name) for name in SUMMARY_FIELDS}
+    else:
+        shown = {name: getattr(entry, name) for name in SUMMARY_FIELDS}
+    try:
+        return orjson.dumps(shown, default=str).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        # What orjson refuses (a lone surrogate in a model name: valid JSON, so a client
+        # can send it) is escaped by the standard library, as the entry's text is.
+        return json.dumps(shown, ensure_ascii=True, default=str)

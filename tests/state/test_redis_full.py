@@ -38,3 +38,27 @@ def test_a_full_redis_refuses_writes_with_a_507_and_clears_still_work(
     assert state.freeing(state.journal.clear) == 0
     assert state.freeing(state.stubs.clear) == 0
     assert state.responses.delete("resp_0")
+
+
+def test_a_journal_batch_refused_by_a_full_store_is_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # StoreFull (Redis past maxmemory) was logged as "could not journal N requests" with a
+    # traceback, unlike a full disk or an unreachable store.
+    import queue
+
+    from mockserver.db import Database
+    from mockserver.journal import TABLES, Journal, JournalEntry
+
+    journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
+
+    def refuse(rows: object) -> None:
+        raise StoreFull("Redis at 127.0.0.1:1/0")
+
+    journal._store.append = refuse  # type: ignore[method-assign]
+    entry = JournalEntry(method="POST", path="/v1/chat/completions", body={"model": "gpt-4"})
+    with caplog.at_level("WARNING", logger="mockserver.journal"):
+        journal._write_batch(queue.SimpleQueue(), (entry, False))
+    (record,) = caplog.records
+    assert "the state store is full" in record.getMessage()
+    assert record.exc_info is None
