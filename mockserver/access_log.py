@@ -97,8 +97,8 @@ def _log_request(environ: dict[str, Any], status_line: str, started: float) -> N
         return
     entry = environ.get(ENTRY_ENVIRON_KEY)
     fields = {
-        "method": environ.get("REQUEST_METHOD", ""),
-        "path": environ.get("PATH_INFO", ""),
+        "method": _printable(environ.get("REQUEST_METHOD", "")),
+        "path": _printable(environ.get("PATH_INFO", "")),
         "status": int(status_line.split(" ", 1)[0]),
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
         "stub_id": getattr(entry, "stub_id", None),
@@ -113,6 +113,24 @@ def _log_request(environ: dict[str, Any], status_line: str, started: float) -> N
         printer.defer_access_line(time.time(), text, fields)
     else:
         log.info(text, extra={"access": fields})
+
+
+# A path is logged up to this many characters (a server takes URLs of 64 KB).
+MAX_LOGGED_PATH = 1024
+# Control characters, escaped: a CR LF in a (percent-decoded) path would print a line of the
+# client's choosing, an access line no request made.
+_CONTROLS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, 0x85)} | {
+    0x2028: "\\u2028",  # the line and paragraph separators some log viewers break at
+    0x2029: "\\u2029",
+    0x0D: "\\r",
+    0x0A: "\\n",
+    0x09: "\\t",
+}
+
+
+def _printable(text: str) -> str:
+    cut = text if len(text) <= MAX_LOGGED_PATH else text[:MAX_LOGGED_PATH] + "…"
+    return cut.translate(_CONTROLS)
 
 
 def _reaches_only(handler: Any) -> bool:

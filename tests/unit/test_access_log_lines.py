@@ -93,3 +93,41 @@ def test_a_handler_added_elsewhere_gets_records(configured: io.StringIO) -> None
     finally:
         access.removeHandler(extra)
     assert [record.access["status"] for record in seen] == [200]  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def text_log() -> Iterator[io.StringIO]:
+    logger = logging.getLogger("mockserver")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    serving.configure_logging("info", "text")
+    handler = logger.handlers[0]
+    assert isinstance(handler, serving._BatchedStderrHandler)
+    printed = io.StringIO()
+    duplicate = handler.setStream(printed)
+    if duplicate is not None and duplicate is not sys.stderr:
+        duplicate.close()
+    try:
+        yield printed
+    finally:
+        access_log.print_lines_with(None)
+        logger.handlers[:], logger.level, logger.propagate = saved
+
+
+def test_a_path_cannot_write_a_line_of_its_own(text_log: io.StringIO) -> None:
+    # A %0D%0A in the path was printed raw: any client (no key needed) could add a forged
+    # "POST /_mock/reset 200" line to the log. Control characters are escaped, and a path
+    # of tens of kilobytes is cut.
+    client = create_app(MockConfig(access_log=True)).test_client()
+    forged = "/v1/models\r\n2026-12-01 00:00:00,000 INFO mockserver.access: POST /_mock/reset 200"
+    # As servers decode it: %0D%0A is a CR LF in PATH_INFO (the test client would drop them).
+    client.get(
+        "/v1/models",
+        headers={"Authorization": "Bearer k"},
+        environ_overrides={"PATH_INFO": forged + "x" * 50_000},
+    )
+    handler = logging.getLogger("mockserver").handlers[0]
+    assert isinstance(handler, serving._BatchedStderrHandler)
+    handler._flush_now()
+    (line,) = text_log.getvalue().splitlines()
+    assert "GET /v1/models\\r\\n2026-12-01" in line and " 404 " in line
+    assert len(line) < 2_000
