@@ -1,7 +1,15 @@
 """Stubs on Redis: a hash ``stub:<id>`` each (definition, priority, times, used, seq), a
 sorted set ``stubs`` of ids by ``seq``, and a ``stubs:generation`` counter that every change
 moves, so each process of each instance rebuilds its in-memory index when it must
-(:class:`mockserver.stubs.StubStore` reads the counter once per request).
+(:class:`mockserver.stubs.StubStore` reads the generation once per request).
+
+The counter alone is not enough: after Redis restarts empty, a ``FLUSHDB`` or the counter
+evicted, it starts again from 0 and comes back to a number some process has cached, with
+other stubs behind it (they were listed, never matched). So the generation a process sees
+is the counter together with ``stubs:epoch``, a random value new with each Redis life: made
+with ``SET NX`` by the first reader that finds none, and replaced by the change that finds
+the counter gone (it restarts at 1). Both are read with one ``MGET``: a request pays the one
+round trip it paid for the counter alone.
 
 A use is claimed by one Lua script that checks the row is still this stub (same ``seq``)
 and not used up before it counts: ``times`` is honoured exactly once across instances.
@@ -9,6 +17,7 @@ and not used up before it counts: ``times`` is honoured exactly once across inst
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import cast
 
@@ -17,12 +26,22 @@ import redis
 from mockserver.redis_state.connection import reaching
 from mockserver.stubs import Stub, dump_definition, load_stub
 
-# ARGV: prefix, keep_same ('1' or ''), then (id, definition, priority, times or '') per stub.
-_ADD = """
+# Every script that changes the stubs ends with this. ARGV[2]: a new epoch, taken when the
+# counter was gone (INCR gives 1): a Redis life the processes' cached numbers are not from.
+_MOVE = """
+if redis.call('INCR', p .. 'stubs:generation') == 1 then
+  redis.call('SET', p .. 'stubs:epoch', ARGV[2])
+end
+"""
+
+# ARGV: prefix, new epoch, keep_same ('1' or ''), then (id, definition, priority, times or '')
+# per stub.
+_ADD = (
+    """
 local p = ARGV[1]
-for i = 3, #ARGV, 4 do
+for i = 4, #ARGV, 4 do
   local key = p .. 'stub:' .. ARGV[i]
-  if ARGV[2] == '' or redis.call('HGET', key, 'definition') ~= ARGV[i + 1] then
+  if ARGV[3] == '' or redis.call('HGET', key, 'definition') ~= ARGV[i + 1] then
     local seq = redis.call('INCR', p .. 'stubs:seq')
     redis.call('DEL', key)
     redis.call('HSET', key, 'definition', ARGV[i + 1], 'priority', ARGV[i + 2], 'used', 0,
@@ -31,9 +50,12 @@ for i = 3, #ARGV, 4 do
     redis.call('ZADD', p .. 'stubs', seq, ARGV[i])
   end
 end
-redis.call('INCR', p .. 'stubs:generation')
+"""
+    + _MOVE
+    + """
 return 1
 """
+)
 
 # ARGV: prefix, id, seq. Returns the new use count, or nil when the stub was replaced,
 # removed or used up meanwhile.
@@ -45,24 +67,43 @@ if row[2] and tonumber(row[3]) >= tonumber(row[2]) then return nil end
 return redis.call('HINCRBY', key, 'used', 1)
 """
 
-# ARGV: prefix. Returns how many stubs were removed.
-_CLEAR = """
+# ARGV: prefix, new epoch. Returns how many stubs were removed.
+_CLEAR = (
+    """
 local p = ARGV[1]
 local ids = redis.call('ZRANGE', p .. 'stubs', 0, -1)
 for _, id in ipairs(ids) do redis.call('DEL', p .. 'stub:' .. id) end
 redis.call('DEL', p .. 'stubs')
-redis.call('INCR', p .. 'stubs:generation')
+"""
+    + _MOVE
+    + """
 return #ids
 """
+)
 
-# ARGV: prefix, id. Returns 1 if the stub was there.
-_DELETE = """
+# ARGV: prefix, new epoch, id. Returns 1 if the stub was there.
+_DELETE = (
+    """
 local p = ARGV[1]
-local removed = redis.call('ZREM', p .. 'stubs', ARGV[2])
-redis.call('DEL', p .. 'stub:' .. ARGV[2])
-redis.call('INCR', p .. 'stubs:generation')
+local removed = redis.call('ZREM', p .. 'stubs', ARGV[3])
+redis.call('DEL', p .. 'stub:' .. ARGV[3])
+"""
+    + _MOVE
+    + """
 return removed
 """
+)
+
+# ARGV: prefix, new epoch.
+_BUMP = (
+    """
+local p = ARGV[1]
+"""
+    + _MOVE
+)
+
+# The counter is below 2**63 (a Redis integer): the epoch goes above it, in one number.
+_COUNTER_BITS = 63
 
 
 class RedisStubRows:
@@ -72,13 +113,16 @@ class RedisStubRows:
         self._client = client
         self._prefix = prefix
         self._store = store
+        self._counter_key = f"{prefix}stubs:generation"
+        self._epoch_key = f"{prefix}stubs:epoch"
         self._add = client.register_script(_ADD)
         self._claim = client.register_script(_CLAIM)
         self._clear = client.register_script(_CLEAR)
         self._delete = client.register_script(_DELETE)
+        self._bump = client.register_script(_BUMP)
 
     def add(self, stubs: Sequence[Stub], keep_same: bool = False) -> None:
-        arguments: list[str | int] = [self._prefix, "1" if keep_same else ""]
+        arguments: list[str | int] = [self._prefix, _new_epoch(), "1" if keep_same else ""]
         for stub in stubs:
             times = "" if stub.times is None else stub.times
             arguments += [stub.id, dump_definition(stub), stub.priority, times]
@@ -104,11 +148,11 @@ class RedisStubRows:
 
     def clear(self) -> int:
         with reaching(self._store):
-            return int(self._clear(args=[self._prefix]))
+            return int(self._clear(args=[self._prefix, _new_epoch()]))
 
     def delete(self, stub_id: str) -> bool:
         with reaching(self._store):
-            return bool(self._delete(args=[self._prefix, stub_id]))
+            return bool(self._delete(args=[self._prefix, _new_epoch(), stub_id]))
 
     def claim(self, stub: Stub) -> int | None:
         with reaching(self._store):
@@ -116,10 +160,28 @@ class RedisStubRows:
         return None if used is None else int(used)
 
     def generation(self) -> int:
+        """The counter and the epoch in one number: equal only within one Redis life."""
         with reaching(self._store):
-            value = cast("str | None", self._client.get(f"{self._prefix}stubs:generation"))
-        return int(value) if value is not None else 0
+            read = self._client.mget(self._counter_key, self._epoch_key)
+            counter, epoch = cast("list[str | None]", read)
+            if epoch is None:  # a new Redis life (or the epoch evicted): one round trip more
+                pipeline = self._client.pipeline(transaction=False)
+                pipeline.set(self._epoch_key, _new_epoch(), nx=True)
+                pipeline.mget(self._counter_key, self._epoch_key)
+                counter, epoch = cast("list[str | None]", pipeline.execute()[1])
+        return (_epoch_number(epoch) << _COUNTER_BITS) | int(counter or 0)
 
     def bump(self) -> None:
         with reaching(self._store):
-            self._client.incr(f"{self._prefix}stubs:generation")
+            self._bump(args=[self._prefix, _new_epoch()])
+
+
+def _new_epoch() -> str:
+    return secrets.token_hex(8)
+
+
+def _epoch_number(epoch: str | None) -> int:
+    try:
+        return int(epoch or "0", 16)
+    except ValueError:  # not one this module wrote: still a number of its own
+        return int.from_bytes(str(epoch).encode()[:64], "big")
