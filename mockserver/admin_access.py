@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.wrappers import Request
 
-from mockserver.auth import check_bearer
+from harness.bearer import check_bearer
 from mockserver.config import MockConfig
 from mockserver.errors import ErrorReply
 

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request as WSGIRequest
 from werkzeug.wrappers import Response
 from werkzeug.wsgi import get_input_stream
 
+from harness.bearer import check_bearer
 from harness.cassettes.cassette import Cassette, RecordedResponse
 from harness.cassettes.matching import RequestIndex
 from harness.cassettes.recorder import HOP_BY_HOP, METHODS
@@ -42,8 +43,16 @@ _NOT_REPLAYED = HOP_BY_HOP | {"content-length", "content-encoding", "date", "ser
 _SSE_EVENT = re.compile(rb".*?(?:\r\n\r\n|\n\n|\r\r)", re.DOTALL)
 
 
-def create_replay_app(cassettes: Sequence[Cassette], *, fallback: WSGIApp | None = None) -> Flask:
-    """A Flask app answering from ``cassettes``; unmatched requests go to ``fallback`` if set."""
+def create_replay_app(
+    cassettes: Sequence[Cassette],
+    *,
+    fallback: WSGIApp | None = None,
+    api_key: str | None = None,
+) -> Flask:
+    """A Flask app answering from ``cassettes``; unmatched requests go to ``fallback`` if set.
+
+    Its API routes take the bearer key as the mock's do: any non-empty key, or ``api_key``.
+    """
     index = RequestIndex(item for cassette in cassettes for item in cassette.interactions)
     app = Flask("harness.replay")
     app.extensions["harness.replay"] = index
@@ -54,6 +63,9 @@ def create_replay_app(cassettes: Sequence[Cassette], *, fallback: WSGIApp | None
         body = request.get_data(cache=True)
         if request.path == HEALTH_PATH:
             return jsonify(status="ok", mode="replay", interactions=len(index.interactions))
+        refused = check_bearer(request.headers.get("Authorization", ""), api_key)
+        if refused is not None:
+            return error_response(refused)
         found = index.find(request.method, request.path, body)
         if found is not None:
             try:

@@ -284,7 +284,9 @@ def serve(
         else:
             # The fallback answers inside the replay app, which gets the layers itself.
             bare = dataclasses.replace(config, cors_origins=(), access_log=False)
-            app = _replay_app(replay_dir, create_app(bare) if replay_fallback else None)
+            app = _replay_app(
+                replay_dir, create_app(bare) if replay_fallback else None, config.api_key
+            )
             _add_layers(app, config)
     except HarnessError as exc:
         raise click.ClickException(str(exc)) from exc
@@ -316,7 +318,7 @@ def serve(
         )
 
 
-def _replay_app(folder: Path, fallback: Flask | None) -> Flask:
+def _replay_app(folder: Path, fallback: Flask | None, api_key: str | None) -> Flask:
     """The ``--replay`` server; every unreadable cassette is reported, file and entry named."""
     from harness.cassettes.cassette import CassetteError, read_cassettes
     from harness.cassettes.replay import create_replay_app
@@ -326,7 +328,7 @@ def _replay_app(folder: Path, fallback: Flask | None) -> Flask:
     except CassetteError as exc:
         problems = "\n  ".join(exc.problems)
         raise click.ClickException(f"cannot replay {folder}:\n  {problems}") from exc
-    return create_replay_app(cassettes, fallback=fallback)
+    return create_replay_app(cassettes, fallback=fallback, api_key=api_key)
 
 
 def _parse_chaos(text: str) -> tuple[tuple[str, float], ...]:

@@ -7,7 +7,7 @@ here, before its body is read.
 
 from __future__ import annotations
 
-from mockserver.auth import check_bearer
+from harness.bearer import check_bearer
 from mockserver.delivery import delay_first_byte
 from mockserver.errors import MockError
 from mockserver.exchange import Exchange

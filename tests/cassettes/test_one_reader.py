@@ -109,7 +109,7 @@ def test_serve_replay_answers_the_decoded_body(vcrpy_cassette: Path, tmp_path: P
         answer = requests.post(
             f"{replay.base_url}/chat/completions",
             json=HELLO,
-            headers={"Accept-Encoding": "identity"},
+            headers={"Accept-Encoding": "identity", "Authorization": "Bearer test-key"},
             timeout=10,
         )
     finally:
@@ -209,7 +209,12 @@ def test_a_cassette_from_vcrpys_json_serializer_is_read_by_every_command(
     assert "1 cassette" in checked.output, checked.output
     replay = start_server(["--replay", str(folder), "--workers", "1"], log_dir=tmp_path)
     try:
-        answer = requests.post(f"{replay.base_url}/chat/completions", json=HELLO, timeout=10)
+        answer = requests.post(
+            f"{replay.base_url}/chat/completions",
+            json=HELLO,
+            headers={"Authorization": "Bearer test-key"},
+            timeout=10,
+        )
     finally:
         replay.stop()
     assert answer.status_code == 200, answer.text

@@ -138,6 +138,7 @@ def test_record_then_replay_with_vcrpy_and_serve_replay(tmp_path: Path) -> None:
         )
         missing = requests.post(
             f"{replay.base_url}/chat/completions",
+            headers={"Authorization": "Bearer any-key"},
             timeout=10,
             json={"model": "gpt-4", "messages": [{"role": "user", "content": "Goodbye"}]},
         )

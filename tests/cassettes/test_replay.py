@@ -17,6 +17,8 @@ from tests.fixtures.servers import free_port
 
 DOCUMENTED = SHIPPED / "documented"
 HELLO = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
+# Any non-empty key, as on the mock (tests/live/test_replay_keys.py: the key rules).
+KEY = {"Authorization": "Bearer test-key"}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +29,7 @@ def replay_app() -> Flask:
 def test_a_recorded_answer_is_replayed_whatever_the_key_order(replay_app: Flask) -> None:
     data = '{"messages": [{"role": "user", "content": "Hello"}],   "model": "gpt-4"}'
     answer = replay_app.test_client().post(
-        "/v1/chat/completions", data=data, content_type="application/json"
+        "/v1/chat/completions", data=data, content_type="application/json", headers=KEY
     )
     recorded = read_cassettes(DOCUMENTED)[0].interactions[0].response.body
     assert answer.status_code == 200
@@ -37,7 +39,7 @@ def test_a_recorded_answer_is_replayed_whatever_the_key_order(replay_app: Flask)
 
 def test_a_recorded_stream_is_replayed_event_by_event(replay_app: Flask) -> None:
     answer = replay_app.test_client().post(
-        "/v1/responses", json={"model": "gpt-4", "input": "Hello", "stream": True}
+        "/v1/responses", json={"model": "gpt-4", "input": "Hello", "stream": True}, headers=KEY
     )
     assert answer.mimetype == "text/event-stream"
     assert answer.is_streamed
@@ -59,7 +61,7 @@ def test_split_events_gives_back_the_body() -> None:
 
 def test_an_unmatched_request_names_the_closest_recording(replay_app: Flask) -> None:
     answer = replay_app.test_client().post(
-        "/v1/chat/completions", json={**HELLO, "temperature": 0.5}
+        "/v1/chat/completions", json={**HELLO, "temperature": 0.5}, headers=KEY
     )
     assert answer.status_code == 404
     error = answer.get_json()["error"]
@@ -71,7 +73,7 @@ def test_an_unmatched_request_names_the_closest_recording(replay_app: Flask) -> 
 
 def test_a_bad_chunk_delay_is_a_400(replay_app: Flask) -> None:
     answer = replay_app.test_client().post(
-        "/v1/chat/completions", json=HELLO, headers={"X-Mock-Chunk-Delay-Ms": "soon"}
+        "/v1/chat/completions", json=HELLO, headers={**KEY, "X-Mock-Chunk-Delay-Ms": "soon"}
     )
     assert answer.status_code == 400
     assert answer.get_json()["error"]["param"] == "X-Mock-Chunk-Delay-Ms"

@@ -1,8 +1,13 @@
-"""Bearer-key check for the API routes, and for the admin routes when the server has a key."""
+"""The bearer-key rule of the API routes, with the live API's 401 messages.
+
+The mock checks it on its API routes (and its admin routes when it has a key), and the
+replay server on the routes it replays: one rule, so a client's 401 handling meets the same
+answers from both.
+"""
 
 from __future__ import annotations
 
-from mockserver.errors import ErrorReply
+from harness.openai_errors import ErrorReply
 
 _MISSING = (
     "You didn't provide an API key. You need to provide your API key in an Authorization "
