@@ -9,7 +9,6 @@ request gets while Redis is away reads as one sentence.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,7 +75,7 @@ def chat(server: RunningServer, word: str) -> str:
     return str(content)
 
 
-def counter_back_to(server: RedisServer, before: bytes | None) -> None:
+def counter_back_to(server: RedisServer, before: bytes | str | None) -> None:
     """As after that many changes in the new Redis life: the next change brings the stubs'
     generation counter back to the number it had (``before``), which the workers cached."""
     assert before is not None
