@@ -123,7 +123,8 @@ def _read(headers: HeaderSource) -> FaultPlan:
     error_code = _error_word(headers, ERROR_CODE_HEADER)
     if after is None and error_type is None and error_code is None:
         return plan
-    _check_applies(name, after is not None, error_type or error_code)
+    sent = ERROR_TYPE_HEADER if error_type else ERROR_CODE_HEADER if error_code else None
+    _check_applies(name, after is not None, sent)
     error = plan.stream_error
     return replace(
         plan,
@@ -134,7 +135,7 @@ def _read(headers: HeaderSource) -> FaultPlan:
     )
 
 
-def _check_applies(name: str | None, after: bool, error: str | None) -> None:
+def _check_applies(name: str | None, after: bool, error_header: str | None) -> None:
     # Without X-Mock-Fault a stub may still choose the fault; with another fault, these
     # headers would be silently ignored, which hides a mistake in the test that sent them.
     if name is None:
@@ -142,8 +143,9 @@ def _check_applies(name: str | None, after: bool, error: str | None) -> None:
     tuned_by = FAULTS[name].headers
     if after and AFTER_FRAMES_HEADER not in tuned_by:
         _refuse(AFTER_FRAMES_HEADER, faults_reading(AFTER_FRAMES_HEADER), name)
-    if error and ERROR_TYPE_HEADER not in tuned_by:
-        _refuse(ERROR_TYPE_HEADER, faults_reading(ERROR_TYPE_HEADER), name, also=ERROR_CODE_HEADER)
+    if error_header is not None and error_header not in tuned_by:
+        other = ERROR_CODE_HEADER if error_header == ERROR_TYPE_HEADER else ERROR_TYPE_HEADER
+        _refuse(error_header, faults_reading(error_header), name, also=other)
 
 
 def _refuse(header: str, kinds: list[str], fault: str, also: str | None = None) -> None:

@@ -328,8 +328,13 @@ def test_bad_stub_stream_errors_are_refused_naming_the_field(
             "X-Mock-Fault-After-Frames",
             "disconnect, malformed, stream_error",
         ),
-        (
+        (  # the header sent is the one named (Error-Type was, though never sent)
             {"X-Mock-Fault": "disconnect", "X-Mock-Fault-Error-Code": "server_error"},
+            "X-Mock-Fault-Error-Code",
+            "stream_error",
+        ),
+        (
+            {"X-Mock-Fault": "malformed", "X-Mock-Fault-Error-Type": "server_error"},
             "X-Mock-Fault-Error-Type",
             "stream_error",
         ),
