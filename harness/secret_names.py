@@ -34,6 +34,7 @@ SECRET_WORDS = frozenset(
         "passwd",
         "auth",
         "authorization",
+        "authentication",  # a common misspelling of Authorization that still holds the key
         "cookie",
         "credential",
         "credentials",
@@ -51,6 +52,8 @@ def is_secret_name(name: str) -> bool:
     """Whether a header or query parameter name says it carries a credential.
 
     >>> [is_secret_name(n) for n in ("X-Api-Key", "apiKey", "x-ratelimit-remaining-tokens")]
+    [True, True, False]
+    >>> [is_secret_name(n) for n in ("Authentication", "X-Authentication-Token", "X-Author")]
     [True, True, False]
     """
     if name.lower() in SECRET_HEADERS:

@@ -63,6 +63,9 @@ def test_differences_are_json_pointers() -> None:
         ("client_secret", True),
         ("Set-Cookie", True),
         ("password", True),
+        ("Authentication", True),  # a misspelt Authorization still holds the key
+        ("X-Authentication-Token", True),
+        ("X-Author", False),
         ("x-ratelimit-remaining-tokens", False),
         ("Content-Type", False),
         ("x-request-id", False),
