@@ -168,7 +168,12 @@ class RedisStubRows:
                 pipeline = self._client.pipeline(transaction=False)
                 pipeline.set(self._epoch_key, _new_epoch(), nx=True)
                 pipeline.mget(self._counter_key, self._epoch_key)
-                counter, epoch = cast("list[str | None]", pipeline.execute()[1])
+                # A full Redis (noeviction) refuses the SET: match on the counter alone
+                # rather than fail plain requests; the next read tries again.
+                made = pipeline.execute(raise_on_error=False)
+                if isinstance(made[1], Exception):
+                    raise made[1]
+                counter, epoch = cast("list[str | None]", made[1])
         return (_epoch_number(epoch) << _COUNTER_BITS) | int(counter or 0)
 
     def bump(self) -> None:

@@ -18,6 +18,7 @@ import redis
 from redis.connection import Connection
 
 from mockserver.redis_state import RedisState
+from mockserver.storage import StoreFull
 from mockserver.stubs import RequestFacts, StubStore, parse_stub
 from tests.fixtures.redis_server import RedisServer, redis_server
 
@@ -130,3 +131,26 @@ def test_a_request_no_stub_answers_costs_one_round_trip(
     for _ in range(10):
         assert answer(worker, "alpha") == "ALPHA"
     assert trips.count == 20  # the generation, and the use claimed
+
+
+def test_a_full_redis_without_an_epoch_still_answers_plain_requests(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A Redis past its maxmemory (noeviction) refuses the epoch's ``SET NX`` (state kept
+    from before epochs were stored, or the epoch deleted): matching goes on without one."""
+    full = RedisServer(
+        redis_server.binary, tmp_path, ("--maxmemory", "3mb", "--maxmemory-policy", "noeviction")
+    )
+    full.start()
+    try:
+        state = open_state(full, tmp_path)
+        state.stubs.add([stub("alpha")])
+        raw(full).delete(f"{PREFIX}stubs:epoch")
+        with pytest.raises(StoreFull):
+            for turn in range(1000):  # 3 MB hold some 150 of these
+                state.responses.save(f"resp_{turn}", {"text": "x" * 20_000}, [])
+        worker = StubStore(state.stubs)
+        assert answer(worker, "nothing") is None
+        assert answer(worker, "nothing") is None
+    finally:
+        full.stop()
