@@ -8,9 +8,14 @@ With the key when the server has one (:mod:`mockserver.admin_access`):
 ``GET /_mock/ui/requests``: entry summaries newest first, after a seq (``after``: what the
 page already has) or before one (``before``: older pages), filtered by the journal's columns
 (``path``, ``method``, ``status``, ``model``, ``stub_id``, ``valid``, ``fault``), at most
-``limit``; with ``oldest``, the oldest seq kept, so the page drops rows a reset removed.
+``limit``; with ``oldest`` and ``newest``, the oldest and newest seq kept (of any entry, not
+only the filtered ones), so the page drops rows a reset removed and sees seqs that started
+again from 1 (a mock restarted, a Redis restarted empty).
 ``GET /_mock/ui/requests/<seq>``: one entry whole. ``GET /_mock/ui/meta``: the paths, models
-and fault names the filters offer. Stubs and the reset go through the admin API itself.
+and fault names the filters offer. ``GET /_mock/ui/stubs``: each stub's numbers, its match
+and reply as JSON text cut to :data:`STUB_TEXT_CHARS`, and its whole size, with an ETag: the
+page polls it, and a stub megabytes long would be sent whole on every poll by the admin API's
+``GET /_mock/stubs``. Adding, deleting and the reset go through the admin API itself.
 
 Polling keeps the server's cost to a short indexed read a second per open page, most of
 them empty; a stream of server-sent events would hold a worker thread per open page.
@@ -31,6 +36,7 @@ from mockserver.errors import ErrorReply, MockError
 from mockserver.faults import FAULT_NAMES
 from mockserver.journal_store import COLUMNS, SQL_INT_MAX, filter_value
 from mockserver.state import current_state, state_with_journal
+from mockserver.stubs import Stub
 
 dashboard = Blueprint("dashboard", __name__, url_prefix="/_mock")
 
@@ -52,6 +58,8 @@ _PAGE_POLICY = (
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 _BOUNDS = ("after", "before", "limit")
+# How much of a stub's match and reply the page's stub list shows (as JSON text).
+STUB_TEXT_CHARS = 300
 
 
 @dashboard.before_request
@@ -140,15 +148,24 @@ def summaries() -> Response:
     store = state_with_journal().db.journal
     oldest = store.oldest_seq()
     found = store.summaries(filters, after, before, limit)
-    return Response(_listing(found, oldest), mimetype="application/json")
+    # Read after the page's rows, so no row listed is past it.
+    newest_row = store.summaries({}, 0, None, 1)
+    newest = newest_row[0][0] if newest_row else None
+    return Response(_listing(found, oldest, newest), mimetype="application/json")
 
 
-def _listing(found: list[tuple[int, str]], oldest: int | None) -> Iterator[str]:
-    """``{"object": "list", "oldest": ..., "data": [...]}``, the stored JSON sent as it is."""
-    yield f'{{"object":"list","oldest":{"null" if oldest is None else oldest},"data":['
+def _listing(found: list[tuple[int, str]], oldest: int | None, newest: int | None) -> Iterator[str]:
+    """``{"object": "list", "oldest": ..., "newest": ..., "data": [...]}``, the stored JSON
+    sent as it is."""
+    bounds = f'"oldest":{_or_null(oldest)},"newest":{_or_null(newest)}'
+    yield f'{{"object":"list",{bounds},"data":['
     for index, (seq, text) in enumerate(found):
         yield ("," if index else "") + _with_seq(seq, text)
     yield "]}"
+
+
+def _or_null(seq: int | None) -> str:
+    return "null" if seq is None else str(seq)
 
 
 def _with_seq(seq: int, text: str) -> str:
@@ -171,3 +188,38 @@ def _whole_number(text: str, name: str) -> int:
             ErrorReply(400, f"`{name}` must be a whole number (0 or more).", param=name)
         )
     return int(text)
+
+
+@dashboard.get("/ui/stubs")
+def stub_summaries() -> Response:
+    stubs = [_stub_summary(stub) for stub in current_state().stubs.list()]
+    response = _json({"object": "list", "data": stubs})
+    # The page sends the ETag back (If-None-Match): an unchanged list is a bodiless 304.
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    response.make_conditional(request)  # in place: a matching If-None-Match makes it a 304
+    return response
+
+
+def _stub_summary(stub: Stub) -> dict[str, object]:
+    definition = stub.definition()
+    answer = (
+        {"replies": definition["replies"], "after_last": stub.after_last}
+        if stub.replies
+        else definition["reply"]
+    )
+    match_text, reply_text = dump_json(definition["match"]), dump_json(answer)
+    return {
+        "id": stub.id,
+        "priority": stub.priority,
+        "times": stub.times,
+        "used": stub.used,
+        "match": _cut(match_text),
+        "reply": _cut(reply_text),
+        "cut": max(len(match_text), len(reply_text)) > STUB_TEXT_CHARS,
+        "size": len(dump_json(definition).encode()),
+    }
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= STUB_TEXT_CHARS else text[:STUB_TEXT_CHARS] + "…"

@@ -6,6 +6,8 @@ from the page shows its use count, and reset empties the journal."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import openai
 import pytest
 import requests
 
-from tests.fixtures.servers import RunningServer, start_server
+from tests.fixtures.servers import RunningServer, start_server, wait_until_healthy
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install -e .[test]")
 
@@ -241,3 +243,151 @@ def test_without_a_journal_the_page_says_so_and_stays_live(browser: Any, tmp_pat
     finally:
         page.close()
         unjournaled.stop()
+
+
+def _chat(session: requests.Session, server: RunningServer, text: str) -> None:
+    session.post(
+        f"{server.base_url}/chat/completions",
+        json={"model": "gpt-4", "messages": [{"role": "user", "content": text}], "max_tokens": 2},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=10,
+    ).raise_for_status()
+
+
+def _shown_seqs(page: Any) -> list[int]:
+    seqs: list[int] = page.eval_on_selector_all(
+        "#requests tbody tr", "rows => rows.map(tr => Number(tr.dataset.seq))"
+    )
+    return seqs
+
+
+def test_a_burst_between_two_polls_leaves_every_older_row_reachable(
+    browser: Any, server: RunningServer
+) -> None:
+    # More than a page (100) between two polls: the page kept the newest 100 and hid
+    # "Load older", so the rest could only be reached by reloading the page.
+    page = browser.new_page()
+    expect = playwright.expect
+    try:
+        page.add_init_script(f"sessionStorage.setItem('harness-mock-key', '{KEY}')")
+        with requests.Session() as session:
+            for number in range(5):
+                _chat(session, server, f"before {number}")
+            page.goto(f"{server.url}/_mock/ui")
+            rows = page.locator("#requests tbody tr")
+            expect(rows).to_have_count(5, timeout=SHOWN_MS)
+            page.click("#pause")  # so the whole burst lands between two polls
+            for number in range(250):
+                _chat(session, server, f"burst {number}")
+            page.click("#pause")
+        expect(rows.first).to_have_attribute("data-seq", "255", timeout=SHOWN_MS)
+        older = page.locator("#older")
+        for _ in range(5):
+            shown = len(_shown_seqs(page))
+            if shown == 255:
+                break
+            expect(older).to_be_visible()
+            older.click()
+            expect(rows).not_to_have_count(shown, timeout=SHOWN_MS)
+        expect(rows).to_have_count(255, timeout=SHOWN_MS)
+        expect(older).to_be_hidden()
+        assert _shown_seqs(page) == list(range(255, 0, -1))
+    finally:
+        page.close()
+
+
+def _serve_on(port: str, log_dir: Path) -> RunningServer:
+    """`harness serve` on a given port (start_server picks a free one)."""
+    log_path = log_dir / "server.log"
+    command = [sys.executable, "-m", "harness", "serve", "--host", "127.0.0.1", "--port", port]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--api-key", KEY, "--workers", "1"], stdout=log, stderr=subprocess.STDOUT
+        )
+    return wait_until_healthy(
+        RunningServer(f"http://127.0.0.1:{port}", process, log_path),
+        "/_mock/health",
+        "restarted server",
+    )
+
+
+def test_a_restarted_journal_is_listed_from_scratch(browser: Any, tmp_path: Path) -> None:
+    # A mock restarted on the same port (or a Redis restarted empty) numbers its entries
+    # from 1 again: the page asked for entries after the old newest seq and showed nothing
+    # new (and the old rows) until the new seqs passed it.
+    first = start_server(["--api-key", KEY, "--workers", "1"], log_dir=tmp_path)
+    port = first.url.rsplit(":", 1)[1]
+    page = browser.new_page()
+    expect = playwright.expect
+    second: RunningServer | None = None
+    try:
+        page.add_init_script(f"sessionStorage.setItem('harness-mock-key', '{KEY}')")
+        with requests.Session() as session:
+            for number in range(6):
+                _chat(session, first, f"first life {number}")
+        page.goto(f"{first.url}/_mock/ui")
+        rows = page.locator("#requests tbody tr")
+        expect(rows).to_have_count(6, timeout=SHOWN_MS)
+        first.stop()
+        restarted = tmp_path / "restarted"
+        restarted.mkdir()
+        second = _serve_on(port, restarted)
+        with requests.Session() as session:
+            for number in range(2):
+                _chat(session, second, f"second life {number}")
+        expect(rows).to_have_count(2, timeout=SHOWN_MS)
+        assert _shown_seqs(page) == [2, 1]
+        rows.first.click()
+        expect(page.locator("#detail")).to_contain_text("second life 1", timeout=SHOWN_MS)
+        expect(page.locator("#live")).to_have_text("live", timeout=SHOWN_MS)
+    finally:
+        page.close()
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_the_stubs_tab_does_not_fetch_big_stubs_whole_on_every_poll(
+    browser: Any, server: RunningServer
+) -> None:
+    # GET /_mock/stubs sends every stub whole: with a 2 MB stub, the page fetched 2 MB a
+    # second on the Stubs tab (every 5 s on the others).
+    big_text = "x" * (2 * 1024 * 1024)
+    requests.post(
+        f"{server.url}/_mock/stubs",
+        json={"id": "big", "match": {"last_user_message": "big"}, "reply": {"text": big_text}},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=30,
+    ).raise_for_status()
+    page = browser.new_page()
+    expect = playwright.expect
+    fetched: list[int] = []
+
+    def count(response: Any) -> None:
+        if "stubs" in response.url and response.request.method == "GET":
+            fetched.append(len(response.body()) if response.status == 200 else 0)
+
+    page.on("response", count)
+    try:
+        page.add_init_script(f"sessionStorage.setItem('harness-mock-key', '{KEY}')")
+        page.goto(f"{server.url}/_mock/ui")
+        page.click("#tab-stubs")
+        row = page.locator('#stubs tbody tr[data-id="big"]')
+        expect(row).to_contain_text("xxxx", timeout=SHOWN_MS)
+        expect(row).to_contain_text("2.0 MB")
+        page.wait_for_timeout(3500)  # three polls or more on the Stubs tab
+        assert len(fetched) >= 3
+        assert sum(fetched) < 64 * 1024, fetched
+        # A change (a use, a new stub) still shows within a poll.
+        with requests.Session() as session:
+            _chat(session, server, "big please")
+        expect(row.locator(".used")).to_have_text("1", timeout=SHOWN_MS)
+        requests.post(
+            f"{server.url}/_mock/stubs",
+            json={"id": "small", "match": {"last_user_message": "small"}, "reply": {"text": "s"}},
+            headers={"Authorization": f"Bearer {KEY}"},
+            timeout=10,
+        ).raise_for_status()
+        expect(page.locator("#stub-count")).to_have_text("2", timeout=SHOWN_MS)
+    finally:
+        page.close()

@@ -76,7 +76,7 @@ def test_the_page_is_html_served_without_the_key_naming_no_other_host(
 
 
 def test_the_journal_reads_need_the_key_and_the_admin_checks(server: RunningServer) -> None:
-    for path in ("/_mock/ui/requests", "/_mock/ui/requests/1", "/_mock/ui/meta"):
+    for path in ("/_mock/ui/requests", "/_mock/ui/requests/1", "/_mock/ui/meta", "/_mock/ui/stubs"):
         refused = requests.get(server.url + path, timeout=10)
         assert refused.status_code == 401, path
         assert refused.json()["error"]["message"]
@@ -103,7 +103,7 @@ def test_summaries_poll_after_a_seq_and_one_entry_opens_whole(server: RunningSer
     requests.get(server.url + "/_mock/requests", headers=AUTH, timeout=10)
     listing = requests.get(server.url + "/_mock/ui/requests", headers=AUTH, timeout=10).json()
     [summary] = listing["data"]
-    assert listing["oldest"] == summary["seq"]
+    assert listing["oldest"] == listing["newest"] == summary["seq"]
     assert summary["request_id"] == raw.headers["x-request-id"]
     assert summary["status"] == 200 and summary["valid"] is True
     assert "body" not in summary and "response_body" not in summary
@@ -114,6 +114,8 @@ def test_summaries_poll_after_a_seq_and_one_entry_opens_whole(server: RunningSer
         timeout=10,
     ).json()
     assert newer["data"] == []
+    # The newest seq of the whole journal, so a page can tell that seqs started again.
+    assert newer["newest"] == summary["seq"]
     entry = requests.get(
         f"{server.url}/_mock/ui/requests/{summary['seq']}", headers=AUTH, timeout=10
     ).json()
@@ -172,6 +174,7 @@ def test_the_dashboard_reads_a_journal_on_redis(
             timeout=10,
         ).json()
         [summary] = listing["data"]
+        assert listing["newest"] >= summary["seq"] >= listing["oldest"]
         assert summary["status"] == 429 and summary["fault"] == "rate_limit"
         entry = requests.get(
             f"{on_redis.url}/_mock/ui/requests/{summary['seq']}", headers=AUTH, timeout=10
@@ -180,3 +183,38 @@ def test_the_dashboard_reads_a_journal_on_redis(
         assert entry["response_body"]["error"]["type"]
     finally:
         on_redis.stop()
+
+
+def test_the_page_stub_list_is_cut_short_and_unchanged_is_a_304(server: RunningServer) -> None:
+    # The admin API's list sends every stub whole; the page polls its own list every second.
+    requests.post(server.url + "/_mock/reset", headers=AUTH, timeout=10)
+    big = {"id": "big", "match": {"last_user_message": "big"}, "reply": {"text": "y" * 1_000_000}}
+    seq_stub = {
+        "id": "steps",
+        "match": {"last_user_message": "steps"},
+        "replies": [{"text": "One."}, {"text": "Two."}],
+    }
+    for stub in (big, seq_stub):
+        requests.post(server.url + "/_mock/stubs", json=stub, headers=AUTH, timeout=30)
+    listed = requests.get(server.url + "/_mock/ui/stubs", headers=AUTH, timeout=10)
+    assert listed.status_code == 200
+    assert len(listed.content) < 4096
+    stubs = {stub["id"]: stub for stub in listed.json()["data"]}
+    assert stubs["big"]["cut"] is True and stubs["big"]["size"] > 1_000_000
+    assert stubs["big"]["reply"].startswith('{"text":"yyy') and stubs["big"]["reply"].endswith("…")
+    assert stubs["steps"]["cut"] is False and "Two." in stubs["steps"]["reply"]
+    assert stubs["steps"]["match"] == '{"last_user_message":"steps"}'
+    tag = listed.headers["ETag"]
+    again = requests.get(
+        server.url + "/_mock/ui/stubs", headers={**AUTH, "If-None-Match": tag}, timeout=10
+    )
+    assert again.status_code == 304 and again.content == b""
+    # A use changes the list: the count shows on the next poll.
+    with openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0) as client:
+        client.chat.completions.create(model="gpt-4", messages=[{"role": "user", "content": "big"}])
+    used = requests.get(
+        server.url + "/_mock/ui/stubs", headers={**AUTH, "If-None-Match": tag}, timeout=10
+    )
+    assert used.status_code == 200
+    assert {stub["id"]: stub["used"] for stub in used.json()["data"]}["big"] == 1
+    requests.post(server.url + "/_mock/reset", headers=AUTH, timeout=10)

@@ -147,6 +147,7 @@
   function clearRows() {
     rowsBody.replaceChildren();
     state.newest = 0;
+    state.generation += 1; // a "Load older" answer still on its way belongs to the old list
     $("#older").hidden = true;
     showCounts();
   }
@@ -159,13 +160,28 @@
     if (oldest === null) state.newest = 0;
   }
 
+  function numberedAgain(body) {
+    // The journal's seqs started again from 1 (a mock restarted, a Redis restarted empty):
+    // its newest is below the page's, or its oldest is past it (all the page knew is gone).
+    // The page's rows and its "after" then name other entries, or none.
+    if (state.newest === 0) return false;
+    return (body.newest != null && body.newest < state.newest) || (body.oldest != null && body.oldest > state.newest);
+  }
+
   async function poll() {
     const generation = state.generation;
     const body = await apiJson("/_mock/ui/requests?" + filterQuery({ after: state.newest, limit: PAGE }));
     if (generation !== state.generation) return;
+    if (numberedAgain(body)) {
+      clearRows();
+      await poll(); // once: the list is empty now, so this cannot happen again
+      return;
+    }
     dropBefore(body.oldest);
+    // More than a page came since the last poll: the rows between would be missing, so the
+    // list starts over from the newest page, the rest reached through "Load older".
+    if (state.newest !== 0 && body.data.length === PAGE) clearRows();
     const first = state.newest === 0;
-    if (!first && body.data.length === PAGE) clearRows(); // more came than a page: start over
     if (body.data.length) {
       const fragment = document.createDocumentFragment();
       for (const entry of body.data) {
@@ -175,7 +191,10 @@
       }
       rowsBody.prepend(fragment);
       state.newest = Math.max(state.newest, body.data[0].seq);
-      while (rowsBody.children.length > MAX_ROWS) rowsBody.lastElementChild.remove();
+      if (rowsBody.children.length > MAX_ROWS) {
+        while (rowsBody.children.length > MAX_ROWS) rowsBody.lastElementChild.remove();
+        $("#older").hidden = false; // the rows dropped from the bottom are still there to load
+      }
     }
     if (first) $("#older").hidden = body.data.length < PAGE;
     showCounts();
@@ -347,12 +366,18 @@
 
   // --- stubs ------------------------------------------------------------------------------------
 
-  function compact(value) {
-    return value === undefined ? "" : JSON.stringify(value);
-  }
+  // The page's own stub list (/_mock/ui/stubs): each stub's match and reply cut short, and an
+  // ETag, so an unchanged list costs a bodiless 304 (the admin API's list sends every stub
+  // whole, megabytes a poll for a big one).
+  let stubsTag = null;
 
   async function loadStubs() {
-    const body = await apiJson("/_mock/stubs");
+    const headers = stubsTag ? { "If-None-Match": stubsTag } : {};
+    const response = await api("/_mock/ui/stubs", { headers });
+    if (response.status === 304) return;
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    const body = await response.json();
+    stubsTag = response.headers.get("ETag");
     const stubs = body.data || [];
     $("#stub-count").textContent = stubs.length;
     const ids = $("#stub-ids");
@@ -361,6 +386,7 @@
     tbody.replaceChildren(
       ...stubs.map((stub) => {
         const remove = el("button", { className: "quiet", text: "Delete", title: `DELETE /_mock/stubs/${stub.id}` });
+        const size = stub.cut ? el("span", { className: "muted", text: ` (${bytes(stub.size)} in all)` }) : null;
         remove.addEventListener("click", async () => {
           await api(`/_mock/stubs/${encodeURIComponent(stub.id)}`, { method: "DELETE" });
           await loadStubs();
@@ -369,11 +395,9 @@
           "tr",
           {},
           el("td", {}, el("code", { text: stub.id })),
-          el("td", {}, el("code", { text: compact(stub.match) })),
+          el("td", {}, el("code", { text: stub.match })),
           // A sequence stub lists its replies (and what follows the last) instead of one reply.
-          el("td", {}, el("code", {
-            text: stub.replies ? compact({ replies: stub.replies, after_last: stub.after_last }) : compact(stub.reply),
-          })),
+          el("td", {}, el("code", { text: stub.reply }), size),
           el("td", { className: "num", text: stub.priority }),
           el("td", { className: "num used", text: stub.used }),
           el("td", { className: "num", text: stub.times == null ? "∞" : stub.times }),
