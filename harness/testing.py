@@ -311,7 +311,8 @@ def conformance_violations(
     """Every way a response breaks the effective spec.
 
     ``response`` is an ``httpx.Response`` or ``requests.Response``, an SDK raw response
-    (``.with_raw_response``, ``.with_streaming_response``), or a body: a JSON dict or an SSE
+    (``.with_raw_response``, ``.with_streaming_response``), the SDK's stream that
+    ``create(stream=True)`` returns (before it is iterated), or a body: a JSON dict or an SSE
     transcript (``str``/``bytes``), with ``path`` naming the operation. A streamed body not
     read yet is read here (the SDK can still parse it afterwards); an async one must be
     read first (``await raw.http_response.aread()``).
@@ -342,6 +343,9 @@ def _unpack(
     response: Any, path: str | None, method: str, status: int
 ) -> tuple[Any, str, str, int, str, str | None]:
     response = getattr(response, "http_response", response)  # SDK raw responses
+    inner = getattr(response, "response", None)  # the SDK's Stream (create(stream=True))
+    if inner is not None and hasattr(inner, "status_code"):
+        response = inner
     request = getattr(response, "request", None)
     if request is not None and hasattr(response, "status_code"):
         path = path or urlsplit(str(request.url)).path
@@ -350,6 +354,11 @@ def _unpack(
         body = _read_body(response)
         return body, path, request.method, response.status_code, media_type, model
     if path is None:
+        if hasattr(response, "model_dump"):  # an SDK's parsed object: not the wire
+            raise UsageError(
+                "a parsed SDK object holds what the SDK kept of the answer, not the answer: "
+                "pass the raw response (client.chat.completions.with_raw_response.create(...))"
+            )
         raise UsageError("pass path= when validating a bare body")
     is_sse = isinstance(response, str | bytes) and _looks_like_sse(response)
     return response, path, method, status, EVENT_STREAM if is_sse else JSON, None

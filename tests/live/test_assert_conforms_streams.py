@@ -38,6 +38,23 @@ def test_streamed_chat_raw_response(client: OpenAI) -> None:
     assert text
 
 
+def test_the_sdks_stream_object_as_create_returns_it(client: OpenAI) -> None:
+    # `create(stream=True)` returns a Stream holding its HTTP response: it was taken for a
+    # bare body ("pass path=").
+    for stream in (
+        client.chat.completions.create(model="gpt-4", messages=MESSAGES, stream=True),
+        client.responses.create(model="gpt-4", input="Say hello", stream=True),
+    ):
+        assert_conforms(stream)
+        assert list(stream)  # still readable by the SDK after the check
+
+
+def test_a_parsed_sdk_object_is_a_usage_error_naming_the_raw_response(client: OpenAI) -> None:
+    parsed = client.chat.completions.create(model="gpt-4", messages=MESSAGES)
+    with pytest.raises(UsageError, match="with_raw_response"):
+        assert_conforms(parsed)
+
+
 def test_streamed_responses_raw_response(client: OpenAI) -> None:
     raw = client.responses.with_raw_response.create(model="gpt-4", input="Say hello", stream=True)
     assert_conforms(raw)
