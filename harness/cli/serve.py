@@ -360,17 +360,18 @@ def _state_url(state: str | None) -> str | None:
     """
     if not state or not _URL_START.match(state):
         return None
+    from harness.errors import HarnessError
+    from mockserver.redis_state.connection import describe, without_credentials
+
     if not state.startswith(("redis://", "rediss://")):
         raise click.UsageError(
-            f"--state {state!r} is neither a file path nor a Redis URL: a Redis URL starts "
-            "redis:// or rediss:// (in lower case), as redis://HOST:PORT/DB"
+            f"--state {without_credentials(state)!r} is neither a file path nor a Redis URL: "
+            "a Redis URL starts redis:// or rediss:// (in lower case), as redis://HOST:PORT/DB"
         )
-    database = urlsplit(state).path.strip("/")
-    if database and not database.isdigit():
-        raise click.UsageError(
-            f"--state {state!r}: the Redis database after the address is a number "
-            "(redis://HOST:PORT/0)"
-        )
+    try:
+        describe(state)  # the address read as the store will read it, password unshown
+    except HarnessError as exc:  # one line, as the store's own start errors are
+        raise click.ClickException(str(exc)) from exc
     return state
 
 

@@ -60,13 +60,13 @@ def describe(url: str) -> str:
         port = parts.port or DEFAULT_PORT
     except ValueError as exc:
         raise UsageError(
-            f"cannot use {_without_credentials(url)} as the state store: {exc} "
+            f"cannot use {without_credentials(url)} as the state store: {exc} "
             "(expected redis://HOST:PORT/DB)"
         ) from exc
     database = parts.path.strip("/") or "0"
     if not database.isdigit():  # a password with a '/' ends up here: never show it
         raise UsageError(
-            f"cannot use {_without_credentials(url)} as the state store: the database after "
+            f"cannot use {without_credentials(url)} as the state store: the database after "
             "the address is a number (expected redis://HOST:PORT/DB)"
         )
     host = parts.hostname or DEFAULT_HOST
@@ -75,7 +75,7 @@ def describe(url: str) -> str:
     return f"Redis at {host}:{port}/{database}"
 
 
-def _without_credentials(url: str) -> str:
+def without_credentials(url: str) -> str:
     """``url`` with what stands before its last ``@`` masked: a URL that cannot be parsed
     cannot be trusted to split its user and password where urlsplit would."""
     scheme, separator, rest = url.partition("://")

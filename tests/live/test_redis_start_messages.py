@@ -39,14 +39,9 @@ def serve_fails(url: str) -> str:
     [
         "redis://127.0.0.1:99999/0",
         f"redis://:{PASSWORD}@127.0.0.1:port/0",
-        pytest.param(
-            "redis://[::1/0",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="harness/cli/serve.py _state_url calls urlsplit(state) outside a try: "
-                "its ValueError is a traceback before the Redis state reads the address",
-            ),
-        ),
+        "redis://[::1/0",
+        f"redis://:{PASSWORD}@127.0.0.1/abc",
+        f"redis://:p/{PASSWORD}@127.0.0.1/0",  # an unencoded / in the password
     ],
 )
 def test_a_malformed_address_is_one_line(url: str) -> None:
