@@ -15,7 +15,7 @@ as ``{"path": ..., "body": {...}}`` (:mod:`mockserver.stub_diagnosis`).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -27,8 +27,8 @@ from mockserver.intake import read_json
 from mockserver.journal import FILTERS
 from mockserver.journal_store import SQL_INT_MAX, filter_value
 from mockserver.state import current_state, state_with_journal
-from mockserver.stub_diagnosis import near_misses, quoted, user_text
-from mockserver.stubs import StubError, parse_stubs
+from mockserver.stub_diagnosis import held_stubs, near_misses, preview, quoted, user_text
+from mockserver.stubs import Stub, StubError, parse_stubs
 
 admin = Blueprint("admin", __name__, url_prefix="/_mock")
 
@@ -49,7 +49,8 @@ def health() -> Response:
     state = current_state()
     body = {
         "status": "ok",
-        "models": state.specs.models,
+        # As GET /v1/models lists them: the specs' models, then the --model aliases.
+        "models": list(dict.fromkeys([*state.specs.models, *state.config.model_aliases])),
         "paths": state.specs.paths,
         # Started without --api-key the mock takes any non-empty key: `harness contract`
         # reads this to leave out its check that a wrong key is refused (harness.contract).
@@ -61,7 +62,7 @@ def health() -> Response:
 @admin.post("/stubs")
 def create_stubs() -> Response:
     try:
-        stubs = parse_stubs(read_json(request))
+        stubs = parse_stubs(read_json(request), served_paths=current_state().specs.paths)
     except StubError as exc:
         raise MockError(ErrorReply(400, str(exc), param=exc.param, code="invalid_stub")) from exc
     current_state().stubs.add(stubs)
@@ -161,6 +162,7 @@ def list_near_misses() -> Response:
         if entry.get("stub_id") is None and entry.get("method") == "POST":
             unanswered.append(entry)
     stubs = state.stubs.list()
+    held = held_stubs(stubs)  # the same for every request: picked once
     data = []
     for entry in unanswered:
         body = entry.get("body")
@@ -170,11 +172,11 @@ def list_near_misses() -> Response:
             {
                 "request": _request_summary(entry, body),
                 "near_misses": near_misses(
-                    stubs, str(entry["path"]), body, stored=state.db.responses
+                    held, str(entry["path"]), body, stored=state.db.responses
                 ),
             }
         )
-    return _json({"object": "list", "data": data})
+    return _json({"object": "list", "data": data, **_held_counts(stubs, held)})
 
 
 @admin.post("/near-misses")
@@ -193,19 +195,27 @@ def explain_request() -> Response:
         )
     state = current_state()
     stubs = state.stubs.list()
+    held = held_stubs(stubs)
     return _json(
         {
             "request": _request_summary({"path": path, "method": "POST"}, body),
-            "near_misses": near_misses(stubs, path, body, stored=state.db.responses),
+            "near_misses": near_misses(held, path, body, stored=state.db.responses),
+            **_held_counts(stubs, held),
         }
     )
+
+
+def _held_counts(stubs: Sequence[Stub], held: Sequence[Stub]) -> dict[str, int]:
+    """How many stubs there are, and how many each request was held against (the first
+    MAX_NEAR_MISS_STUBS the matcher tries): a near miss among the others is not shown."""
+    return {"stubs_total": len(stubs), "stubs_held": len(held)}
 
 
 def _request_summary(entry: Mapping[str, Any], body: Mapping[str, Any]) -> dict[str, Any]:
     summary = {
         key: entry[key] for key in ("seq", "method", "path", "status", "fault") if key in entry
     }
-    summary["model"] = body.get("model")
+    summary["model"] = preview(body.get("model"))  # a refused request's may be anything
     summary["last_user_message"] = quoted(user_text(str(entry["path"]), body))
     return summary
 

@@ -48,7 +48,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
         try:
             # Loaded once into the state: what a restart or another instance on the same
             # state loads again is kept as stored, with its use count.
-            stubs.add(load_stub_file(config.stubs_file), keep_same=True)
+            stubs.add(load_stub_file(config.stubs_file, specs.paths), keep_same=True)
         except StubError as exc:
             raise UsageError(str(exc)) from exc
     journal = Journal(
@@ -72,6 +72,9 @@ def create_app(config: MockConfig | None = None) -> Flask:
     # Flask serves the admin routes under /_mock/; the API routes are answered before
     # Flask sees them (see mockserver.api.dispatch). Wrapping wsgi_app is Flask's documented
     # way to put middleware in front of an app; mypy sees a method being replaced.
+    # Flask would answer OPTIONS on every admin route itself, 200 with an empty HTML body:
+    # they answer 405 in JSON naming their methods instead, as the API routes do.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     app.register_blueprint(admin)
     app.register_blueprint(dashboard)
     install_error_handlers(app)

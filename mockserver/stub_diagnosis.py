@@ -13,6 +13,7 @@ fields only explain it, so the diagnosis cannot disagree with what the mock did.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,15 @@ NEAR_MISSES_SHOWN = 3
 MAX_BODY_DIFFERENCES = 10
 # Texts quoted in a mismatch are cut to this many characters.
 QUOTED_CHARS = 200
+# A value shown (a field's expected and actual values, a stub's match fields) is cut once it
+# holds about this many characters of keys and texts, or nests this deep: a request's value
+# may be megabytes or hundreds of levels, and each report may show 30 of them.
+PREVIEW_CHARS = 500
+PREVIEW_DEPTH = 8
+# Stubs one request is held against at most, in the order the matcher tries them (higher
+# priority, then the newest): the answer's cost stays bounded with tens of thousands of
+# stubs, and says how many were held.
+MAX_NEAR_MISS_STUBS = 500
 
 # The text a stub's last_user_message searches, by endpoint (as the API views pass it).
 USER_TEXT_OF: dict[str, Callable[[Mapping[str, Any]], str]] = {
@@ -60,9 +70,13 @@ class Mismatch:
     pointer: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        shown = {"field": self.field, "expected": self.expected, "actual": self.actual}
+        shown = {
+            "field": self.field,
+            "expected": preview(self.expected),
+            "actual": preview(self.actual),
+        }
         if self.pointer is not None:
-            shown["pointer"] = self.pointer
+            shown["pointer"] = quoted(self.pointer)
         shown["reason"] = self.reason
         return shown
 
@@ -117,11 +131,12 @@ def near_misses(
 
     ``distance`` is the share of the stub's conditions the request failed (0: it would be
     answered now; the stub may be newer than the request, or the request was answered
-    before stubs were tried, e.g. refused or failed by a fault).
+    before stubs were tried, e.g. refused or failed by a fault). Only the stubs
+    :func:`held_stubs` picks are held against it; each is shown by :func:`stub_summary`.
     """
     ranked = []
     facts = facts_for(endpoint, body, stored)  # one stored-conversation read for all stubs
-    for stub in stubs:
+    for stub in held_stubs(stubs):
         mismatches = explain_mismatch(stub, endpoint, body, facts=facts)
         conditions = len(_conditions(stub)) + (stub.times is not None)
         distance = len(mismatches) / conditions if conditions else 0.0
@@ -134,10 +149,32 @@ def near_misses(
             "stub_id": stub.id,
             "distance": round(distance, 3),
             "mismatches": [mismatch.as_json() for mismatch in mismatches],
-            "stub": stub.definition(),
+            "stub": stub_summary(stub),
         }
         for distance, _, _, _, stub, mismatches in ranked[:shown]
     ]
+
+
+def held_stubs(stubs: Iterable[Stub]) -> list[Stub]:
+    """The stubs a request is held against: at most :data:`MAX_NEAR_MISS_STUBS`, those the
+    matcher tries first (higher priority, then the newest)."""
+    return heapq.nsmallest(MAX_NEAR_MISS_STUBS, stubs, key=_precedence)
+
+
+def _precedence(stub: Stub) -> tuple[int, int]:
+    return (-stub.priority, -stub.seq)
+
+
+def stub_summary(stub: Stub) -> dict[str, Any]:
+    """A stub as a near miss shows it: its match fields cut by :func:`preview`, its use
+    counts, and no reply (``GET /_mock/stubs`` shows the whole definition)."""
+    return {
+        "id": stub.id,
+        "match": {name: preview(value) for name, value in stub.match.items()},
+        "times": stub.times,
+        "priority": stub.priority,
+        "used": stub.used,
+    }
 
 
 def _conditions(stub: Stub) -> list[str]:
@@ -234,6 +271,48 @@ def _body_differences(wanted: Any, actual: Any, pointer: str) -> list[Mismatch]:
 
 def _body_mismatch(pointer: str, expected: Any, actual: Any, reason: str) -> Mismatch:
     return Mismatch("match.body", expected, quoted(actual), reason, pointer or "")
+
+
+def preview(value: Any) -> Any:
+    """``value`` as a report shows it: texts cut as :func:`quoted` does, and objects and
+    arrays cut with a ``"…"`` marker past :data:`PREVIEW_CHARS` characters of keys and texts
+    or :data:`PREVIEW_DEPTH` levels. Small values are shown as they are."""
+    return _Preview().of(value, PREVIEW_DEPTH)
+
+
+class _Preview:
+    """One value's cut copy; ``left`` is the characters it may still show."""
+
+    def __init__(self) -> None:
+        self.left = PREVIEW_CHARS
+
+    def of(self, value: Any, depth: int) -> Any:  # recursion bounded by PREVIEW_DEPTH
+        if isinstance(value, str):
+            shown = quoted(value)
+            self.left -= len(shown)
+            return shown
+        if not isinstance(value, (Mapping, list)):
+            self.left -= 8
+            return value
+        if depth == 0:
+            return "…"
+        if isinstance(value, list):
+            items: list[Any] = []
+            for item in value:
+                if self.left <= 0:
+                    items.append(f"… ({len(value) - len(items)} more items)")
+                    break
+                items.append(self.of(item, depth - 1))
+            return items
+        members: dict[str, Any] = {}
+        for key, item in value.items():
+            if self.left <= 0:
+                members["…"] = f"{len(value) - len(members)} more members"
+                break
+            name = quoted(str(key))
+            self.left -= len(name)
+            members[name] = self.of(item, depth - 1)
+        return members
 
 
 def quoted(value: Any) -> Any:

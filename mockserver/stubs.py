@@ -47,7 +47,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,15 @@ AFTER_LAST = ("repeat_last", "cycle", "stop_matching")
 # Bounds a stub definition keeps (its JSON is read on every process).
 MAX_REPLIES = 1000
 MAX_TOOL_CALLS = 128
+# How deep a stub definition nests (objects and arrays, the stub itself the first level).
+# Matching and diagnosis recurse only as deep as the stub's own match.body (a request nested
+# deeper cannot match it), and its JSON is encoded into answers: a bound far below Python's
+# recursion limit and orjson's 255 levels keeps both safe on every server's thread stack.
+MAX_STUB_DEPTH = 64
+# A stub id is named in a URL (DELETE /_mock/stubs/{id}) and copied into every journal entry
+# it answers: characters a path segment carries as they are, and a bounded length.
+MAX_ID_CHARS = 128
+_ID = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_ID_CHARS}}}")
 # As X-Mock-Latency-Ms (mockserver.faults.headers).
 MAX_STUB_LATENCY_MS = 60_000
 # The finish reasons both the chat body's and the chunks' schemas allow.
@@ -355,12 +364,20 @@ def compile_pattern(pattern: str) -> _Pattern:
     return _Pattern(program, None if _SYNTAX.search(pattern) else pattern)
 
 
-def parse_stub(raw: Any, where: str = "") -> Stub:
-    """Check a stub definition; :class:`StubError` names the first field that is wrong."""
+def parse_stub(raw: Any, where: str = "", served_paths: Collection[str] | None = None) -> Stub:
+    """Check a stub definition; :class:`StubError` names the first field that is wrong.
+
+    ``served_paths``: the paths the mock serves; a ``match.endpoint`` none of them is
+    refused (``None``: not checked).
+    """
+    if isinstance(raw, (Mapping, list)):
+        _check_depth(raw, where)  # first: the schema's validator recurses too
+    if isinstance(raw, Mapping) and "id" in raw:
+        _check_id(raw["id"], where)
     violations = _STUB_VALIDATOR.violations(raw)
     if violations:
         first: Violation = violations[0]
-        param = _join(where, first.param)
+        param = _join(where, _violation_param(raw, first))
         raise StubError(f"Invalid stub: '{param or 'stub'}': {first.message}.", param or None)
     if ("reply" in raw) == ("replies" in raw):
         param = _join(where, "reply")
@@ -380,6 +397,8 @@ def parse_stub(raw: Any, where: str = "") -> Stub:
         _check_reply(reply, _join(where, "reply" if "reply" in raw else f"replies[{index}]"))
     match = raw.get("match") or {}
     _check_turns(match.get("turns"), where)
+    if served_paths is not None and "endpoint" in match:
+        _check_endpoint(match["endpoint"], served_paths, where)
     pattern = match.get("last_user_message")
     if pattern is not None:
         try:
@@ -443,6 +462,87 @@ def _check_reply(reply: Mapping[str, Any], param: str) -> None:
             raise StubError(f"Invalid stub: '{param}.chaos': {exc}.", f"{param}.chaos") from exc
 
 
+def _check_depth(raw: Any, where: str) -> None:
+    """Refuse a definition nested deeper than :data:`MAX_STUB_DEPTH`, naming the field.
+
+    Walked with a stack of its own, so any depth is measured without recursing.
+    """
+    stack: list[tuple[Any, int, tuple[str | int, ...]]] = [(raw, 1, ())]
+    while stack:
+        value, depth, path = stack.pop()
+        items = value.items() if isinstance(value, Mapping) else enumerate(value)
+        for key, item in items:
+            if not isinstance(item, (Mapping, list)):
+                continue
+            if depth == MAX_STUB_DEPTH:
+                param = _join(where, _field_of((*path, key)))
+                raise StubError(
+                    f"Invalid stub: '{param}' nests deeper than the {MAX_STUB_DEPTH} levels "
+                    "of objects and arrays a stub may have (counted from the stub itself).",
+                    param,
+                )
+            stack.append((item, depth + 1, (*path, key)))
+
+
+def _field_of(path: tuple[str | int, ...]) -> str:
+    """The stub's own field a deep value is under (``match.body``,
+    ``reply.tool_call.arguments``), or the first key that is none of the stub's fields."""
+    shown = ""
+    for part in path:
+        if isinstance(part, int):
+            shown = _join(shown, f"[{part}]")
+            continue
+        shown = _join(shown, part)
+        if part not in _NESTING_KEYS:
+            break
+    return shown
+
+
+# The stub's own keys that hold more of its fields (what lies under others is free-form).
+_NESTING_KEYS = frozenset({"match", "reply", "replies", "tool_call", "tool_calls"})
+
+
+def _check_id(stub_id: Any, where: str) -> None:
+    if not isinstance(stub_id, str):
+        return  # the schema names the type
+    if _ID.fullmatch(stub_id) is None or stub_id in (".", ".."):
+        param = _join(where, "id")
+        shown = stub_id[:40].encode("unicode_escape").decode("ascii")
+        more = f"… ({len(stub_id)} characters)" if len(stub_id) > 40 else ""
+        raise StubError(
+            f"Invalid stub: '{param}': an id is 1 to {MAX_ID_CHARS} letters, digits and "
+            f"'_', '.', ':', '-' (not '.' or '..'), so that DELETE /_mock/stubs/{{id}} can "
+            f"name it; got '{shown}{more}'.",
+            param,
+        )
+
+
+def _violation_param(raw: Any, violation: Violation) -> str:
+    """The violation's field; for a key the stub itself does not have, that key (the
+    violation names the stub, which ``param`` cannot: it would be null)."""
+    if (
+        violation.keyword != "additionalProperties"
+        or violation.path
+        or not isinstance(raw, Mapping)
+    ):
+        return violation.param
+    unknown = [key for key in raw if key not in STUB_SCHEMA["properties"]]
+    return str(unknown[0]) if unknown else violation.param
+
+
+def _check_endpoint(endpoint: str, served_paths: Collection[str], where: str) -> None:
+    served = {_endpoint(path) for path in served_paths}
+    if _endpoint(endpoint) not in served:
+        param = _join(where, "match.endpoint")
+        shown = endpoint[:80] + ("…" if len(endpoint) > 80 else "")
+        raise StubError(
+            f"Invalid stub: '{param}': the mock serves no {shown!r}, so the stub could never "
+            f"match; the paths served are {', '.join(sorted(served_paths))} (with or "
+            "without /v1).",
+            param,
+        )
+
+
 def _check_turns(turns: Any, where: str) -> None:
     if isinstance(turns, Mapping) and turns.get("min", 0) > turns.get("max", INT64_MAX):
         param = _join(where, "match.turns")
@@ -452,12 +552,14 @@ def _check_turns(turns: Any, where: str) -> None:
         )
 
 
-def parse_stubs(raw: Any) -> list[Stub]:
-    """One stub, a list of stubs, or ``{"stubs": [...]}``."""
+def parse_stubs(raw: Any, served_paths: Collection[str] | None = None) -> list[Stub]:
+    """One stub, a list of stubs, or ``{"stubs": [...]}`` (see :func:`parse_stub`)."""
     raw, prefix = _unwrapped(raw)
     if isinstance(raw, list):
-        return [parse_stub(item, f"{prefix}[{index}]") for index, item in enumerate(raw)]
-    return [parse_stub(raw, prefix)]
+        return [
+            parse_stub(item, f"{prefix}[{index}]", served_paths) for index, item in enumerate(raw)
+        ]
+    return [parse_stub(raw, prefix, served_paths)]
 
 
 class StubStore:
@@ -577,7 +679,7 @@ def _order(candidate: _Candidate) -> tuple[int, int]:
 _EMPTY_INDEX = _StubIndex(-1, [])
 
 
-def load_stub_file(path: Path) -> list[Stub]:
+def load_stub_file(path: Path, served_paths: Collection[str] | None = None) -> list[Stub]:
     """Stubs from a ``--stubs`` file (YAML, of which JSON is a subset).
 
     A stub without an ``id`` gets one made from its definition, the same at every load:
@@ -595,7 +697,7 @@ def load_stub_file(path: Path) -> list[Stub]:
     except UnicodeDecodeError as exc:
         raise StubError(f"{source}: cannot read stubs: not UTF-8 text ({exc})", None) from exc
     try:
-        stubs = parse_stubs(raw)
+        stubs = parse_stubs(raw, served_paths)
     except StubError as exc:
         raise StubError(f"{source}: {exc}", exc.param) from exc
     return _with_stable_ids(stubs, _listed(raw))
