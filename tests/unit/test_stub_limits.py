@@ -148,3 +148,14 @@ def test_the_work_per_request_is_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
     # The newest stubs are held, as the matcher tries them (priority first, then newest).
     assert set(held) == {f"s{n}" for n in range(MAX_NEAR_MISS_STUBS * 3, MAX_NEAR_MISS_STUBS * 4)}
     assert shown[0]["stub_id"] == f"s{MAX_NEAR_MISS_STUBS * 4 - 1}"
+
+
+def test_a_stub_file_with_an_endpoint_nothing_serves_is_refused(tmp_path: Any) -> None:
+    from mockserver.stubs import load_stub_file
+
+    path = tmp_path / "stubs.yaml"
+    path.write_text("- match: {endpoint: /v1/nothing}\n  reply: {text: x}\n", encoding="utf-8")
+    with pytest.raises(StubError) as caught:
+        load_stub_file(path, SERVED)
+    assert caught.value.param == "[0].match.endpoint"
+    assert str(path) in str(caught.value)
