@@ -93,15 +93,24 @@ def coalesced(frames: Iterable[bytes], max_bytes: int = COALESCED_BYTES) -> Iter
         yield b"".join(batch)
 
 
+# The status of a held request once the hold is over: where a status line goes out at all
+# (granian sends one before any body), it is a gateway's timeout, never a success.
+HELD_STATUS = 504
+
+
 def held_reply(environ: dict[str, Any], held: HeldRequest) -> Response:
     """A held request: no answer at all for ``held.hold_s``, then a dropped connection.
 
     The hold happens before the app returns, since granian sends the status line as soon
     as the app returns, before any body; and the announced length is never sent, so the
     connection drops even where the server gives no socket to cut (see socket_closer).
+    That status line says 504: a 200 let a streaming SDK call return a stream as if it
+    had succeeded (only reading it failed, past the SDK's retries).
     """
     time.sleep(held.hold_s)
-    response = Response(dropped(socket_closer(environ)), mimetype="application/json")
+    response = Response(
+        dropped(socket_closer(environ)), status=HELD_STATUS, mimetype="application/json"
+    )
     response.headers["Content-Length"] = _HELD_LENGTH
     return response
 

@@ -14,7 +14,8 @@ TIMEOUT_HOLD_S = 30.0
 class Timeout(Fault):
     name: ClassVar[str] = "timeout"
     summary: ClassVar[str] = (
-        "no answer: the request is held (30 s at most, then the connection is dropped) "
-        "so the client's own timeout trips"
+        "no answer: the request is held (30 s at most, then the connection is dropped; "
+        "under granian a 504 status line goes out first, no body) so the client's own "
+        "timeout trips"
     )
     hold_s: ClassVar[float | None] = TIMEOUT_HOLD_S
