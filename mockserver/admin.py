@@ -243,9 +243,13 @@ def reset() -> Response:
         state.chaos.restart()
     # Stored responses too: a test reset before it runs must not continue or read back a
     # response an earlier test stored.
+    deleted = state.db.freeing(state.stubs.clear)
+    if state.file_stubs:  # a fresh mock started with --stubs has them, each at its first use
+        state.stubs.add(list(state.file_stubs))
     return _json(
         {
-            "stubs_deleted": state.db.freeing(state.stubs.clear),
+            "stubs_deleted": deleted,
+            "stubs_restored": len(state.file_stubs),
             "requests_deleted": state.db.freeing(state.journal.clear),
             "responses_deleted": state.db.freeing(state.db.responses.clear),
         }

@@ -21,7 +21,7 @@ from mockserver.journal import Journal
 from mockserver.sqlite_state import SqliteState
 from mockserver.state import EXTENSION_KEY, MockState
 from mockserver.storage import StateBackend
-from mockserver.stubs import StubError, StubStore, load_stub_file
+from mockserver.stubs import Stub, StubError, StubStore, load_stub_file
 
 
 def create_app(config: MockConfig | None = None) -> Flask:
@@ -44,11 +44,13 @@ def create_app(config: MockConfig | None = None) -> Flask:
     encoding()
     db = open_state(config)
     stubs = StubStore(db.stubs)
+    file_stubs: list[Stub] = []
     if config.stubs_file is not None:
         try:
-            # Loaded once into the state: what a restart or another instance on the same
-            # state loads again is kept as stored, with its use count.
-            stubs.add(load_stub_file(config.stubs_file, specs.paths), keep_same=True)
+            file_stubs = load_stub_file(config.stubs_file, specs.paths)
+            # Loaded once into the state: what a restart, another worker or another
+            # instance on the same state loads again is kept as stored, with its use count.
+            stubs.add(file_stubs, keep_same=True)
         except StubError as exc:
             raise UsageError(str(exc)) from exc
     journal = Journal(
@@ -62,7 +64,15 @@ def create_app(config: MockConfig | None = None) -> Flask:
         chaos = build_chaos(config.chaos, config.chaos_seed, counter)
     except ChaosError as exc:
         raise UsageError(f"chaos: {exc}") from exc
-    state = MockState(config=config, specs=specs, db=db, journal=journal, stubs=stubs, chaos=chaos)
+    state = MockState(
+        config=config,
+        specs=specs,
+        db=db,
+        journal=journal,
+        stubs=stubs,
+        chaos=chaos,
+        file_stubs=tuple(file_stubs),
+    )
     app.extensions[EXTENSION_KEY] = state
     # werkzeug's router redirects "/_mock//health" to the merged path with an HTML page,
     # which Flask sends past the error handlers (redirects are routing, not errors). The

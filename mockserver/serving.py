@@ -136,8 +136,9 @@ def run_granian(
     """Serve with granian: each worker builds the app from ``config`` (see module docstring).
 
     ``parent_app`` is the app built from ``config`` in this process: building it first fails
-    early on bad specs or stubs, creates the state file the workers share, and loads the
-    stubs once rather than once per worker.
+    early on bad specs or stubs and creates the state file the workers share. The workers
+    read the ``--stubs`` file again, to put its stubs back on a reset; adding them finds
+    them stored already, and keeps them as they are.
     """
     from granian import Granian
     from granian.constants import Interfaces
@@ -145,9 +146,7 @@ def run_granian(
     global _built_before_fork
     _built_before_fork = parent_app
 
-    shared = dataclasses.replace(
-        config, state_path=parent_app.extensions["mockserver"].db.path, stubs_file=None
-    )
+    shared = dataclasses.replace(config, state_path=parent_app.extensions["mockserver"].db.path)
     os.environ[CONFIG_ENV] = _dump_config(shared)
     os.environ[MASTER_PID_ENV] = str(os.getpid())
     server = Granian(

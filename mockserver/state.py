@@ -12,7 +12,7 @@ from mockserver.config import MockConfig
 from mockserver.errors import ErrorReply, MockError
 from mockserver.journal import Journal
 from mockserver.storage import StateBackend
-from mockserver.stubs import StubStore
+from mockserver.stubs import Stub, StubStore
 
 EXTENSION_KEY = "mockserver"
 
@@ -27,6 +27,8 @@ class MockState:
     stubs: StubStore
     # Server-wide probabilistic faults (``--chaos``); None: none.
     chaos: Chaos | None = None
+    # The stubs of the ``--stubs`` file, which a reset puts back (as a fresh mock has them).
+    file_stubs: tuple[Stub, ...] = ()
 
 
 def current_state() -> MockState:
