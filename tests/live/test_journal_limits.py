@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -94,21 +93,18 @@ def test_the_journal_drops_its_oldest_entries_past_its_byte_cap() -> None:
 def test_a_read_of_the_last_entries_does_not_read_the_whole_journal(
     admin: Admin, live_server: RunningServer
 ) -> None:
+    # That the read stops in SQL is test_the_last_entries_are_cut_in_sql's (its statements
+    # traced); a ratio of timings here failed on a busy machine without a regression.
     for n in range(150):
         big_chat(live_server.url, 60_000, marker=f"n{n:03} ")
-    started = time.monotonic()
     everything = journal(live_server.url)
-    full_read = time.monotonic() - started
-    started = time.monotonic()
     (last,) = journal(live_server.url, limit=1)
-    last_read = time.monotonic() - started
     assert len(everything) == 150
     assert last == everything[-1]
     assert [entry["seq"] for entry in journal(live_server.url, limit=3)] == [
         entry["seq"] for entry in everything[-3:]
     ]
     assert journal(live_server.url, limit=0) == []
-    assert last_read < full_read / 6, (last_read, full_read)
 
 
 def test_the_last_entries_are_cut_in_sql(tmp_path: Path) -> None:
