@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ import yaml
 # vcrpy ships no type hints; its serializer is the one piece used here.
 from vcr.serializers import yamlserializer  # type: ignore[import-untyped]
 
-from harness.atomic import replace_file
+from harness.atomic import FILE_MODE, replace_file, sync_folder
 from harness.cassettes.yamlfile import AliasExpansionError, load_cassette_yaml
 from harness.errors import HarnessError
 
@@ -452,10 +454,13 @@ def append_interaction(
 ) -> int:
     """Append one interaction to a cassette file (created if missing); returns its index.
 
-    The file is re-read under a lock, so several threads or recorder processes can append to
-    one cassette, and replaced by an atomic rename, so a reader (or a recorder killed
-    mid-write) sees either the old file or the new one, never half of one. An existing file
-    that is not a valid cassette is left alone and reported.
+    The whole file is written again, to a temporary file renamed over the old one, so a
+    reader (or a recorder killed mid-write) sees either the old file or the new one, never
+    half of one: an append-only format would lose that. The append holds the lock of this
+    one cassette (:func:`_locked_cassette`), so several threads or recorder processes can
+    append to it while appends to other cassettes go on. What this process last wrote is
+    kept (:class:`_WrittenDocuments`) and not read again unless the file changed since. An
+    existing file that is not a valid cassette is left alone and reported.
     """
     for body, where in ((request.body, "request"), (response.body, "response")):
         try:
@@ -463,23 +468,31 @@ def append_interaction(
         except UnicodeDecodeError as exc:
             raise CassetteError([f"{path}: the {where} body is not UTF-8 text"]) from exc
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.parent):
-        document = _existing_document(path)
+    with _locked_cassette(path):
+        document = _WRITTEN.get(path)
+        if document is None:
+            document = _existing_document(path)
         interactions = document["interactions"]
         interactions.append(to_vcr_interaction(request, response))
         if source and SOURCE_KEY not in document:
             document[SOURCE_KEY] = dict(source)
-        replace_file(path, yamlserializer.serialize(document))
+        try:
+            written = _replace_cassette(path, yamlserializer.serialize(document))
+        except BaseException:
+            _WRITTEN.forget(path)  # the kept document holds an interaction the file does not
+            raise
+        _WRITTEN.keep(path, written, document)
         return len(interactions) - 1
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` by a temporary file and a rename, under the folder's lock.
+    """Replace ``path`` with ``text`` by a temporary file and a rename, under the file's lock.
 
     A reader, or a writer killed at any moment, sees the old file or the new one, whole.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive(path.parent):
+    with _locked_cassette(path):
+        _WRITTEN.forget(path)
         replace_file(path, text)
 
 
@@ -505,29 +518,148 @@ def _existing_document(path: Path) -> dict[str, Any]:
     return document
 
 
-# One lock per process, plus an advisory lock on the folder for other processes.
-_PROCESS_LOCK = threading.Lock()
+# (st_mtime_ns, st_size, st_ino) of a cassette file: a rename puts a new inode in place, so a
+# file another process wrote since has another signature.
+_Signature = tuple[int, int, int]
+
+
+def _signature_of(stat: os.stat_result) -> _Signature:
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+
+def _current_signature(path: Path) -> _Signature | None:
+    try:
+        return _signature_of(os.stat(path))
+    except OSError:
+        return None
+
+
+def _replace_cassette(path: Path, text: str) -> _Signature:
+    """:func:`harness.atomic.replace_file` (temporary file, fsync, rename, folder fsync), which
+    also returns the new file's signature, taken from the temporary file before the rename:
+    once renamed, another process may replace it at once, so a ``stat`` of the path afterwards
+    could describe that process's file and pair it with this document."""
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(handle, FILE_MODE)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(text.encode("utf-8"))
+            stream.flush()
+            os.fsync(stream.fileno())
+            written = _signature_of(os.fstat(stream.fileno()))
+        os.replace(temp_name, path)
+    except BaseException:
+        with suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    sync_folder(path.parent)
+    return written
+
+
+class _WrittenDocuments:
+    """The document this process last wrote to each cassette, with that file's signature.
+
+    An append reuses it, rather than reading and checking the whole file again, while the
+    file still has that signature; a file another process (or an editor) wrote since is read.
+    A few cassettes are kept, the most recently written.
+    """
+
+    LIMIT = 16
+
+    def __init__(self) -> None:
+        self._kept: OrderedDict[Path, tuple[_Signature, dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> dict[str, Any] | None:
+        key = path.absolute()
+        with self._lock:
+            entry = self._kept.get(key)
+        if entry is None:
+            return None
+        signature, document = entry
+        if _current_signature(path) != signature:
+            self.forget(path)
+            return None
+        return document
+
+    def keep(self, path: Path, signature: _Signature, document: dict[str, Any]) -> None:
+        key = path.absolute()
+        with self._lock:
+            self._kept[key] = (signature, document)
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.LIMIT:
+                self._kept.popitem(last=False)
+
+    def forget(self, path: Path) -> None:
+        with self._lock:
+            self._kept.pop(path.absolute(), None)
+
+
+_WRITTEN = _WrittenDocuments()
+
+# One lock per cassette within the process (appends to other cassettes go on meanwhile) ...
+_PATH_LOCKS: dict[Path, threading.Lock] = {}
+_PATH_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _locked_cassette(path: Path) -> Iterator[None]:
+    """Hold the cassette's lock: its thread lock, then its advisory lock for other processes."""
+    key = path.absolute()
+    with _PATH_LOCKS_GUARD:
+        lock = _PATH_LOCKS.setdefault(key, threading.Lock())
+    with lock, _lock_file(path):
+        yield
+
 
 if sys.platform == "win32":  # pragma: no cover - no flock; one recorder per folder there
 
-    def _lock_folder(directory: Path) -> int | None:
-        return None
+    @contextmanager
+    def _lock_file(path: Path) -> Iterator[None]:
+        yield
+
+    @contextmanager
+    def _lock_folder(directory: Path) -> Iterator[None]:
+        yield
 
 else:
     import fcntl
 
-    def _lock_folder(directory: Path) -> int | None:
+    @contextmanager
+    def _lock_folder(directory: Path) -> Iterator[None]:
         handle = os.open(directory, os.O_RDONLY)
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        return handle
-
-
-@contextmanager
-def _exclusive(directory: Path) -> Iterator[None]:
-    with _PROCESS_LOCK:
-        handle = _lock_folder(directory)
         try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
             yield
         finally:
-            if handle is not None:
-                os.close(handle)  # closing the descriptor releases the flock
+            os.close(handle)  # closing the descriptor releases the flock
+
+    @contextmanager
+    def _lock_file(path: Path) -> Iterator[None]:
+        """... and an advisory lock on the cassette file itself, for other processes.
+
+        Every write renames a new file into place, so the lock is taken on the file that
+        is there when it is granted: a process that waited on the file just replaced tries
+        again on the new one. A cassette that does not exist yet has nothing to lock; its
+        folder's lock orders the processes that would create it.
+        """
+        while True:
+            try:
+                handle = os.open(path, os.O_RDONLY)
+            except FileNotFoundError:
+                with _lock_folder(path.parent):
+                    if not path.exists():
+                        yield
+                        return
+                continue
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    still_there = os.fstat(handle).st_ino == os.stat(path).st_ino
+                except FileNotFoundError:
+                    still_there = False
+                if still_there:
+                    yield
+                    return
+            finally:
+                os.close(handle)
