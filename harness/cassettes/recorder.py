@@ -35,7 +35,7 @@ import logging
 import re
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
@@ -47,7 +47,8 @@ import httpx
 from flask import Flask, jsonify, request
 
 # vcrpy ships no type hints; its decoder turns a gzip/deflate body into text as vcrpy would.
-from vcr.filters import decode_response  # type: ignore[import-untyped]
+from vcr.filters import AVAILABLE_DECOMPRESSORS, decode_response  # type: ignore[import-untyped]
+from werkzeug.http import http_date
 from werkzeug.wrappers import Response
 
 from harness.cassettes.cassette import (
@@ -93,6 +94,8 @@ _NOT_FORWARDED = HOP_BY_HOP | {"host", "content-length", CASSETTE_HEADER.lower()
 NOT_RECORDED_PREFIXES = ("/_mock/",)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 MAX_NAME_LENGTH = 120
+# Content codings a recorded body can be decoded from (vcrpy's decoders), and no coding at all.
+_DECODABLE_CODINGS = frozenset({*AVAILABLE_DECOMPRESSORS, "identity"})
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 _VERSION_SEGMENT = re.compile(r"v\d+")
 # A path segment that names one resource (resp_…, msg_…, a long or numeric id), not an endpoint.
@@ -180,13 +183,20 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
                 status="ok", upstream=_public(config), cassettes=str(config.cassettes_dir)
             )
         in_flight.enter()
+        done = _once(in_flight.leave)
         try:
             response = relay()
         except BaseException:
-            in_flight.leave()
+            done()
             raise
-        # The WSGI server calls this once the last byte is out (or the client is gone).
-        response.call_on_close(in_flight.leave)
+        # The exchange is done when its body has been sent, or given up on. werkzeug closes
+        # the body once the last byte is out, but not when its read of the socket after the
+        # body fails (a client that reset the connection): the body's own end counts too.
+        response.response = _counting(response.response, done)
+        response.call_on_close(done)
+        if "date" not in response.headers:
+            # The server adds no Date (an upstream's would come twice); the proxy's own has one.
+            response.headers["Date"] = http_date()
         return response
 
     def relay() -> Response:
@@ -216,7 +226,13 @@ def create_recorder_app(config: RecorderConfig) -> Flask:
         finally:
             upstream.close()
         proxied.record(upstream, body, source)
-        return Response(body, status=status, headers=headers)
+        response = Response(body, status=status, headers=headers)
+        if request.method == "HEAD" or upstream.status_code == 304:
+            # No body, but the length the upstream gave for it (werkzeug would say 0).
+            length = upstream.headers.get("content-length")
+            if length is not None:
+                response.headers["Content-Length"] = length
+        return response
 
     install_error_handlers(app)
     return app
@@ -244,6 +260,11 @@ def serve_recorder(
         # One line per recorded interaction is logged instead of one per request.
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             return None
+
+        def send_response(self, code: int, message: str | None = None) -> None:
+            # Without the server's own Server and Date headers: the upstream's are passed
+            # on, and came twice (the proxy's own answers get a Date from the app).
+            self.send_response_only(code, message)
 
     app = create_recorder_app(config)
     state: RecorderState = app.extensions["harness.record"]
@@ -341,6 +362,10 @@ class _ProxiedRequest:
             # dropped, as every credential is; the key that is sent is learned.
             headers = [(key, value) for key, value in headers if key.lower() != "authorization"]
             headers.append(("Authorization", f"Bearer {config.api_key}"))
+        headers = [
+            (key, accepted_encodings(value) if key.lower() == "accept-encoding" else value)
+            for key, value in headers
+        ]
         secrets = Secrets(header_secrets(_grouped(headers)))
         raw_path = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
         if raw_path and not raw_path.startswith("/"):
@@ -438,6 +463,48 @@ class _ProxiedRequest:
             self.cassette.name,
             index,
         )
+
+
+def _once(action: Callable[[], None]) -> Callable[[], None]:
+    """``action``, run the first time the result is called and never again."""
+    lock = threading.Lock()
+    pending = [action]
+
+    def run_once() -> None:
+        with lock:
+            todo = pending[:]
+            pending.clear()
+        for each in todo:
+            each()
+
+    return run_once
+
+
+def _counting(body: Iterable[Any], done: Callable[[], None]) -> Iterator[Any]:
+    """``body``, calling ``done`` once it is sent to its end or closed (given up on)."""
+    try:
+        yield from body
+    finally:
+        done()
+
+
+def accepted_encodings(value: str) -> str:
+    """The client's ``Accept-Encoding`` less the codings a recording could not decode.
+
+    The body is stored decoded, by vcrpy's decoders: gzip and deflate, and br when the
+    ``brotli`` module is installed (httpx asks for br whenever it is installed where the
+    client runs). An answer in another coding is not text and cannot be recorded, so the
+    upstream is not offered one; when none is left, ``identity``.
+
+    >>> accepted_encodings("gzip, deflate, zstd, *")
+    'gzip, deflate'
+    """
+    kept = [
+        item.strip()
+        for item in value.split(",")
+        if item.split(";")[0].strip().lower() in _DECODABLE_CODINGS
+    ]
+    return ", ".join(kept) or "identity"
 
 
 def _is_plain(upstream: httpx.Response) -> bool:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -41,6 +42,11 @@ URI_HEADERS = frozenset({"location", "content-location"})
 # Values shorter than this are not searched for: replacing a 3-letter "key" everywhere would
 # mangle ordinary text, and nothing that short is a real API key.
 MIN_SECRET_LENGTH = 6
+# The headers that carry the key in use: their values are learned whatever they look like.
+KEY_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key"})
+# What another secret-named header, a cookie or a query parameter carries is learned only when
+# it looks like a credential: this long, with letters and digits.
+MIN_CREDENTIAL_LENGTH = 12
 _CREDENTIAL_SCHEMES = ("bearer", "basic", "token")
 _DATA_FIELD = "data:"
 
@@ -166,32 +172,58 @@ def _base64_forms(raw: bytes) -> set[str]:
 
 
 def header_secrets(headers: Headers) -> set[str]:
-    """The credentials in secret-named headers: whole values, bearer tokens, cookie values."""
+    """The credentials in secret-named headers: whole values, bearer tokens, cookie values.
+
+    What a key header (:data:`KEY_HEADERS`) carries is the key in use and is learned as it
+    is. Any other secret-named header (``X-Session-Id``, ``Cookie``, ``Set-Cookie``, ...) is
+    dropped whole, but its values are learned only where they look like a credential
+    (:func:`looks_like_credential`): an ordinary word there (``consent=accepted``, a session
+    named ``assistant``) would otherwise be replaced all through the recorded answer.
+    """
     found: set[str] = set()
     for name, values in headers.items():
         if not is_secret_name(name):
             continue
         lowered = name.lower()
         for value in values:
-            found.add(value)
+            learned = {value}
             scheme, _, rest = value.strip().partition(" ")
             if scheme.lower() in _CREDENTIAL_SCHEMES:
-                found.add(rest)
+                learned.add(rest)
                 if scheme.lower() == "basic":
-                    found.update(_basic_credentials(rest))
+                    learned.update(_basic_credentials(rest))
             if lowered in ("cookie", "set-cookie"):
-                found.update(_cookie_values(value, only_first=lowered == "set-cookie"))
+                learned.update(_cookie_values(value, only_first=lowered == "set-cookie"))
+            if lowered not in KEY_HEADERS:
+                learned = {item for item in learned if looks_like_credential(item)}
+            found |= learned
     return found
 
 
 def query_secrets(uri: str) -> set[str]:
-    """The values of the URI's query parameters whose names say they carry a credential."""
+    """The values of the URI's query parameters whose names say they carry a credential, and
+    that look like one (:func:`looks_like_credential`)."""
     found: set[str] = set()
     for piece in urlsplit(uri).query.split("&"):
         name, _, value = piece.partition("=")
-        if is_secret_name(unquote_plus(name)):
+        if is_secret_name(unquote_plus(name)) and looks_like_credential(unquote_plus(value)):
             found.add(unquote_plus(value))
     return found
+
+
+def looks_like_credential(value: str) -> bool:
+    """Whether a value is shaped like a key or token: 12 characters or more, letters and
+    digits among them. Ordinary words and short flags (``accepted``, ``default``, ``1``) are not.
+
+    >>> [looks_like_credential(v) for v in ("sess9Kq27Lm35Wp", "assistant", "consent=accepted")]
+    [True, False, False]
+    """
+    value = value.strip()
+    return (
+        len(value) >= MIN_CREDENTIAL_LENGTH
+        and any(char.isalpha() for char in value)
+        and any(char.isdigit() for char in value)
+    )
 
 
 def _basic_credentials(token: str) -> set[str]:
@@ -244,7 +276,11 @@ def scrub_headers(headers: Headers, secrets: Secrets) -> dict[str, list[str]]:
 
 
 def scrub_body(body: bytes, secrets: Secrets) -> bytes:
-    """The body with every known secret redacted; JSON stays JSON and SSE stays SSE."""
+    """The body with every known secret redacted; JSON stays JSON and SSE stays SSE.
+
+    In JSON (a whole body or a stream's ``data:`` line) object keys are never touched: a
+    key is a field's name, not a value a client sent.
+    """
     if not secrets or not body:
         return body
     try:
@@ -255,8 +291,7 @@ def scrub_body(body: bytes, secrets: Secrets) -> bytes:
     if redacted == text:
         return body
     if _is_json(text):
-        if not _is_json(redacted):
-            redacted = _redact_json(text, secrets)
+        redacted = _redact_json_text(text, secrets)
     else:
         redacted = _keep_data_lines_json(text, redacted, secrets)
     return redacted.encode("utf-8")
@@ -311,23 +346,35 @@ def _keep_data_lines_json(text: str, redacted: str, secrets: Secrets) -> str:
 
 
 def _keep_data_json(line: str, redacted: str, secrets: Secrets) -> str:
-    """A redacted line; a ``data:`` line whose JSON the replacement broke is redacted value by
-    value instead."""
+    """A redacted line; a ``data:`` line that holds JSON is redacted as JSON (keys kept)."""
     if not line.startswith(_DATA_FIELD):
         return redacted
     body = line[len(_DATA_FIELD) :]
     end = body[len(body.rstrip("\r\n")) :]
     payload = body[: len(body) - len(end)]
-    if not _is_json(payload) or _is_json(secrets.redact(payload)):
+    if not _is_json(payload):
         return redacted
-    lead = payload[: len(payload) - len(payload.lstrip(" "))]
-    return f"{_DATA_FIELD}{lead}{_redact_json(payload, secrets)}{end}"
+    return f"{_DATA_FIELD}{_redact_json_text(payload, secrets)}{end}"
 
 
-def _redact_json(text: str, secrets: Secrets) -> str:
-    """JSON redacted value by value, for a secret that a plain replacement cannot take out
-    without breaking the JSON (one that runs into a number or across a quote). The text is
-    written again by ``json.dumps``, so this is kept for that rare case."""
+# A JSON string followed by a colon: an object key. Matched left to right over valid JSON,
+# where every double quote outside a string opens one, so no string is matched from inside.
+_JSON_KEY = re.compile(r'"(?:[^"\\]|\\.)*"\s*:')
+
+
+def _redact_json_text(text: str, secrets: Secrets) -> str:
+    """Valid JSON text with its secrets replaced everywhere but in object keys, written as it
+    was; when a replacement would break the JSON (a secret that runs into a number or across
+    a quote), redacted value by value and written again by ``json.dumps`` instead."""
+    pieces: list[str] = []
+    done = 0
+    for key in _JSON_KEY.finditer(text):
+        pieces += [secrets.redact(text[done : key.start()]), key.group()]
+        done = key.end()
+    pieces.append(secrets.redact(text[done:]))
+    redacted = "".join(pieces)
+    if _is_json(redacted):
+        return redacted
     return json.dumps(_redact_value(json.loads(text), secrets), ensure_ascii=False)
 
 
@@ -342,5 +389,5 @@ def _redact_value(value: Any, secrets: Secrets) -> Any:
     if isinstance(value, list):
         return [_redact_value(item, secrets) for item in value]
     if isinstance(value, dict):
-        return {secrets.redact(key): _redact_value(item, secrets) for key, item in value.items()}
+        return {key: _redact_value(item, secrets) for key, item in value.items()}
     return value
