@@ -25,8 +25,9 @@ written) for up to :data:`STOP_GRACE_S` seconds; a second Ctrl-C, or SIGKILL, dr
 
 Served by werkzeug's threaded WSGI server (:func:`serve_recorder`), not gunicorn: the proxy
 is one process, so Ctrl-C, SIGTERM or SIGKILL stop every relay at once (a forked gunicorn
-worker outlives a killed master for a while and could go on streaming and writing), and one
-in-process lock orders the appends; the work is waiting on sockets, which threads do well.
+worker outlives a killed master for a while and could go on streaming and writing); the work
+is waiting on sockets, which threads do well. Appends to one cassette wait for each other
+(its lock), appends to different cassettes do not.
 """
 
 from __future__ import annotations

@@ -10,17 +10,20 @@ Each step first *learns* the secrets an interaction carries, then *scrubs*:
    and any header whose name contains a word such as ``key``, ``token``, ``secret``,
    ``auth`` or ``password`` (:func:`is_secret_name`). Names are split into words, so
    ``x-api-key`` and ``apiKey`` are secret while the rate-limit headers
-   ``x-ratelimit-remaining-tokens`` are kept. Their values (and a cookie's values) are
-   learned as secrets.
+   ``x-ratelimit-remaining-tokens`` are kept. The values of the key headers (the key in
+   use) are learned as secrets; those of the others (a cookie's values too) only when they
+   look like a credential (:func:`looks_like_credential`), not an ordinary word.
 2. Query parameters with such names are dropped from the request URI and from URI-valued
-   response headers (``Location``, ``Content-Location``); their values are learned as secrets.
+   response headers (``Location``, ``Content-Location``); their values are learned as secrets
+   when they look like a credential.
    The rest of a query is kept exactly as it was written.
 3. Every learned secret is replaced by :data:`REDACTED` wherever else it appears (the URI, other
    header values, both bodies), in each form it can take on the wire: as is and in any letter
    case, URL-encoded (``%2F`` or ``%2f``, ``+`` for a space), JSON-escaped (``\\/``, ``\\"``)
    and base64-encoded (standard or URL-safe, alone or inside a longer base64 text such as a
-   ``Basic`` credential). Bodies stay valid: a JSON body, or a stream's ``data:`` line, that a
-   plain replacement would break is redacted value by value instead.
+   ``Basic`` credential). Bodies stay valid: in a JSON body, or a stream's ``data:`` line,
+   object keys are left alone, and one that a plain replacement would break is redacted
+   value by value instead.
 """
 
 from __future__ import annotations
