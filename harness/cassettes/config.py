@@ -36,8 +36,9 @@ def vcr_config(*, secrets: Iterable[str] = ()) -> dict[str, Any]:
 
     - ``before_record_request``/``before_record_response``: the scrubbing pipeline of
       ``harness record`` (:mod:`harness.cassettes.scrub`): credential headers and query
-      parameters dropped, and every key learned from them (and any of ``secrets``) redacted
-      wherever else it appears, in every wire form. vcrpy also runs the request hook on the
+      parameters dropped, and the key in use, the credential-shaped values among them
+      (12+ characters, letters and digits) and any of ``secrets`` redacted wherever else
+      they appear, in every wire form (never inside a JSON key). vcrpy also runs the request hook on the
       requests it replays, so a redacted body still matches.
     - ``decode_compressed_response``: bodies are stored as readable text, never gzip.
     - ``match_on``: method, path, and the JSON body compared as data (key order and
