@@ -24,13 +24,16 @@ os.umask(_UMASK)
 FILE_MODE = 0o666 & ~_UMASK
 
 
-def replace_file(path: Path, content: str | bytes, *, durable: bool = True) -> None:
+def replace_file(path: Path, content: str | bytes, *, durable: bool = True) -> os.stat_result:
     """Make ``content`` (text is written as UTF-8) the whole of ``path``, atomically.
 
     ``durable``: the data and the rename are synced to disk before returning, so a power cut
     cannot undo them (what a cassette needs; a cache, which only saves time, does not).
     The temporary file is hidden (``.name.*.tmp``), so folder scans skip it, and is removed
     when the write fails. The parent folder must exist.
+
+    Returns the written file's status, taken before the rename: once renamed, another
+    process may replace it at once, and a ``stat`` of ``path`` could describe that file.
     """
     data = content.encode("utf-8") if isinstance(content, str) else content
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -42,6 +45,7 @@ def replace_file(path: Path, content: str | bytes, *, durable: bool = True) -> N
             stream.flush()
             if durable:
                 os.fsync(stream.fileno())
+            written = os.fstat(stream.fileno())
         os.replace(temp_name, path)
     except BaseException:
         with suppress(OSError):
@@ -49,6 +53,7 @@ def replace_file(path: Path, content: str | bytes, *, durable: bool = True) -> N
         raise
     if durable:
         sync_folder(path.parent)
+    return written
 
 
 def sync_folder(directory: Path) -> None:

@@ -27,12 +27,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ import yaml
 # vcrpy ships no type hints; its serializer is the one piece used here.
 from vcr.serializers import yamlserializer  # type: ignore[import-untyped]
 
-from harness.atomic import FILE_MODE, replace_file, sync_folder
+from harness.atomic import replace_file
 from harness.cassettes.yamlfile import AliasExpansionError, load_cassette_yaml
 from harness.errors import HarnessError
 
@@ -535,25 +534,9 @@ def _current_signature(path: Path) -> _Signature | None:
 
 
 def _replace_cassette(path: Path, text: str) -> _Signature:
-    """:func:`harness.atomic.replace_file` (temporary file, fsync, rename, folder fsync), which
-    also returns the new file's signature, taken from the temporary file before the rename:
-    once renamed, another process may replace it at once, so a ``stat`` of the path afterwards
-    could describe that process's file and pair it with this document."""
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, FILE_MODE)
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(text.encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-            written = _signature_of(os.fstat(stream.fileno()))
-        os.replace(temp_name, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(temp_name)
-        raise
-    sync_folder(path.parent)
-    return written
+    """:func:`harness.atomic.replace_file`, and the written file's signature (taken before
+    the rename: once renamed, another process may replace it at once)."""
+    return _signature_of(replace_file(path, text))
 
 
 class _WrittenDocuments:

@@ -38,8 +38,8 @@ def vcr_config(*, secrets: Iterable[str] = ()) -> dict[str, Any]:
       ``harness record`` (:mod:`harness.cassettes.scrub`): credential headers and query
       parameters dropped, and the key in use, the credential-shaped values among them
       (12+ characters, letters and digits) and any of ``secrets`` redacted wherever else
-      they appear, in every wire form (never inside a JSON key). vcrpy also runs the request hook on the
-      requests it replays, so a redacted body still matches.
+      they appear, in every wire form (never inside a JSON key). vcrpy also runs the
+      request hook on the requests it replays, so a redacted body still matches.
     - ``decode_compressed_response``: bodies are stored as readable text, never gzip.
     - ``match_on``: method, path, and the JSON body compared as data (key order and
       whitespace ignored); the ``json_body`` matcher must be registered on the ``VCR``.
