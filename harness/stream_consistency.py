@@ -33,9 +33,14 @@ Payloads = Iterable[tuple[int, Mapping[str, Any]]]
 Path = tuple[str | int, ...]
 
 
-def chat_consistency(payloads: Payloads) -> list[Violation]:
-    """Chunk identity, tool-call openings and finished choices, across a chat stream."""
+def chat_consistency(payloads: Payloads, *, ended: bool = False) -> list[Violation]:
+    """Chunk identity, tool-call openings and finished choices, across a chat stream.
+
+    ``ended``: the stream ended as a finished one does (``data: [DONE]``, no error); then
+    every choice it streamed must have carried its ``finish_reason``.
+    """
     identity: dict[str, Any] = {}
+    seen: list[int] = []  # choice indexes, in the order they first came
     changed: set[str] = set()  # each identity field is reported once, where it first changes
     finished: dict[int, tuple[int, Any]] = {}  # choice index -> (chunk position, finish_reason)
     opened: dict[int, int] = {}  # choice index -> tool calls opened so far
@@ -53,6 +58,8 @@ def chat_consistency(payloads: Payloads) -> list[Violation]:
             if not _is_index(index):
                 continue
             path: Path = (position, "choices", slot)
+            if index not in seen:
+                seen.append(index)
             if index in finished:
                 where, reason = finished[index]
                 message = f"choice {index} continues after chunk {where} carried its "
@@ -64,6 +71,11 @@ def chat_consistency(payloads: Payloads) -> list[Violation]:
                 found.extend(_follow_tool_call(call_path, index, call, opened))
             if _get(choice, "finish_reason") is not None:
                 finished[index] = (position, choice["finish_reason"])
+    if ended:
+        for index in seen:
+            if index not in finished:
+                message = f"choice {index} never carried a finish_reason, yet the stream "
+                found.append(_violation((), message + "ended with data: [DONE]"))
     return found
 
 
@@ -127,11 +139,19 @@ class _Item:
 
 
 def responses_consistency(payloads: Payloads) -> list[Violation]:
-    """``done`` events and the final Response against the deltas that streamed them."""
+    """``done`` events and the final Response against the deltas that streamed them; the
+    Response each event carries is the one ``response.created`` created, and a terminal
+    event's says how it ended."""
     items: list[_Item] = []
     found: list[Violation] = []
+    created: Any = None  # the id response.created gave
     for position, event in payloads:
         kind = event.get("type")
+        response = event.get("response")
+        if isinstance(response, Mapping):
+            if kind == "response.created":
+                created = response.get("id")
+            found.extend(_check_response(position, kind, response, created))
         if kind == "response.output_item.added":
             _add_item(items, event)
             continue
@@ -157,6 +177,29 @@ def responses_consistency(payloads: Payloads) -> list[Violation]:
             )
         else:
             found.extend(_follow_part(position, kind, item, event))
+    return found
+
+
+# Terminal event -> the status its Response has (the SDK's accumulated Response keeps it).
+TERMINAL_STATUS = {
+    "response.completed": "completed",
+    "response.incomplete": "incomplete",
+    "response.failed": "failed",
+}
+
+
+def _check_response(
+    position: int, kind: Any, response: Mapping[str, Any], created: Any
+) -> list[Violation]:
+    found = []
+    if created is not None and kind != "response.created" and response.get("id") != created:
+        message = f"{kind} carries response {response.get('id')!r}, but response.created "
+        found.append(_violation((position, "response", "id"), message + f"created {created!r}"))
+    expected = TERMINAL_STATUS.get(kind) if isinstance(kind, str) else None
+    status = response.get("status")
+    if expected is not None and status != expected:
+        message = f"{kind} carries a response whose status is {status!r}, not {expected!r}"
+        found.append(_violation((position, "response", "status"), message))
     return found
 
 

@@ -106,8 +106,10 @@ def _validate_chunks(operation: Operation, events: Sequence[ServerSentEvent]) ->
         found.extend(v.prefixed((index,)) for v in validate_event(operation, payload))
         if isinstance(payload, dict):
             chunks.append((index, payload))
-    found.extend(_done_violations(events, ended_in_error=error_at is not None))
-    found.extend(chat_consistency(chunks))
+    done = _done_violations(events, ended_in_error=error_at is not None)
+    found.extend(done)
+    ended = error_at is None and not done  # the stream ended as a finished one does
+    found.extend(chat_consistency(chunks, ended=ended))
     return found
 
 

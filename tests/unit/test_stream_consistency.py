@@ -320,3 +320,53 @@ def test_a_long_difference_is_shown_around_where_it_starts(
     assert violation.pointer == "/9/response/output/0/content/0/text"
     assert len(violation.message) < 300, violation.message
     assert "(first difference at offset 515)" in violation.message
+
+
+# --- how a stream ends: every choice finished, the final Response the one created ---------------
+
+
+def test_a_chat_stream_that_ends_without_a_finish_reason(
+    chat_operation: Operation, tool_chunks: list[Any]
+) -> None:
+    # Every finish_reason null, then [DONE], as a truncated upstream sends it: the SDK's
+    # get_final_completion() then holds finish_reason None, which its ChatCompletion forbids.
+    chunks = copy.deepcopy(tool_chunks)
+    chunks[10]["choices"][0]["finish_reason"] = None
+    violation = only_violation(validate_stream(chat_operation, chat_wire(chunks)))
+    assert violation.pointer == ""
+    assert violation.message == (
+        "choice 0 never carried a finish_reason, yet the stream ended with data: [DONE]"
+    )
+    # Cut short (no [DONE]) or ended by an error, it is that which is reported, not this.
+    cut = validate_stream(chat_operation, chat_wire(chunks, done=False))
+    assert [v.message for v in cut] == ["the stream does not end with data: [DONE]"]
+    failed = [*load("chat-stream-error.sse")]
+    assert validate_stream(chat_operation, chat_wire(failed, done=False)) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ("status", "in_progress"),
+            "response.completed carries a response whose status is 'in_progress', not 'completed'",
+        ),
+        (
+            ("id", "resp_another"),
+            "response.completed carries response 'resp_another', but response.created "
+            "created '{created}'",
+        ),
+    ],
+)
+def test_the_final_response_is_the_one_created_and_says_how_it_ended(
+    responses_operation: Operation,
+    text_events: list[Any],
+    change: tuple[str, str],
+    message: str,
+) -> None:
+    events = copy.deepcopy(text_events)
+    name, value = change
+    events[9]["response"][name] = value
+    violation = only_violation(validate_stream(responses_operation, typed_wire(events)))
+    assert violation.pointer == f"/9/response/{name}"
+    assert violation.message == message.format(created=text_events[0]["response"]["id"])
