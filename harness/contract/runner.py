@@ -221,22 +221,39 @@ def load_schema(
     return schema
 
 
+# How a generated positive case is sent: a stream asking for its usage (chat only: the usage
+# chunk and its rules exist only when asked for), a stream, or as generated.
+_STREAM_WITH_USAGE, _STREAM, _AS_GENERATED = "stream with usage", "stream", "as generated"
+
+
 def _force_streams(context: schemathesis.HookContext, case: schemathesis.Case[Any]) -> Any:
-    """Turn most generated positive cases into streams (`stream: true`)."""
+    """Turn most generated positive cases into streams (`stream: true`), and some chat
+    streams into streams that ask for their usage (`stream_options.include_usage`)."""
     meta = case.meta
     body = case.body
     if meta is None or meta.generation.mode.is_negative or not isinstance(body, dict):
         return st.just(case)
+    chat = "messages" in body
 
-    def choose(stream: bool) -> schemathesis.Case[Any]:
-        if stream:
+    def choose(how: str) -> schemathesis.Case[Any]:
+        if how == _STREAM:
             case.body = {**body, "stream": True}
+        elif how == _STREAM_WITH_USAGE:
+            generated = body.get("stream_options")
+            options = generated if isinstance(generated, dict) else {}
+            case.body = {
+                **body,
+                "stream": True,
+                "stream_options": {**options, "include_usage": True},
+            }
         return case
 
     # Hypothesis tries its simplest choices first and sampled_from's simplest is the first
-    # element, so listing True first gives about two thirds streams in the fuzzing phase
-    # (False first gave a third); the coverage phase's cases stay JSON, so both are exercised.
-    return st.sampled_from((True, False)).map(choose)
+    # element, so what is listed first is sent most: about two thirds streams in the fuzzing
+    # phase (JSON first gave a third); the coverage phase's cases stay JSON, so both are
+    # exercised.
+    choices = (_STREAM, _STREAM_WITH_USAGE, _AS_GENERATED) if chat else (_STREAM, _AS_GENERATED)
+    return st.sampled_from(choices).map(choose)
 
 
 def check_names() -> list[str]:

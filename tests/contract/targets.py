@@ -139,6 +139,26 @@ def total_off_by_one(answer: Answer) -> None:
         answer.set_json(body)
 
 
+def stream_usage_off_by_one(answer: Answer) -> None:
+    """Chat streams' usage chunk: ``total_tokens`` is one more than prompt + completion.
+
+    Only a stream asked for with ``stream_options.include_usage`` has that chunk: a run
+    finds this only if it asks for usage on streams (it never did)."""
+    if not (answer.is_stream and answer.path.endswith("/chat/completions")):
+        return
+    events = list(decode_stream(answer.body))
+    rewritten = []
+    for event in events:
+        if event.data == "[DONE]":
+            rewritten.append(b"data: [DONE]\n\n")
+            continue
+        payload = event.json()
+        if isinstance(payload.get("usage"), dict):
+            payload["usage"]["total_tokens"] += 1
+        rewritten.append(encode_json_event(payload))
+    answer.body = b"".join(rewritten)
+
+
 def always_length(answer: Answer) -> None:
     """Chat JSON: every choice ends with ``finish_reason: length``, limit or not."""
     if _is_chat_json(answer):

@@ -73,6 +73,13 @@ def failures(output: str) -> set[tuple[str, str]]:
             "positive",
         ),
         (targets.total_off_by_one, "usage_consistency", CHAT, "total_tokens is", "positive"),
+        (
+            targets.stream_usage_off_by_one,
+            "usage_consistency",
+            CHAT,
+            "total_tokens is",
+            "positive",
+        ),
         (targets.always_length, "finish_reason_consistency", CHAT, "'length'", "positive"),
         (
             targets.server_error_on_bad_input,
