@@ -21,7 +21,7 @@ import requests
 from harness.errors import UsageError
 from harness.schema import Violation
 from harness.spec import EVENT_STREAM, JSON, SpecSet, load_specs
-from harness.validate import validate_response, validate_stream
+from harness.validate import validate_exchange
 
 if TYPE_CHECKING:
     from werkzeug.serving import BaseWSGIServer
@@ -318,17 +318,12 @@ def conformance_violations(
     read first (``await raw.http_response.aread()``).
     """
     specs = specs or _default_specs()
-    body, path, method, status, media_type, model = _unpack(response, path, method, status)
+    body, path, method, status, media_type, request = _unpack(response, path, method, status)
+    model = _get_text(request, "model")
     operation = specs.find(path, method, model) or specs.find(path, method)
     if operation is None:
         raise UsageError(f"no operation {method} {path} in the specs")
-    if media_type == EVENT_STREAM:
-        return validate_stream(operation, body)
-    try:
-        payload = json.loads(body) if isinstance(body, str | bytes) else body
-    except (ValueError, RecursionError):  # not JSON, or nested too deeply
-        return [Violation((), "the body is not JSON", "json")]
-    return validate_response(operation, payload, str(status), JSON)
+    return validate_exchange(operation, request, status, media_type, body)
 
 
 def assert_conforms(response: Any, **options: Any) -> None:
@@ -341,7 +336,8 @@ def assert_conforms(response: Any, **options: Any) -> None:
 
 def _unpack(
     response: Any, path: str | None, method: str, status: int
-) -> tuple[Any, str, str, int, str, str | None]:
+) -> tuple[Any, str, str, int, str, Any]:
+    """``(body, path, method, status, media type, request body or None)``."""
     response = getattr(response, "http_response", response)  # SDK raw responses
     inner = getattr(response, "response", None)  # the SDK's Stream (create(stream=True))
     if inner is not None and hasattr(inner, "status_code"):
@@ -350,9 +346,9 @@ def _unpack(
     if request is not None and hasattr(response, "status_code"):
         path = path or urlsplit(str(request.url)).path
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
-        model = _model_of(getattr(request, "content", None) or getattr(request, "body", None))
+        asked = _json_of(getattr(request, "content", None) or getattr(request, "body", None))
         body = _read_body(response)
-        return body, path, request.method, response.status_code, media_type, model
+        return body, path, request.method, response.status_code, media_type, asked
     if path is None:
         if hasattr(response, "model_dump"):  # an SDK's parsed object: not the wire
             raise UsageError(
@@ -391,9 +387,14 @@ def _looks_like_sse(body: str | bytes) -> bool:
     return text.lstrip().startswith(("data:", "event:", ":"))
 
 
-def _model_of(raw: Any) -> str | None:
+def _json_of(raw: Any) -> Any:
+    """A request's JSON body, or ``None`` (none, or not JSON)."""
     try:
-        model = json.loads(raw).get("model") if raw else None
-    except (ValueError, AttributeError):
+        return json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
         return None
-    return model if isinstance(model, str) else None
+
+
+def _get_text(value: Any, key: str) -> str | None:
+    found = value.get(key) if isinstance(value, Mapping) else None
+    return found if isinstance(found, str) else None

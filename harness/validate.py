@@ -17,6 +17,7 @@ that is a valid stream, and :func:`stream_error` says whether one did.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeGuard
 
@@ -43,6 +44,54 @@ def validate_response(
 ) -> list[Violation]:
     """Violations of a JSON response body (``status`` picks the documented response)."""
     return operation.response_validator(str(status), media_type).violations(body)
+
+
+def validate_exchange(
+    operation: Operation, request: Any, status: str | int, media_type: str, body: Any
+) -> list[Violation]:
+    """An answer to a request, whole: what ``harness validate`` checks of a recorded
+    interaction and ``assert_conforms`` of a response.
+
+    The media type must be one the status documents, and a 2xx must be a stream exactly
+    when the request asked for one; then the body (JSON text or value, or a stream) against
+    its schema, and for a 2xx :func:`validate_usage` and :func:`validate_finish_reasons`.
+    ``request``: the request body, or ``None`` when unknown (a saved body): then what only
+    the request can tell is not checked.
+    """
+    status = str(status)
+    if media_type not in operation.response_media_types(status):
+        documented = ", ".join(
+            each
+            for each in (operation.raw.get("responses") or {})
+            if media_type in operation.response_media_types(each)
+        )
+        message = f"status {status} ({media_type or 'untyped'}) is not documented; "
+        return [Violation((), message + f"documented: {documented}", "status")]
+    streamed = media_type == EVENT_STREAM
+    success = status.startswith("2")
+    found: list[Violation] = []
+    if success and isinstance(request, Mapping) and (request.get("stream") is True) != streamed:
+        wanted = EVENT_STREAM if not streamed else JSON
+        message = f"stream is {request.get('stream')!r} but the response is {media_type}, "
+        found.append(Violation((), message + f"not {wanted}", "sse"))
+    if streamed:
+        found += validate_stream(operation, body)
+        if success:
+            found += validate_usage(operation, request, body)
+            if request is not None:
+                found += validate_finish_reasons(operation, request, body)
+        return found
+    try:
+        payload = json.loads(body) if isinstance(body, str | bytes) else body
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested too deeply
+        return [*found, Violation((), f"the body is not JSON: {exc}", "json")]
+    schema = validate_response(operation, payload, status, media_type)
+    found += schema
+    if success:
+        found += validate_usage(operation, None, payload)
+        if not schema and request is not None:
+            found += validate_finish_reasons(operation, request, payload)
+    return found
 
 
 def validate_event(operation: Operation, payload: Any) -> list[Violation]:

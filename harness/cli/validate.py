@@ -20,14 +20,7 @@ from harness.inputs import (
 )
 from harness.schema import Violation
 from harness.spec import EVENT_STREAM, JSON, Operation, SpecSet, load_specs
-from harness.validate import (
-    validate_event,
-    validate_finish_reasons,
-    validate_request,
-    validate_response,
-    validate_stream,
-    validate_usage,
-)
+from harness.validate import validate_event, validate_exchange, validate_request
 
 EXIT_CLEAN, EXIT_VIOLATIONS, EXIT_USAGE = 0, 1, 2
 
@@ -135,13 +128,11 @@ def _check_document(specs: SpecSet, loaded: Loaded, operation: Operation | None)
         request.violations = [_violation(v) for v in validate_request(op, loaded.value)]
         return request
     checked = Checked("response", op.operation_id, target.status, target.media_type)
-    if loaded.kind == "stream":
-        found = validate_stream(op, list(loaded.events))
-        found += validate_usage(op, None, list(loaded.events))
-    elif target.single_event:
+    if target.single_event:
         found = validate_event(op, loaded.value)
     else:
-        found = _response_violations(op, target.status, target.media_type, loaded.value)
+        body = list(loaded.events) if loaded.kind == "stream" else loaded.value
+        found = validate_exchange(op, None, target.status, target.media_type, body)
     checked.violations = [_violation(v) for v in found]
     return checked
 
@@ -166,36 +157,10 @@ def _check_exchange(
         EVENT_STREAM if exchange.body.lstrip().startswith(("data:", "event:")) else JSON
     )
     response = Checked("response", op.operation_id, status, media_type, exchange.index)
-    found: list[Violation]
-    if media_type == EVENT_STREAM:
-        found = validate_stream(op, exchange.body)
-        found += validate_usage(op, exchange.request, exchange.body)
-        found += validate_finish_reasons(op, exchange.request, exchange.body)
-    else:
-        try:
-            body = json.loads(exchange.body)
-        except (ValueError, RecursionError) as exc:  # not JSON, or nested too deeply
-            found = [Violation((), f"the body is not JSON: {exc}", "json")]
-        else:
-            found = _response_violations(op, status, media_type, body)
-            if not found and status.startswith("2") and exchange.request is not None:
-                found = validate_finish_reasons(op, exchange.request, body)
+    found = validate_exchange(op, exchange.request, status, media_type, exchange.body)
     response.violations = [_violation(v) for v in found]
     checked.append(response)
     return checked
-
-
-def _response_violations(op: Operation, status: str, media_type: str, body: Any) -> list[Violation]:
-    if media_type not in op.response_media_types(status):
-        documented = ", ".join(
-            s for s in (op.raw.get("responses") or {}) if media_type in op.response_media_types(s)
-        )
-        message = f"status {status} ({media_type}) is not documented; documented: {documented}"
-        return [Violation((), message, "status")]
-    found = validate_response(op, body, status, media_type)
-    if status.startswith("2"):
-        found += validate_usage(op, None, body)
-    return found
 
 
 def _violation(violation: Violation) -> dict[str, Any]:
