@@ -132,6 +132,7 @@ def reply_request_from_chat(
     return ReplyRequest(
         user_text=_last_text(messages, "user"),
         tool_result=message_text(last.get("content")) if last.get("role") == "tool" else None,
+        called=_called_since_user(messages),
         tools=tools,
         tool_choice=mode,
         forced_function=forced,
@@ -144,6 +145,30 @@ def reply_request_from_chat(
         fixed_text=override.get("text"),
         fixed_tool_calls=scripted_calls(override),
     )
+
+
+def _called_since_user(messages: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The functions the assistant called after the last user message, in order.
+
+    A chat message lists its calls in ``tool_calls``; a Responses ``function_call`` item
+    reaches here as an assistant message ``name``d for its function
+    (:func:`mockserver.engine.responses.output_messages`).
+    """
+    users = [index for index, message in enumerate(messages) if message.get("role") == "user"]
+    names: list[str] = []
+    for message in messages[users[-1] + 1 if users else 0 :]:
+        if message.get("role") != "assistant":
+            continue
+        calls = message.get("tool_calls")
+        if isinstance(calls, list):
+            for call in calls:
+                function = call.get("function") if isinstance(call, Mapping) else None
+                name = function.get("name") if isinstance(function, Mapping) else None
+                if isinstance(name, str):
+                    names.append(name)
+        elif isinstance(message.get("name"), str):
+            names.append(message["name"])
+    return tuple(names)
 
 
 def scripted_calls(override: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:

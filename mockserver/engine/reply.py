@@ -81,6 +81,8 @@ class ReplyRequest:
 
     user_text: str = ""
     tool_result: str | None = None
+    # The functions called since the last user message (a turn after tool results).
+    called: tuple[str, ...] = ()
     tools: tuple[FunctionTool, ...] = ()
     tool_choice: str = TOOL_CHOICE_AUTO
     forced_function: str | None = None
@@ -168,16 +170,32 @@ def _planned_calls(
     if request.tool_choice == TOOL_CHOICE_FUNCTION:
         chosen = [tool for tool in request.tools if tool.name == request.forced_function][:1]
     else:
-        if request.tool_choice == TOOL_CHOICE_AUTO and request.tool_result is not None:
-            return []
         chosen = _mentioned_tools(request.tools, request.user_text)
-        if not chosen and request.tool_choice == TOOL_CHOICE_REQUIRED:
+        if request.tool_result is not None:
+            chosen = _after_results(request, chosen)
+        elif not chosen and request.tool_choice == TOOL_CHOICE_REQUIRED:
             chosen = [request.tools[0]]
         if not request.parallel_tool_calls:
             chosen = chosen[:1]
     # The user's own values ("weather in Paris?" -> "Paris") for the arguments they fit.
     suggest = Mentions.of(request.user_text).suggest if chosen else None
     return [(tool.name, _arguments_for(tool, rng, budget, suggest)) for tool in chosen]
+
+
+def _after_results(request: ReplyRequest, mentioned: list[FunctionTool]) -> list[FunctionTool]:
+    """The calls of a turn that follows tool results: the tools the user asked for that were
+    not called yet (one at a time, a handoff's output), else none (``auto``: the answer) or,
+    when a call is required, a tool not called yet, else the last listed.
+
+    Agent frameworks end on a tool of their own, listed after the user's (pydantic-ai's
+    ``final_result``, LangChain's structured-output tool) and required every turn: calling
+    the first tool again kept them looping to their limits.
+    """
+    pending = [tool for tool in mentioned if tool.name not in request.called]
+    if pending or request.tool_choice != TOOL_CHOICE_REQUIRED:
+        return pending
+    unused = [tool for tool in request.tools if tool.name not in request.called]
+    return unused[:1] or [request.tools[-1]]
 
 
 def _mentioned_tools(tools: Sequence[FunctionTool], user_text: str) -> list[FunctionTool]:

@@ -1,0 +1,85 @@
+"""The turn after tool results, as agent frameworks run it: a loop that must end.
+
+pydantic-ai (`output_type` with tools) and LangChain's `create_agent(response_format=...)`
+send `tool_choice: "required"` with their output tool listed beside the user's tools, and
+end when it is called: the mock called the first tool again after its result, forever
+(pydantic-ai stopped at its 50-request limit). openai-agents hands off with a tool call, and
+the next agent's history ends with that call's output: "auto" then answered with text, never
+calling the tool the user asked for; so did a `parallel_tool_calls: false` turn after the first
+of two tools the user named.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mockserver.engine.chat import plan_chat
+
+WEATHER = "What is the weather in Paris?"
+
+
+def tool(name: str, **properties: Any) -> dict[str, Any]:
+    parameters = {"type": "object", "properties": properties, "required": list(properties)}
+    return {"type": "function", "function": {"name": name, "parameters": parameters}}
+
+
+GET_WEATHER = tool("get_weather", city={"type": "string"})
+GET_TIME = tool("get_time", city={"type": "string"})
+FINAL_RESULT = tool("final_result", summary={"type": "string"})
+TRANSFER = tool("transfer_to_weather_agent")
+
+
+def after_calls(user: str, *names: str) -> list[dict[str, Any]]:
+    """The user's message, the assistant's calls (one message each), and their results."""
+    messages: list[dict[str, Any]] = [{"role": "user", "content": user}]
+    for number, name in enumerate(names):
+        call = {
+            "id": f"call_{number}",
+            "type": "function",
+            "function": {"name": name, "arguments": "{}"},
+        }
+        messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+        messages.append(
+            {"role": "tool", "tool_call_id": f"call_{number}", "content": "18 C, sunny"}
+        )
+    return messages
+
+
+def called(body: dict[str, Any]) -> list[str]:
+    (choice,) = plan_chat({"model": "gpt-4", **body}).choices
+    return [call.name for call in choice.tool_calls]
+
+
+def test_required_after_a_result_calls_a_tool_not_called_yet() -> None:
+    body = {"tools": [GET_WEATHER, FINAL_RESULT], "tool_choice": "required"}
+    assert called({**body, "messages": after_calls(WEATHER)}) == ["get_weather"]
+    assert called({**body, "messages": after_calls(WEATHER, "get_weather")}) == ["final_result"]
+
+
+def test_required_when_every_tool_was_called_calls_the_last_listed() -> None:
+    body = {"tools": [GET_WEATHER, FINAL_RESULT], "tool_choice": "required"}
+    messages = after_calls(WEATHER, "get_weather", "final_result")
+    assert called({**body, "messages": messages}) == ["final_result"]
+
+
+def test_auto_after_a_handoff_calls_the_tool_the_user_asked_for() -> None:
+    body = {"tools": [GET_WEATHER], "messages": after_calls(WEATHER, "transfer_to_weather_agent")}
+    assert called(body) == ["get_weather"]
+    # ...and once it answered, the turn is text.
+    done = after_calls(WEATHER, "transfer_to_weather_agent", "get_weather")
+    assert called({"tools": [GET_WEATHER], "messages": done}) == []
+
+
+def test_one_call_a_turn_calls_each_named_tool_in_turn() -> None:
+    user = "What are the weather and the time in Tokyo?"
+    body = {"tools": [GET_WEATHER, GET_TIME], "parallel_tool_calls": False}
+    assert called({**body, "messages": after_calls(user)}) == ["get_weather"]
+    assert called({**body, "messages": after_calls(user, "get_weather")}) == ["get_time"]
+    assert called({**body, "messages": after_calls(user, "get_weather", "get_time")}) == []
+
+
+def test_a_new_user_message_starts_the_count_again() -> None:
+    earlier = after_calls(WEATHER, "get_weather")
+    messages = [*earlier, {"role": "assistant", "content": "18 C."}, *after_calls(WEATHER)]
+    body = {"tools": [GET_WEATHER, FINAL_RESULT], "tool_choice": "required"}
+    assert called({**body, "messages": messages}) == ["get_weather"]
