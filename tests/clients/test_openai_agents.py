@@ -109,3 +109,27 @@ def test_output_type(mock: RunningServer, api: str) -> None:
         return (await Runner.run(agent, CITY_QUESTION)).final_output
 
     assert_city(run_agent_scenario(mock, api, scenario))
+
+
+@API
+def test_a_handoff_reaches_the_tool_the_user_asked_for(mock: RunningServer, api: str) -> None:
+    # The weather agent's history ends with the handoff's output: the mock answered it with
+    # text ('the result is {"assistant": "Weather agent"}') and get_weather never ran.
+    calls: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city."""
+        calls.append(city)
+        return TOOL_RESULT
+
+    async def scenario(model: str | Model) -> Any:
+        weather = Agent(name="Weather agent", model=model, tools=[get_weather])
+        triage = Agent(name="Triage", model=model, handoffs=[weather])
+        result = await Runner.run(triage, WEATHER_QUESTION, max_turns=6)
+        return result.last_agent.name, result.final_output
+
+    last_agent, answer = run_agent_scenario(mock, api, scenario)
+    assert last_agent == "Weather agent"
+    assert calls, "the handed-off agent never called its tool"
+    assert_used_tool_result(answer)

@@ -14,6 +14,7 @@ from openai import AsyncOpenAI
 from pydantic_ai import Agent, NativeOutput
 from pydantic_ai.models.openai import OpenAIChatModel, OpenAIResponsesModel
 from pydantic_ai.providers.openai import OpenAIProvider
+from pydantic_ai.usage import UsageLimits
 
 from tests.clients.expect import (
     CITY_QUESTION,
@@ -104,3 +105,24 @@ def test_native_output(mock: RunningServer, model_class: type[Model]) -> None:
         return (await Agent(model, output_type=NativeOutput(City)).run(CITY_QUESTION)).output
 
     assert_city(run_with_model(mock, model_class, scenario))
+
+
+@API
+def test_tools_with_structured_output_end(mock: RunningServer, model_class: type[Model]) -> None:
+    # output_type with tools: every turn requires a tool, and the run ends on final_result.
+    # The mock called get_weather again after its result, to the 50-request limit.
+    calls: list[str] = []
+
+    async def scenario(model: Model) -> City:
+        agent = Agent(model, output_type=City)
+
+        @agent.tool_plain
+        def get_weather(city: str) -> str:
+            """Get the current weather in a city."""
+            calls.append(city)
+            return TOOL_RESULT
+
+        return (await agent.run(WEATHER_QUESTION, usage_limits=UsageLimits(request_limit=5))).output
+
+    assert_city(run_with_model(mock, model_class, scenario))
+    assert len(calls) == 1, calls
