@@ -17,7 +17,13 @@ A model asked "What's the weather in Paris?" calls ``get_weather`` with ``{"loca
 * ISO 4217-like codes (three capitals: "USD", "EUR") fill ``*currency*`` arguments (or ones
   described as a currency): the code after "from" (else the first) for ``from``/``source``/
   ``base`` ones, the code after "to"/"in"/"into" (else the last) for ``to``/``target`` ones;
-* a word of the message that is one of an argument's ``enum`` values ("in fahrenheit") picks it.
+* a word of the message that is one of an argument's ``enum`` values ("in fahrenheit") picks it;
+* an argument that asks for the request in words (``query``, ``question``, ``input``,
+  ``prompt``, ``task``, ...) and finds nothing quoted or fitting takes the message itself, as
+  a model passes a request on (an agent used as a tool, a web search).
+
+A message's opening verb ("Add user Bob Smith", "Greet Alice") is capitalised for starting
+the sentence, not for being a name.
 
 :meth:`Mentions.suggest` only proposes; the generator keeps a value only if the argument's
 schema accepts it (type, enum, pattern, bounds), so arguments stay valid. Everything is
@@ -185,6 +191,49 @@ _NOT_NAMES: Final = frozenset(
         "no",
         "ok",
         "okay",
+        # Verbs a request to a tool opens with, capitalised only for starting the sentence
+        # ("Add user Bob Smith" named "Add"); names that are also verbs (Mark, Bill) stay out.
+        "add",
+        "ask",
+        "assign",
+        "buy",
+        "calculate",
+        "call",
+        "cancel",
+        "compare",
+        "compute",
+        "convert",
+        "delete",
+        "describe",
+        "draft",
+        "email",
+        "explain",
+        "extract",
+        "fetch",
+        "forward",
+        "greet",
+        "invite",
+        "message",
+        "notify",
+        "open",
+        "order",
+        "pay",
+        "plan",
+        "post",
+        "register",
+        "remind",
+        "remove",
+        "reply",
+        "reserve",
+        "save",
+        "schedule",
+        "share",
+        "summarize",
+        "text",
+        "transfer",
+        "translate",
+        "update",
+        "write",
     ]
 )
 _PLACE_PREPOSITIONS: Final = frozenset({"in", "at", "near", "around", "from", "to", "for", "of"})
@@ -254,6 +303,13 @@ _TEXT_WORDS: Final = frozenset(
         "expression",
     ]
 )
+# Arguments that ask for what the user wants in their own words: without a quoted string, the
+# message itself (a model passes the request on, where a canned phrase misleads).
+_FREE_TEXT_WORDS: Final = frozenset(
+    ["query", "q", "question", "input", "prompt", "request", "task", "instruction", "instructions"]
+)
+# The longest message passed on whole as such an argument.
+_FREE_TEXT_LIMIT: Final = 500
 _STRING_KEYWORDS: Final = ("pattern", "minLength", "maxLength", "format")
 # Words too common to tie a number to an argument ("for 3 ..." says nothing about `for_x`).
 _FILLER: Final = frozenset(
@@ -305,13 +361,17 @@ class Mentions:
     numbers: tuple[_Number, ...] = ()
     text: str = ""  # the message in lower case, for enum values
     codes: tuple[_Name, ...] = ()  # currency codes, in order, with the word before each
+    request: str = ""  # the message as written, when short enough to pass on whole
 
     @classmethod
     def of(cls, message: str) -> Mentions:
         text = message[:_TEXT_LIMIT]
         quoted = tuple(next(g for g in match.groups() if g) for match in _QUOTED.finditer(text))
         unquoted = _QUOTED.sub(" , ", text)
-        return cls(_names(unquoted), quoted, _numbers(unquoted), text.lower(), _codes(unquoted))
+        request = " ".join(message.split()) if len(message) <= _FREE_TEXT_LIMIT else ""
+        return cls(
+            _names(unquoted), quoted, _numbers(unquoted), text.lower(), _codes(unquoted), request
+        )
 
     def suggest(self, name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
         """Values for the argument ``name`` (schema ``schema``), best first; may be empty."""
@@ -360,6 +420,8 @@ class Mentions:
         elif words.all & _NAMED_THINGS:
             # "name of the restaurant": a quoted string is how a user writes such a name.
             found += self.quoted
+        if words.name & _FREE_TEXT_WORDS and self.request:
+            found.append(self.request)  # after what the argument's words point at
         return found
 
     def _currencies(self, words: frozenset[str]) -> list[str]:

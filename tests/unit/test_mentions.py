@@ -151,3 +151,29 @@ def test_amounts_and_currency_codes_fill_a_conversion(
 def test_a_currency_code_the_schema_refuses_is_not_used() -> None:
     parameters = obj(currency={"type": "string", "enum": ["usd", "eur"]})
     assert arguments("Pay 5 USD", parameters)["currency"] in ("usd", "eur")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Add user Bob Smith, age 42", "Bob Smith"),  # was "Add"
+        ("Greet Alice", "Alice"),  # was "Greet Alice"
+        ("Extract: Alice, 30, lives in Paris", "Alice"),  # was "Extract"
+        ("Email Carol about the meeting", "Carol"),
+        ("Invite Dan Brown to the party", "Dan Brown"),
+    ],
+)
+def test_an_imperative_verb_opening_the_message_is_not_a_name(message: str, expected: str) -> None:
+    assert arguments(message, obj(name=STRING)) == {"name": expected}
+
+
+def test_a_free_text_argument_without_quotes_carries_the_users_request() -> None:
+    # It got a canned phrase ("weather in Paris" for a web search about Python), and an agent
+    # used as a tool (openai-agents' as_tool: `input`) a random word.
+    message = "Search the web for python news"
+    assert arguments(message, obj(query=STRING)) == {"query": message}
+    assert arguments("Plan a weekend in Rome", obj(input=STRING)) == {
+        "input": "Plan a weekend in Rome"
+    }
+    # A quoted string is still what the user meant it to be.
+    assert arguments('Search for "python news"', obj(query=STRING)) == {"query": "python news"}
