@@ -20,6 +20,7 @@ from mockserver.engine.reply import (
     plan_reply,
     seeded_rng,
 )
+from mockserver.engine.text import join_results
 from mockserver.engine.tokens import count_message_tokens
 from mockserver.engine.tool_facts import ToolFacts, tool_facts
 
@@ -126,12 +127,11 @@ def reply_request_from_chat(
     messages = [m for m in body.get("messages") or [] if isinstance(m, Mapping)]
     tools = (facts or tool_facts(body.get("tools"))).functions
     mode, forced = _tool_choice(body.get("tool_choice"), bool(tools))
-    last = messages[-1] if messages else {}
     schema, json_object = _response_format(body.get("response_format"))
     override = reply_override or {}
     return ReplyRequest(
         user_text=_last_text(messages, "user"),
-        tool_result=message_text(last.get("content")) if last.get("role") == "tool" else None,
+        tool_result=_tool_results(messages),
         called=_called_since_user(messages),
         tools=tools,
         tool_choice=mode,
@@ -145,6 +145,19 @@ def reply_request_from_chat(
         fixed_text=override.get("text"),
         fixed_tool_calls=scripted_calls(override),
     )
+
+
+def _tool_results(messages: Sequence[Mapping[str, Any]]) -> str | None:
+    """The results the conversation ends with (every one of parallel calls), or ``None``
+    when it does not end with a tool message."""
+    results: list[str] = []
+    for message in reversed(messages):
+        if message.get("role") != "tool":
+            break
+        results.append(message_text(message.get("content")))
+    if not results:
+        return None
+    return join_results(list(reversed(results)))
 
 
 def _called_since_user(messages: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:

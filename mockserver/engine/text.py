@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 
 _GREETING = re.compile(
     r"^\W*(hi|hello|hey|hiya|greetings|good (morning|afternoon|evening))\b", re.I
@@ -138,6 +139,10 @@ CLOSERS = (
 )
 
 
+# How much of the tool results an answer after them repeats.
+_RESULT_CHARS = 200
+
+
 def compose_reply(rng: random.Random, user_text: str, after_tool: str | None = None) -> str:
     """A reply to ``user_text``; ``after_tool`` is the last tool result, when one was sent."""
     if after_tool is not None:
@@ -171,8 +176,21 @@ def _topic(text: str) -> str:
     return " ".join(chosen)
 
 
+def join_results(results: Sequence[str]) -> str:
+    """Several tool results as one text for :func:`compose_reply` ("A and B", "A, B and C");
+    one result as it is. Each is cut as a single one is, so none crowds out the others."""
+    if len(results) == 1:
+        return results[0]
+    # Each its share of what the answer repeats, less the ", " and " and " between them.
+    share = max((_RESULT_CHARS - 5 * (len(results) - 1)) // len(results), 4)
+    shown = [_cut(" ".join(result.split()), share) for result in results]
+    return ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: max(limit - 3, 1)] + "..."
+
+
 def _summarize(tool_output: str) -> str:
-    text = " ".join(tool_output.split())
-    if len(text) > 200:
-        text = text[:197] + "..."
+    text = _cut(" ".join(tool_output.split()), _RESULT_CHARS)
     return f"the result is {text}." if text else "the tool returned nothing."

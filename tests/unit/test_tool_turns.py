@@ -83,3 +83,23 @@ def test_a_new_user_message_starts_the_count_again() -> None:
     messages = [*earlier, {"role": "assistant", "content": "18 C."}, *after_calls(WEATHER)]
     body = {"tools": [GET_WEATHER, FINAL_RESULT], "tool_choice": "required"}
     assert called({**body, "messages": messages}) == ["get_weather"]
+
+
+def test_the_answer_after_parallel_calls_uses_every_result() -> None:
+    # It used the last result only ("The result is 10:42."), the weather dropped.
+    user = "What are the weather and the time in Tokyo?"
+    calls = [
+        {"id": f"call_{n}", "type": "function", "function": {"name": name, "arguments": "{}"}}
+        for n, name in enumerate(["get_weather", "get_time"])
+    ]
+    messages = [
+        {"role": "user", "content": user},
+        {"role": "assistant", "content": None, "tool_calls": calls},
+        {"role": "tool", "tool_call_id": "call_0", "content": "18 C, sunny"},
+        {"role": "tool", "tool_call_id": "call_1", "content": "10:42"},
+    ]
+    (choice,) = plan_chat(
+        {"model": "gpt-4", "tools": [GET_WEATHER, GET_TIME], "messages": messages}
+    ).choices
+    assert choice.text is not None
+    assert "18 C, sunny" in choice.text and "10:42" in choice.text
