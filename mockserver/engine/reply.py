@@ -141,8 +141,10 @@ def _reply_text(
     if request.fixed_text is not None:
         return request.fixed_text, False
     if request.output_schema is not None:
+        # The user's own values, as a tool call's arguments take them.
+        suggest = Mentions.of(request.user_text).suggest
         instance = _instance_or_object(
-            request.output_schema, rng, budget, request.output_schema_param
+            request.output_schema, rng, budget, request.output_schema_param, suggest
         )
         return json.dumps(instance, ensure_ascii=False), True
     if request.json_object:

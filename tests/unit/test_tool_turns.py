@@ -11,6 +11,7 @@ of two tools the user named.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mockserver.engine.chat import plan_chat
@@ -103,3 +104,21 @@ def test_the_answer_after_parallel_calls_uses_every_result() -> None:
     ).choices
     assert choice.text is not None
     assert "18 C, sunny" in choice.text and "10:42" in choice.text
+
+
+def test_structured_output_takes_the_values_the_user_wrote() -> None:
+    # Tool arguments did; a json_schema answer invented its values (a Paris question got
+    # city 'Tokyo' from openai-agents' output_type, 'Sydney' from LangChain's).
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "summary": {"type": "string"}},
+        "required": ["city", "summary"],
+        "additionalProperties": False,
+    }
+    response_format = {"type": "json_schema", "json_schema": {"name": "Report", "schema": schema}}
+    messages = [{"role": "user", "content": WEATHER}]
+    (choice,) = plan_chat(
+        {"model": "gpt-4", "messages": messages, "response_format": response_format}
+    ).choices
+    assert choice.text is not None
+    assert json.loads(choice.text)["city"] == "Paris"
