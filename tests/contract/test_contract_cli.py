@@ -31,6 +31,12 @@ def app() -> Flask:
     return targets.mock_app()
 
 
+# Breakages only some generated cases meet: a usage chunk exists only in a stream that asks
+# for it, a third of the chat streams a run generates, so with 4 examples an operation may
+# get none (which one depends on the run, not the seed alone).
+SEEN_ON_SOME_CASES = {targets.stream_usage_off_by_one}
+
+
 def run_contract(url: str, *args: str) -> Result:
     return CliRunner().invoke(
         main,
@@ -104,7 +110,11 @@ def test_breakage_is_reported_by_its_check(
         result = run_contract(url, "--mode", mode)
     assert result.exit_code == 1, result.output
     found = failures(result.output)
-    assert {operation for name, operation in found if name == check} == operations, result.output
+    reported = {operation for name, operation in found if name == check}
+    if breakage in SEEN_ON_SOME_CASES:
+        assert reported and reported <= operations, result.output
+    else:
+        assert reported == operations, result.output
     # Nothing else is broken, so nothing else may be blamed.
     assert {name for name, _ in found} == {check}, result.output
     assert fragment in result.output
