@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -41,11 +42,12 @@ def test_an_access_line_reads_as_its_record_would(log_format: str) -> None:
         assert formatter.access_line(created, MESSAGE, dict(FIELDS)) == expected
 
 
-@pytest.fixture
-def configured() -> Iterator[io.StringIO]:
+@contextmanager
+def _printed_as(log_format: str) -> Iterator[io.StringIO]:
+    """``harness serve``'s logging in ``log_format``, printing into the returned buffer."""
     logger = logging.getLogger("mockserver")
     saved = (logger.handlers[:], logger.level, logger.propagate)
-    serving.configure_logging("info", "json")
+    serving.configure_logging("info", log_format)
     handler = logger.handlers[0]
     assert isinstance(handler, serving._BatchedStderrHandler)
     printed = io.StringIO()
@@ -57,6 +59,12 @@ def configured() -> Iterator[io.StringIO]:
     finally:
         access_log.print_lines_with(None)
         logger.handlers[:], logger.level, logger.propagate = saved
+
+
+@pytest.fixture
+def configured() -> Iterator[io.StringIO]:
+    with _printed_as("json") as printed:
+        yield printed
 
 
 def test_requests_print_their_lines_at_the_flush_in_order(configured: io.StringIO) -> None:
@@ -97,20 +105,8 @@ def test_a_handler_added_elsewhere_gets_records(configured: io.StringIO) -> None
 
 @pytest.fixture
 def text_log() -> Iterator[io.StringIO]:
-    logger = logging.getLogger("mockserver")
-    saved = (logger.handlers[:], logger.level, logger.propagate)
-    serving.configure_logging("info", "text")
-    handler = logger.handlers[0]
-    assert isinstance(handler, serving._BatchedStderrHandler)
-    printed = io.StringIO()
-    duplicate = handler.setStream(printed)
-    if duplicate is not None and duplicate is not sys.stderr:
-        duplicate.close()
-    try:
+    with _printed_as("text") as printed:
         yield printed
-    finally:
-        access_log.print_lines_with(None)
-        logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def test_a_path_cannot_write_a_line_of_its_own(text_log: io.StringIO) -> None:
