@@ -276,10 +276,18 @@ class Database:
         return connection
 
 
+_TEMPORARY_PREFIX = "harness-state-"
+
+
 def temporary_state_path() -> Path:
-    """A fresh state file for this run, removed when the process that made it exits."""
-    folder = Path(tempfile.mkdtemp(prefix="harness-state-"))
+    """A fresh state file for this run, removed when the process that made it exits.
+
+    A process killed outright (``kill -9``) runs no exit hook: its folder stays. The folder
+    is named for its owner's pid, and each new one first removes those whose owner is gone.
+    """
     owner = os.getpid()
+    _remove_orphaned_states(Path(tempfile.gettempdir()))
+    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{owner}-"))
 
     def _cleanup() -> None:
         # Forked workers run exit hooks too; only the creator removes the folder.
@@ -290,6 +298,25 @@ def temporary_state_path() -> Path:
     # into this file on the way out (an atexit handler ran first, and they failed).
     process_exit.at_exit(_cleanup, priority=process_exit.STATE)
     return folder / "state.sqlite3"
+
+
+def _remove_orphaned_states(directory: Path) -> None:
+    """Remove the temporary states (``harness-state-<pid>-*``) of processes no longer running.
+
+    Written by hand: it is a few lines over ``os.kill(pid, 0)``, which says whether a pid
+    runs (a pid reused by another process keeps the folder: only space is lost, never a
+    state in use).
+    """
+    for folder in directory.glob(f"{_TEMPORARY_PREFIX}*-*"):
+        pid_text = folder.name[len(_TEMPORARY_PREFIX) :].partition("-")[0]
+        if not pid_text.isdigit() or not folder.is_dir():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (PermissionError, OverflowError, ValueError):
+            continue  # another user's process runs with that pid, or no pid at all
 
 
 class SharedCounter:
