@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import brotli
 import httpx
 import pytest
 from flask import Flask, Response, request
@@ -62,7 +63,6 @@ def fake_upstream() -> Flask:
 
     @app.post("/v1/brotli")
     def brotli_answer() -> Response:
-        brotli = pytest.importorskip("brotli")
         answer = Response(brotli.compress(ANSWER.encode()), content_type="application/json")
         answer.headers["Content-Encoding"] = "br"
         return answer
@@ -128,7 +128,6 @@ def test_a_credential_in_a_cookie_is_scrubbed_but_never_inside_a_json_key(
 
 
 def test_a_brotli_answer_is_recorded_decoded(recorder: tuple[str, Path]) -> None:
-    pytest.importorskip("brotli")
     url, folder = recorder
     headers = {"Accept-Encoding": "br", "X-Harness-Cassette": "brotli"}
     answer = httpx.post(f"{url}/v1/brotli", json={}, headers=headers, timeout=10)
