@@ -7,6 +7,7 @@ same thing whichever client it names.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
@@ -40,6 +41,17 @@ class City(BaseModel):
 def get_weather(city: str) -> str:
     """Get the current weather in a city."""
     return TOOL_RESULT
+
+
+def recorded_weather(calls: list[str]) -> Callable[[str], str]:
+    """:func:`get_weather` that also records each city the agent asks for, in ``calls``."""
+
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city."""
+        calls.append(city)
+        return TOOL_RESULT
+
+    return get_weather
 
 
 def chat_weather_tool() -> dict[str, Any]:

@@ -27,13 +27,13 @@ from tests.clients.expect import (
     CITY_QUESTION,
     HELLO,
     MODEL,
-    TOOL_RESULT,
     WEATHER_QUESTION,
     City,
     assert_city,
     assert_text,
     assert_used_tool_result,
     assert_weather_call,
+    recorded_weather,
 )
 from tests.fixtures.servers import API_KEY, RunningServer
 
@@ -85,11 +85,7 @@ def test_run_streamed(mock: RunningServer, api: str) -> None:
 def test_function_tool_round_trip(mock: RunningServer, api: str) -> None:
     calls: list[str] = []
 
-    @function_tool
-    def get_weather(city: str) -> str:
-        """Get the current weather in a city."""
-        calls.append(city)
-        return TOOL_RESULT
+    get_weather = function_tool(recorded_weather(calls))
 
     async def scenario(model: str | Model) -> Any:
         agent = Agent(name="assistant", model=model, tools=[get_weather])
@@ -117,11 +113,7 @@ def test_a_handoff_reaches_the_tool_the_user_asked_for(mock: RunningServer, api:
     # text ('the result is {"assistant": "Weather agent"}') and get_weather never ran.
     calls: list[str] = []
 
-    @function_tool
-    def get_weather(city: str) -> str:
-        """Get the current weather in a city."""
-        calls.append(city)
-        return TOOL_RESULT
+    get_weather = function_tool(recorded_weather(calls))
 
     async def scenario(model: str | Model) -> Any:
         weather = Agent(name="Weather agent", model=model, tools=[get_weather])

@@ -20,13 +20,13 @@ from tests.clients.expect import (
     CITY_QUESTION,
     HELLO,
     MODEL,
-    TOOL_RESULT,
     WEATHER_QUESTION,
     City,
     assert_city,
     assert_text,
     assert_used_tool_result,
     assert_weather_call,
+    recorded_weather,
 )
 from tests.fixtures.servers import API_KEY, RunningServer
 
@@ -74,11 +74,7 @@ def test_tool_round_trip(mock: RunningServer, model_class: type[Model]) -> None:
     async def scenario(model: Model) -> str:
         agent = Agent(model)
 
-        @agent.tool_plain
-        def get_weather(city: str) -> str:
-            """Get the current weather in a city."""
-            calls.append(city)
-            return TOOL_RESULT
+        agent.tool_plain(recorded_weather(calls))
 
         return (await agent.run(WEATHER_QUESTION)).output
 
@@ -116,11 +112,7 @@ def test_tools_with_structured_output_end(mock: RunningServer, model_class: type
     async def scenario(model: Model) -> City:
         agent = Agent(model, output_type=City)
 
-        @agent.tool_plain
-        def get_weather(city: str) -> str:
-            """Get the current weather in a city."""
-            calls.append(city)
-            return TOOL_RESULT
+        agent.tool_plain(recorded_weather(calls))
 
         return (await agent.run(WEATHER_QUESTION, usage_limits=UsageLimits(request_limit=5))).output
 
