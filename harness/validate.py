@@ -70,10 +70,8 @@ def validate_exchange(
     streamed = media_type == EVENT_STREAM
     success = status.startswith("2")
     found: list[Violation] = []
-    if success and isinstance(request, Mapping) and (request.get("stream") is True) != streamed:
-        wanted = EVENT_STREAM if not streamed else JSON
-        message = f"stream is {request.get('stream')!r} but the response is {media_type}, "
-        found.append(Violation((), message + f"not {wanted}", "sse"))
+    if success and isinstance(request, Mapping):
+        found += stream_mismatch(request, media_type)
     if streamed:
         found += validate_stream(operation, body)
         if success:
@@ -92,6 +90,18 @@ def validate_exchange(
         if not schema and request is not None:
             found += validate_finish_reasons(operation, request, payload)
     return found
+
+
+def stream_mismatch(request: Any, media_type: str) -> list[Violation]:
+    """An answer that is a stream where the request did not ask for one (``stream: true``),
+    or not one where it did."""
+    asked = isinstance(request, Mapping) and request.get("stream") is True
+    if asked == (media_type == EVENT_STREAM):
+        return []
+    sent = request.get("stream") if isinstance(request, Mapping) else None
+    wanted = EVENT_STREAM if asked else JSON
+    message = f"stream is {sent!r} but the response is {media_type or 'untyped'}, not {wanted}"
+    return [Violation((), message, "sse")]
 
 
 def validate_event(operation: Operation, payload: Any) -> list[Violation]:

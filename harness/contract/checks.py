@@ -29,6 +29,7 @@ from harness.sse import ServerSentEvent, decode_stream
 from harness.validate import (
     STREAM_RULES,
     stream_error,
+    stream_mismatch,
     validate_finish_reasons,
     validate_response,
     validate_stream,
@@ -171,14 +172,9 @@ def stream_conformance(
     operation = harness_operation(case)
     if operation is None or not 200 <= response.status_code < 300:
         return SKIP
-    streamed = media_type(response) == EVENT_STREAM
-    request = _request_body(case)
-    asked = isinstance(request, dict) and request.get("stream") is True
-    if asked != streamed:
-        wanted = EVENT_STREAM if asked else JSON
-        message = f"stream is {request.get('stream') if request else None!r} but the response is "
-        message += f"{media_type(response) or 'untyped'}, not {wanted}"
-        _fail(case, "stream_conformance", [Violation((), message, "sse")])
+    kind = media_type(response)
+    streamed = kind == EVENT_STREAM
+    _fail(case, "stream_conformance", stream_mismatch(_request_body(case), kind))
     if not streamed or response.stream_cut_short:
         return SKIP  # a stream read only in part cannot be judged for how it ends
     events = decode_stream(response.content)
