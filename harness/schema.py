@@ -291,8 +291,7 @@ def _not_one_of(instance: Any, options: Any) -> str:
 def _json_text(value: Any, limit: int = 80) -> str:
     if isinstance(value, (Mapping, list)):  # a body's whole subtree is not worth printing
         return "an object" if isinstance(value, Mapping) else "an array"
-    text = json.dumps(value, ensure_ascii=False, default=repr)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return _cut(json.dumps(value, ensure_ascii=False, default=repr), limit)
 
 
 _UNION_KINDS = (
@@ -382,5 +381,8 @@ def _unique(violations: list[Violation]) -> list[Violation]:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = repr(value)
+    return _cut(repr(value), limit)
+
+
+def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
