@@ -12,6 +12,7 @@ from mockserver.engine.generation_limits import GenerationBudget
 from mockserver.engine.ids import chat_completion_id
 from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
 from mockserver.engine.plan import ChatPlan, Reply
+from mockserver.engine.prompted_schema import prompted_schema
 from mockserver.engine.reply import (
     TOOL_CHOICE_AUTO,
     TOOL_CHOICE_FUNCTION,
@@ -139,6 +140,7 @@ def reply_request_from_chat(
         parallel_tool_calls=body.get("parallel_tool_calls") is not False,
         output_schema=schema,
         json_object=json_object,
+        prompted_schema=prompted_schema(messages, message_text) if schema is None else None,
         limit=token_limit(body.get("max_completion_tokens"), body.get("max_tokens")),
         stop=_stop_sequences(body.get("stop")),
         top_logprobs=_top_logprobs(body),

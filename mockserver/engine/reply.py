@@ -91,6 +91,8 @@ class ReplyRequest:
     # Where `output_schema` sits in the request, for an error about it.
     output_schema_param: str = "response_format.json_schema.schema"
     json_object: bool = False
+    # A JSON Schema the prompt asks the answer to follow (engine.prompted_schema).
+    prompted_schema: Mapping[str, Any] | None = None
     limit: int | None = None
     stop: tuple[str, ...] = ()
     top_logprobs: int | None = None
@@ -147,10 +149,31 @@ def _reply_text(
             request.output_schema, rng, budget, request.output_schema_param, suggest
         )
         return json.dumps(instance, ensure_ascii=False), True
+    if request.prompted_schema is not None:
+        prompted = _prompted_instance(request.prompted_schema, request.user_text, rng, budget)
+        if prompted is not None and request.json_object:
+            return prompted, True
+        if prompted is not None:
+            # Asked for in words: answered as models answer, in a ```json code block.
+            return f"```json\n{prompted}\n```", False
     if request.json_object:
         answer = compose_reply(rng, request.user_text, request.tool_result)
         return json.dumps({"response": answer}, ensure_ascii=False), True
     return compose_reply(rng, request.user_text, request.tool_result), False
+
+
+def _prompted_instance(
+    schema: Mapping[str, Any], user_text: str, rng: random.Random, budget: GenerationBudget
+) -> str | None:
+    """An instance of the prompt's schema as JSON text, or ``None`` when the generator finds
+    none within the budget: a schema in words is not a request field, so it is never refused
+    (the answer falls back to text)."""
+    suggest = Mentions.of(user_text).suggest
+    try:
+        instance = generate_instance(schema, rng, suggest, budget)
+    except (UnsatisfiableSchemaError, GenerationLimitError):
+        return None
+    return json.dumps(instance, ensure_ascii=False, indent=2)
 
 
 def _first_stop(text: str, stops: Sequence[str]) -> int | None:

@@ -2,7 +2,7 @@
 
 instructor pins jiter below the version newer openai releases need, so it runs with its own
 openai in `tox -e clients-instructor` (requirements-instructor.txt). Its prompt-only modes
-(JSON, MD_JSON: the schema only in the prompt) are out of the matrix's scope.
+(JSON, MD_JSON) put the schema in the prompt only, and the mock answers an instance of it.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ MODES = pytest.mark.parametrize(
         instructor.Mode.TOOLS,
         instructor.Mode.JSON_SCHEMA,
         instructor.Mode.RESPONSES_TOOLS,
+        # The schema only in a system message: with response_format json_object (JSON), or
+        # asked for in a ```json code block (MD_JSON).
+        instructor.Mode.JSON,
+        instructor.Mode.MD_JSON,
     ],
     ids=lambda mode: mode.name,
 )

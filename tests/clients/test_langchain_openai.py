@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.prompts import PromptTemplate
 from langchain_openai import ChatOpenAI
 
 from tests.clients.expect import (
@@ -109,3 +111,20 @@ def test_with_structured_output_function_calling(mock: RunningServer, responses_
         City, method="function_calling"
     )
     assert_city(structured.invoke(CITY_QUESTION))
+
+
+@API
+@pytest.mark.parametrize("parser_class", [PydanticOutputParser, JsonOutputParser])
+def test_an_output_parser_reads_an_instance_of_the_schema_in_the_prompt(
+    mock: RunningServer, responses_api: bool, parser_class: type
+) -> None:
+    # The parsers' format instructions hold an example schema first, then the model's schema:
+    # the answer is an instance of the last.
+    parser = parser_class(pydantic_object=City)
+    prompt = PromptTemplate(
+        template="Answer the user query.\n{format_instructions}\n{query}\n",
+        input_variables=["query"],
+        partial_variables={"format_instructions": parser.get_format_instructions()},
+    )
+    chain = prompt | chat_model(mock, responses_api) | parser
+    assert_city(chain.invoke({"query": CITY_QUESTION}))

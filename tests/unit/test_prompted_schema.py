@@ -1,0 +1,88 @@
+"""A JSON Schema in the prompt: which one is read, and the bounds on reading it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mockserver.engine.chat import message_text, reply_request_from_chat
+from mockserver.engine.prompted_schema import prompted_schema
+from mockserver.engine.reply import plan_reply, seeded_rng
+
+CITY = {
+    "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
+    "required": ["name", "population"],
+    "type": "object",
+}
+
+
+def found(*texts: str, role: str = "system") -> Any:
+    return prompted_schema([{"role": role, "content": text} for text in texts], message_text)
+
+
+def test_the_schema_of_a_prompt_that_asks_for_json_is_found() -> None:
+    assert found(f"Answer in JSON matching this schema:\n{json.dumps(CITY, indent=2)}") == CITY
+
+
+def test_the_last_schema_is_the_one_read_and_an_instance_is_not_a_schema() -> None:
+    # LangChain's format instructions: an example schema, an example instance, a wrong
+    # instance shaped like a schema, then the model's own schema in a code block.
+    example = {"properties": {"foo": {"type": "array", "items": {"type": "string"}}}}
+    text = (
+        "The output should be formatted as a JSON instance that conforms to the JSON schema "
+        f"below.\nFor the schema {json.dumps(example)} the object "
+        '{"foo": ["bar", "baz"]} is well-formatted; {"properties": {"foo": ["bar", "baz"]}} '
+        f"is not.\nHere is the output schema:\n```\n{json.dumps(CITY)}\n```"
+    )
+    assert found(text) == CITY
+
+
+def test_a_schema_without_the_word_json_or_in_an_assistant_message_is_not_read() -> None:
+    assert found(f"Explain this schema: {json.dumps(CITY)}") is None
+    assert found(f"Here is JSON: {json.dumps(CITY)}", role="assistant") is None
+    assert found("Reply in JSON about {city} and {topic}.") is None
+
+
+def test_parts_content_and_a_pydantic_ref_schema_are_read() -> None:
+    ref = {"$ref": "#/$defs/City", "$defs": {"City": CITY}}
+    message = {"role": "user", "content": [{"type": "text", "text": f"json: {json.dumps(ref)}"}]}
+    assert prompted_schema([message], message_text) == ref
+
+
+def test_reading_is_bounded_by_text_length_and_by_attempts() -> None:
+    late = "json " + " " * (256 * 1024) + json.dumps(CITY)
+    assert found(late) is None
+    # Broken objects before the schema: 32 attempts are all there are.
+    broken = '{"a": ' * 40
+    assert found("json " + broken + json.dumps(CITY)) is None
+    assert found("json " + '{"a": ' * 20 + json.dumps(CITY)) == CITY
+    deep = "json " + '{"a": ' * 100_000
+    assert found(deep) is None
+
+
+def test_an_instance_answers_json_mode_and_a_code_block_answers_words() -> None:
+    system = {"role": "system", "content": f"Answer in json like: {json.dumps(CITY)}"}
+    user = {"role": "user", "content": "Tell me about Paris"}
+    json_mode = {"messages": [system, user], "response_format": {"type": "json_object"}}
+    text = plan_reply(reply_request_from_chat(json_mode), seeded_rng(b"k")).text
+    assert json.loads(text)["name"] == "Paris"
+    worded = plan_reply(reply_request_from_chat({"messages": [system, user]}), seeded_rng(b"k"))
+    assert worded.text.startswith("```json\n") and worded.text.endswith("\n```")
+    assert json.loads(worded.text[len("```json\n") : -len("\n```")])["name"] == "Paris"
+
+
+def test_a_schema_the_generator_cannot_meet_falls_back_to_text() -> None:
+    impossible = {
+        "properties": {"x": {"type": "string", "minLength": 5, "maxLength": 2}},
+        "required": ["x"],
+    }
+    body = {"messages": [{"role": "user", "content": f"json please {json.dumps(impossible)}"}]}
+    reply = plan_reply(reply_request_from_chat(body), seeded_rng(b"k"))
+    assert reply.text and not reply.text.startswith("```")
+
+
+def test_the_tries_of_all_messages_share_one_budget() -> None:
+    broken = "json " + '{"a": [' + "1," * 100_000  # 200 KB that never closes
+    schema = f"json {json.dumps(CITY)}"
+    assert found(broken, schema) == CITY
+    assert found(broken, broken, broken, schema) is None
