@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from openai import OpenAI
+from pydantic import BaseModel
 
 MODEL = "gpt-4"
 MESSAGES: list[Any] = [{"role": "user", "content": "Tell me about the sea in Paris."}]
@@ -144,3 +145,34 @@ def test_responses_stream_with_nulls_completes(client: OpenAI) -> None:
     assert completed.response.max_output_tokens is None
     assert completed.response.truncation == "disabled"
     assert completed.response.output_text == _output_text(_raw_response(client, input=INPUT))
+
+
+class _Weather(BaseModel):
+    city: str
+
+
+# The SDK warns while it serialises its own generic `parsed` field; what it sends is the point.
+@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
+def test_chat_a_parsed_message_sent_back_is_accepted(client: OpenAI) -> None:
+    # `messages.append(completion.choices[0].message)` after `.parse()`: the SDK's parsed
+    # message carries `tool_calls: None`, sent as null (overlay C17).
+    parsed = client.chat.completions.parse(
+        model=MODEL, messages=MESSAGES, response_format=_Weather
+    )
+    message = parsed.choices[0].message
+    assert message.tool_calls is None
+    again = client.chat.completions.create(
+        model=MODEL,
+        messages=[*MESSAGES, message, {"role": "user", "content": "And in Rome?"}],  # type: ignore[list-item]
+    )
+    assert again.choices[0].message.content
+
+
+def test_chat_a_stream_helper_message_sent_back_is_accepted(client: OpenAI) -> None:
+    with client.chat.completions.stream(model=MODEL, messages=MESSAGES) as stream:
+        message = stream.get_final_completion().choices[0].message
+    again = client.chat.completions.create(
+        model=MODEL,
+        messages=[*MESSAGES, message, {"role": "user", "content": "And in Rome?"}],  # type: ignore[list-item]
+    )
+    assert again.choices[0].message.content

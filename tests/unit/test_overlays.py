@@ -224,6 +224,7 @@ def test_drift_ids_are_known() -> None:
         "C14",
         "C15",
         "C16",
+        "C17",
         "R1",
         "R2",
         "R3",
