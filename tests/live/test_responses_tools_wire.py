@@ -171,3 +171,62 @@ def test_tool_fields_stay_typed(client: OpenAI, changes: dict[str, Any], param: 
     with pytest.raises(openai.BadRequestError) as refused:
         client.responses.create(model=MODEL, input=WEATHER_QUESTION, tools=[_tool(**changes)])
     assert refused.value.param == param
+
+
+# --------------------------------------------------------------------------- tool results
+
+
+def _round_trip(output: Any) -> list[dict[str, Any]]:
+    return [
+        {"role": "user", "content": WEATHER_QUESTION},
+        {
+            "type": "function_call",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": '{"location": "Paris", "unit": "celsius"}',
+        },
+        {"type": "function_call_output", "call_id": "call_1", "output": output},
+    ]
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        pytest.param([{"type": "input_text", "text": "Sunny, 22C"}], id="text-part"),
+        pytest.param(
+            [
+                {"type": "input_text", "text": "Sunny, 22C"},
+                {"type": "input_text", "text": " and dry"},
+            ],
+            id="text-parts",
+        ),
+        pytest.param(
+            [{"type": "input_file", "filename": "w.txt", "file_data": "data:text/plain;base64,"}],
+            id="file-part",
+        ),
+    ],
+)
+def test_a_tool_result_given_as_content_parts_is_read(client: OpenAI, output: Any) -> None:
+    # openai-python types `output` as a string or a list of input_text / input_image /
+    # input_file parts; Haystack sends every result as a list, the Vercel AI SDK a tool's
+    # `toModelOutput` content (overlay R12).
+    response = client.responses.create(
+        model=MODEL, input=_round_trip(output), tools=[TOOL_WITHOUT_STRICT]
+    )
+    assert response.status == "completed"
+    if output[0]["type"] == "input_text":
+        assert "Sunny" in response.output_text
+
+
+@pytest.mark.parametrize(
+    ("output", "param"),
+    [
+        pytest.param([{"type": "input_text"}], "input[2].output", id="part-without-text"),
+        pytest.param([{"type": "output_text", "text": "x"}], "input[2].output", id="output-part"),
+        pytest.param(5, "input[2].output", id="number"),
+    ],
+)
+def test_a_tool_result_stays_typed(client: OpenAI, output: Any, param: str) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model=MODEL, input=_round_trip(output), tools=[TOOL_WITHOUT_STRICT])
+    assert (refused.value.param or "").startswith(param)

@@ -235,6 +235,7 @@ def test_drift_ids_are_known() -> None:
         "R8",
         "R9",
         "R10",
+        "R12",
     }
     assert set(PREREQUISITES) <= drifts
     assert all(needed <= drifts for needed in PREREQUISITES.values())
