@@ -30,7 +30,7 @@ from mockserver.engine.chat import (
 from mockserver.engine.context import fitted_prompt_tokens
 from mockserver.engine.ids import new_hex_id
 from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
-from mockserver.engine.plan import FINISH_LENGTH, Reply, ToolCall
+from mockserver.engine.plan import FINISH_LENGTH, Reply, TokenLogprob, ToolCall
 from mockserver.engine.reply import FunctionTool, ReplyRequest, plan_reply, seeded_rng
 from mockserver.engine.tokens import (
     Piece,
@@ -49,6 +49,8 @@ DEFAULT_TRUNCATION = "disabled"
 DEFAULT_TOOL_CHOICE = "auto"
 DEFAULT_TEXT: Mapping[str, Any] = {"format": {"type": "text"}}
 DEFAULT_FUNCTION_STRICT = True
+# The include value that asks for each output_text token's logprob (overlay R11).
+INCLUDE_LOGPROBS = "message.output_text.logprobs"
 # Fields that shape how the answer is delivered, kept or cut, not what it says (see
 # engine.chat): a stream reassembles to the plain reply, a token limit cuts that same text.
 # `previous_response_id` is here because the key holds the conversation it stands for.
@@ -63,6 +65,7 @@ _DELIVERY_FIELDS = frozenset(
         "service_tier",
         "background",
         "include",
+        "top_logprobs",
         "truncation",
         "previous_response_id",
     }
@@ -82,6 +85,8 @@ class MessageOutput:
     id: str
     status: str
     text: str
+    # One per token, when the request included message.output_text.logprobs.
+    logprobs: tuple[TokenLogprob, ...] | None = None
 
     @cached_property
     def pieces(self) -> tuple[Piece, ...]:
@@ -245,6 +250,11 @@ def chat_equivalent(body: Mapping[str, Any], conversation: Sequence[Message]) ->
         "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
         "max_completion_tokens": body.get("max_output_tokens"),
     }
+    include = body.get("include")
+    if isinstance(include, list) and INCLUDE_LOGPROBS in include:
+        # Chat's logprobs, top_logprobs: the same per-token logprobs (engine.reply).
+        chat["logprobs"] = True
+        chat["top_logprobs"] = body.get("top_logprobs")
     response_format = _response_format(body.get("text"))
     if response_format is not None:
         chat["response_format"] = response_format
@@ -399,7 +409,7 @@ def _output_items(reply: Reply) -> tuple[OutputItem, ...]:
     cut = reply.finish_reason == FINISH_LENGTH
     if not reply.tool_calls:
         status = STATUS_INCOMPLETE if cut else STATUS_COMPLETED
-        return (MessageOutput(_new_id("msg_"), status, reply.text),)
+        return (MessageOutput(_new_id("msg_"), status, reply.text, reply.logprobs),)
     last = len(reply.tool_calls) - 1
     return tuple(
         FunctionCallOutput(

@@ -7,7 +7,10 @@ in-progress snapshot (``output: []``, ``usage: null``); each output item is open
 ``response.completed`` (or ``response.incomplete``) carrying the same object the JSON body is;
 ``sequence_number`` counts from 0. ``logprobs: []`` is sent where the SDK's event types
 require the field (text deltas and done events), and in output_text parts as the current wire
-does. Deltas carry ``obfuscation`` padding unless the request turned it off (see
+does; a request that includes ``message.output_text.logprobs`` gets an entry per token there
+instead (parts: ``ResponseOutputText.Logprob``, with ``bytes``; events:
+``ResponseTextDeltaEvent.Logprob``, without), each delta the entries of its own tokens.
+Deltas carry ``obfuscation`` padding unless the request turned it off (see
 ``render.obfuscation``); ``service_tier`` is ``"auto"`` until the response is done, then
 ``"default"``; no ``output_text`` (an SDK convenience the live API never sends). A stream
 that fails part-way ends with ``error`` and ``response.failed``.
@@ -18,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from mockserver.engine.plan import TokenLogprob
 from mockserver.engine.responses import (
     FunctionCallOutput,
     MessageOutput,
     OutputItem,
     ResponsesPlan,
 )
+from mockserver.engine.tokens import Piece
 from mockserver.render.obfuscation import Padding
 
 STATUS_IN_PROGRESS = "in_progress"
@@ -120,13 +125,14 @@ def _message_events(
     where = {"item_id": item.id, "output_index": index, "content_index": 0}
     yield "response.output_item.added", {"output_index": index, "item": _message(item, opened=True)}
     yield "response.content_part.added", {**where, "part": _text_part("")}
-    for piece in item.pieces:
-        delta = {**where, "delta": piece.text, "logprobs": []}
+    for piece, entries in _pieces_with_logprobs(item):
+        delta = {**where, "delta": piece.text, "logprobs": _event_logprobs(entries)}
         if padding is not None:
             delta["obfuscation"] = padding.for_delta(piece.text)
         yield "response.output_text.delta", delta
-    yield "response.output_text.done", {**where, "text": item.text, "logprobs": []}
-    yield "response.content_part.done", {**where, "part": _text_part(item.text)}
+    done = {**where, "text": item.text, "logprobs": _event_logprobs(item.logprobs or ())}
+    yield "response.output_text.done", done
+    yield "response.content_part.done", {**where, "part": _text_part(item.text, item.logprobs)}
     yield "response.output_item.done", {"output_index": index, "item": _message(item)}
 
 
@@ -157,13 +163,54 @@ def _message(item: MessageOutput, *, opened: bool = False) -> dict[str, Any]:
         "id": item.id,
         "type": "message",
         "status": STATUS_IN_PROGRESS if opened else item.status,
-        "content": [] if opened else [_text_part(item.text)],
+        "content": [] if opened else [_text_part(item.text, item.logprobs)],
         "role": "assistant",
     }
 
 
-def _text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+def _text_part(text: str, logprobs: Iterable[TokenLogprob] | None = None) -> dict[str, Any]:
+    entries = [_part_logprob(entry) for entry in logprobs or ()]
+    return {"type": "output_text", "annotations": [], "logprobs": entries, "text": text}
+
+
+def _part_logprob(entry: TokenLogprob) -> dict[str, Any]:
+    # ResponseOutputText.Logprob: every entry and alternative with its bytes.
+    return {
+        "token": entry.token,
+        "logprob": entry.logprob,
+        "bytes": entry.bytes,
+        "top_logprobs": [
+            {"token": top.token, "logprob": top.logprob, "bytes": top.bytes} for top in entry.top
+        ],
+    }
+
+
+def _event_logprobs(entries: Iterable[TokenLogprob]) -> list[dict[str, Any]]:
+    # ResponseTextDeltaEvent.Logprob: no bytes (OpenAI's ResponseLogProb; overlay R5).
+    return [
+        {
+            "token": entry.token,
+            "logprob": entry.logprob,
+            "top_logprobs": [{"token": top.token, "logprob": top.logprob} for top in entry.top],
+        }
+        for entry in entries
+    ]
+
+
+def _pieces_with_logprobs(
+    item: MessageOutput,
+) -> Iterator[tuple[Piece, tuple[TokenLogprob, ...]]]:
+    """Each stream delta with the logprobs of its tokens (none without logprobs).
+
+    A piece of several tokens (a character the tokenizer splits) has an entry per token, so
+    the entries are taken by each piece's token count, as the chat stream takes them.
+    """
+    logprobs = item.logprobs or ()
+    position = 0
+    for piece in item.pieces:
+        count = len(piece.parts) or 1
+        yield piece, logprobs[position : position + count]
+        position += count
 
 
 def _function_call(item: FunctionCallOutput, *, opened: bool = False) -> dict[str, Any]:

@@ -235,6 +235,7 @@ def test_drift_ids_are_known() -> None:
         "R8",
         "R9",
         "R10",
+        "R11",
         "R12",
     }
     assert set(PREREQUISITES) <= drifts
@@ -527,6 +528,23 @@ KNOWN_BAD: list[tuple[str, str, str, Any, str, str | None]] = [
         "request",
         _with(_RESPONSES_REQUEST, text="plain"),
         "/text",
+        None,
+    ),
+    # R11 adds only the include values the document's description lists
+    (
+        "responses-include-unknown",
+        RESPONSES,
+        "request",
+        _with(_RESPONSES_REQUEST, include=["message.output_text.banana"]),
+        "/include/0",
+        None,
+    ),
+    (
+        "responses-include-web-search-results",
+        RESPONSES,
+        "request",
+        _with(_RESPONSES_REQUEST, include=["web_search_call.results"]),
+        "/include/0",
         None,
     ),
     (
