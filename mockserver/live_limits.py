@@ -14,6 +14,7 @@ from typing import Any
 from mockserver.engine.context import prompt_size
 from mockserver.engine.responses import input_messages
 from mockserver.errors import ErrorReply, MockError
+from mockserver.strict_schemas import check_strict_schemas
 
 # The live API's cap on `tools` (the chat spec's own description says "A max of 128").
 MAX_TOOLS = 128
@@ -35,6 +36,8 @@ def check_live_limits(
                 code="array_above_max_length",
             )
         )
+    # A `strict: true` schema outside Structured Outputs' subset (mockserver.strict_schemas).
+    check_strict_schemas(path, body)
     if path.endswith("/responses"):
         check_responses_window(body, (), context_window, body_bytes)
         return
