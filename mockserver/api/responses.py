@@ -6,6 +6,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from mockserver.api.item_references import with_references_read
 from mockserver.delivery import json_reply, stream_reply
 from mockserver.engine.responses import Message, plan_response
 from mockserver.errors import ErrorReply, MockError
@@ -35,6 +36,9 @@ def create_response(exchange: Exchange) -> Response:
         if refused is not None:
             raise MockError(refused)  # before anything is stored
     store = exchange.state.db.responses
+    # Read as the items they name: the plan, the key it is remembered by and the token
+    # counts see the conversation itself (the journal keeps the body as sent).
+    body = with_references_read(body, store)
     history = _history(store, body.get("previous_response_id"))
     window = exchange.state.config.context_window
     if history:  # the body alone was checked on intake; the conversation counts as a whole

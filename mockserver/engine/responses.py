@@ -8,8 +8,9 @@ planner's request builder, the reply planner and the token counter, so both APIs
 same conversation alike. The plan is complete (ids, output items, status, usage, the
 settings a Response echoes); rendering to JSON or to stream events only formats it.
 
-Input items the mock's model cannot read (``item_reference``, the hosted ``mcp_*`` items,
-``input_file`` parts) are accepted and ignored.
+Input items the mock's model cannot read (the hosted ``mcp_*`` items, ``input_file`` parts)
+are accepted and ignored; ``item_reference`` items reach here already read as the stored
+items they name (:mod:`mockserver.api.item_references`).
 """
 
 from __future__ import annotations
@@ -70,8 +71,11 @@ _DELIVERY_FIELDS = frozenset(
         "previous_response_id",
     }
 )
-# Hex ids as long as the real ones (resp_/msg_/fc_ + 48 hex digits).
+# Hex ids as long as the real ones (resp_ + 48 hex digits); an output item's id adds its
+# index to its response's digits (see _item_id).
 _ID_BYTES = 24
+RESPONSE_PREFIX = "resp_"
+_ITEM_PREFIXES = frozenset({"msg_", "fc_"})
 # Planned replies by request (see engine.memo); one per process.
 _REPLIES: Memo[Reply] = Memo(lambda reply: reply_weight((reply,)))
 
@@ -189,7 +193,8 @@ def plan_response(
         return plan_reply(request, seeded_rng(key))
 
     reply = fresh(_REPLIES.get(request_key(body, conversation, reply_override or {}), plan))
-    output = _output_items(reply)
+    response_id = _new_id(RESPONSE_PREFIX)
+    output = _output_items(reply, response_id)
     # Instructions are read as a developer message placed before the conversation.
     instructions = _instructions(body)
     prompt = [{"role": "developer", "content": instructions}] if instructions else []
@@ -199,7 +204,7 @@ def plan_response(
         input_tokens = fitted_prompt_tokens(conversation, input_tokens, window)
     truncated = reply.finish_reason == FINISH_LENGTH
     return ResponsesPlan(
-        id=_new_id("resp_"),
+        id=response_id,
         created_at=int(time.time()),
         model=snapshot_name(str(body.get("model", ""))),
         output=output,
@@ -404,20 +409,39 @@ def _echoed_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
 # --------------------------------------------------------------------------- the reply
 
 
-def _output_items(reply: Reply) -> tuple[OutputItem, ...]:
+def _output_items(reply: Reply, response_id: str) -> tuple[OutputItem, ...]:
     """The reply as output items; when the token limit cut it, the last item is incomplete."""
     cut = reply.finish_reason == FINISH_LENGTH
     if not reply.tool_calls:
         status = STATUS_INCOMPLETE if cut else STATUS_COMPLETED
-        return (MessageOutput(_new_id("msg_"), status, reply.text, reply.logprobs),)
+        item_id = _item_id("msg_", response_id, 0)
+        return (MessageOutput(item_id, status, reply.text, reply.logprobs),)
     last = len(reply.tool_calls) - 1
     return tuple(
         FunctionCallOutput(
-            dataclasses.replace(call, item_id=_new_id("fc_")),
+            dataclasses.replace(call, item_id=_item_id("fc_", response_id, index)),
             STATUS_INCOMPLETE if cut and index == last else STATUS_COMPLETED,
         )
         for index, call in enumerate(reply.tool_calls)
     )
+
+
+def _item_id(prefix: str, response_id: str, index: int) -> str:
+    """An output item's id: its response's hex digits, then its index.
+
+    So an ``item_reference`` finds the stored response that holds the item from the id
+    alone (:func:`response_id_of_item`), on any state store, without an index of items.
+    """
+    return f"{prefix}{response_id[len(RESPONSE_PREFIX) :]}{index:02x}"
+
+
+def response_id_of_item(item_id: str) -> str | None:
+    """The id of the response an output item id was made for, or ``None`` for an id the
+    mock never makes."""
+    prefix, separator, digits = item_id.partition("_")
+    if not separator or f"{prefix}_" not in _ITEM_PREFIXES or len(digits) < _ID_BYTES * 2 + 2:
+        return None
+    return RESPONSE_PREFIX + digits[: _ID_BYTES * 2]
 
 
 # --------------------------------------------------------------------------- small helpers
