@@ -15,7 +15,8 @@ are the live API's, quoted in public reports:
   ``Invalid schema for response_format 'AdSegmentPredictionList': schema must be a JSON
   Schema of 'type: "object"', got 'type: "array"'.`` (podly-pure-podcasts/podly_pure_podcasts
   #89); a root without ``type`` (an ``anyOf`` root) reads ``got 'type: "None"'``
-  (ComposioHQ/composio#1829, vercel/ai#7005).
+  (ComposioHQ/composio#1829, vercel/ai#7005); a root with neither ``type`` nor ``anyOf``
+  (``{}``) is left alone, since its answer under ``strict`` is not on record.
 * every object sets ``additionalProperties: false`` (the docs: "additionalProperties: false
   must always be set in objects"): ``In context=(), 'additionalProperties' is required to be
   supplied and to be false.`` (dottxt-ai/outlines#844 and #1666, openai/codex#7758), nested
@@ -55,7 +56,7 @@ its children, children in the order above), not evidenced.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeGuard
 
 from mockserver.engine.generation_limits import MAX_SCHEMA_DEPTH
 from mockserver.errors import ErrorReply, MockError
@@ -67,6 +68,11 @@ _NOT_ALL_REQUIRED: Final = (
     " properties. Missing {key!r}."
 )
 _FUNCTION_CODE: Final = "invalid_function_parameters"
+# The keywords whose subschemas are walked (those the SDK's to_strict_json_schema walks, and
+# a schema-valued `additionalProperties`).
+_WALKED: Final = frozenset(
+    ("properties", "items", "anyOf", "additionalProperties", "$defs", "definitions")
+)
 
 
 def check_strict_schemas(path: str, body: Mapping[str, Any]) -> None:
@@ -86,13 +92,16 @@ def strict_schema_problem(schema: Mapping[str, Any]) -> str | None:
     """What the live API says is wrong with a strict ``schema`` (the text after its head),
     or None when no enforced rule is broken."""
     root_type = schema.get("type")
-    if root_type is None or (isinstance(root_type, str) and root_type != "object"):
+    # A root without `type` is refused only as the documented case, a union (`anyOf`): an
+    # empty `{}` may be read live as "no parameters", and no report shows its answer.
+    typeless_union = root_type is None and "anyOf" in schema
+    if typeless_union or (isinstance(root_type, str) and root_type != "object"):
         return _NOT_AN_OBJECT.format(got=root_type)
     # Hand-written, iteratively: no JSON Schema library checks OpenAI's dialect, and a
     # recursive walk would overflow on a schema nested thousands deep. Each node is visited
     # once and `$ref` is never followed, so cost is linear in the schema (already bounded by
     # the body size) and a reference cycle cannot loop.
-    stack: list[tuple[Mapping[str, Any], tuple[str, ...], int]] = [(schema, (), 0)]
+    stack: list[tuple[dict[str, Any], tuple[str, ...], int]] = [(dict(schema), (), 0)]
     while stack:
         node, context, depth = stack.pop()
         problem = _object_problem(node)
@@ -106,13 +115,13 @@ def strict_schema_problem(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _object_problem(node: Mapping[str, Any]) -> str | None:
+def _object_problem(node: dict[str, Any]) -> str | None:
     if node.get("type") != "object":
         return None
     if node.get("additionalProperties", True) is True:
         return _NOT_CLOSED
     properties = node.get("properties")
-    if not isinstance(properties, Mapping):
+    if not isinstance(properties, dict):
         return None
     required = node.get("required")
     listed = set()
@@ -123,30 +132,39 @@ def _object_problem(node: Mapping[str, Any]) -> str | None:
 
 
 def _children(
-    node: Mapping[str, Any], context: tuple[str, ...]
-) -> Iterator[tuple[Mapping[str, Any], tuple[str, ...]]]:
+    node: dict[str, Any], context: tuple[str, ...]
+) -> Iterator[tuple[dict[str, Any], tuple[str, ...]]]:
+    """The subschemas of ``node`` that hold an object, with their contexts. Checked as
+    ``dict`` (what JSON parses to), not ``Mapping``: the ABC check cost twice the walk."""
     properties = node.get("properties")
-    if isinstance(properties, Mapping):
+    if isinstance(properties, dict):
         for key, child in properties.items():
-            if isinstance(child, Mapping):
+            if _may_hold_an_object(child):
                 yield child, (*context, "properties", key)
     items = node.get("items")
-    if isinstance(items, Mapping):
+    if _may_hold_an_object(items):
         yield items, (*context, "items")
     branches = node.get("anyOf")
     if isinstance(branches, list):
         for index, child in enumerate(branches):
-            if isinstance(child, Mapping):
+            if _may_hold_an_object(child):
                 yield child, (*context, "anyOf", str(index))
     extra = node.get("additionalProperties")
-    if isinstance(extra, Mapping):
+    if _may_hold_an_object(extra):
         yield extra, (*context, "additionalProperties")
     for keyword in ("$defs", "definitions"):
         definitions = node.get(keyword)
-        if isinstance(definitions, Mapping):
+        if isinstance(definitions, dict):
             for key, child in definitions.items():
-                if isinstance(child, Mapping):
+                if _may_hold_an_object(child):
                     yield child, (*context, keyword, key)
+
+
+def _may_hold_an_object(schema: Any) -> TypeGuard[dict[str, Any]]:
+    # A leaf ({"type": "string"}, the bulk of a wide schema) is not put on the stack at all.
+    return isinstance(schema, dict) and (
+        schema.get("type") == "object" or not _WALKED.isdisjoint(schema)
+    )
 
 
 def _check_chat(body: Mapping[str, Any]) -> None:

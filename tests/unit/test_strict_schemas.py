@@ -146,6 +146,8 @@ def test_a_broken_rule_is_named_with_its_context(schema: dict[str, Any], problem
             id="type-list-not-judged",
         ),
         pytest.param({"type": ["object", "null"]}, id="root-type-list-not-judged"),
+        pytest.param({}, id="empty-root-no-parameters"),
+        pytest.param({"description": "x"}, id="root-without-type-or-anyOf"),
         pytest.param(_object({"a": STRING}, required=["a", "extra"]), id="extra-required-key"),
     ],
 )
