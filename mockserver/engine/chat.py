@@ -13,6 +13,7 @@ from mockserver.engine.ids import chat_completion_id
 from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
 from mockserver.engine.plan import ChatPlan, Reply
 from mockserver.engine.prompted_schema import prompted_schema
+from mockserver.engine.react_turns import observed_turn
 from mockserver.engine.reply import (
     TOOL_CHOICE_AUTO,
     TOOL_CHOICE_FUNCTION,
@@ -130,10 +131,11 @@ def reply_request_from_chat(
     mode, forced = _tool_choice(body.get("tool_choice"), bool(tools))
     schema, json_object = _response_format(body.get("response_format"))
     override = reply_override or {}
+    observed = observed_turn(messages, [tool.name for tool in tools], message_text)
     return ReplyRequest(
-        user_text=_last_text(messages, "user"),
-        tool_result=_tool_results(messages),
-        called=_called_since_user(messages),
+        user_text=_last_text(messages, "user") if observed is None else observed.request,
+        tool_result=_tool_results(messages) if observed is None else observed.result,
+        called=_called_since_user(messages) if observed is None else observed.called,
         tools=tools,
         tool_choice=mode,
         forced_function=forced,

@@ -122,3 +122,45 @@ def test_structured_output_takes_the_values_the_user_wrote() -> None:
     ).choices
     assert choice.text is not None
     assert json.loads(choice.text)["city"] == "Paris"
+
+
+def react_turn(observation: str) -> list[dict[str, Any]]:
+    """smolagents' ToolCallingAgent history: the call told in text, its result a user
+    message that starts with "Observation:" (the ReAct convention); no tool role at all."""
+    call = (
+        "{'id': 'call_1', 'type': 'function', "
+        "'function': {'name': 'get_weather', 'arguments': {'city': 'Paris'}}}"
+    )
+    return [
+        {
+            "role": "system",
+            "content": "You are an expert assistant who can solve any task using tool calls.",
+        },
+        {"role": "user", "content": [{"type": "text", "text": f"New task:\n{WEATHER}"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": f"Calling tools:\n[{call}]"}]},
+        {"role": "user", "content": [{"type": "text", "text": f"Observation:\n{observation}"}]},
+    ]
+
+
+FINAL_ANSWER = tool("final_answer", answer={"type": "string"})
+
+
+def test_an_observation_is_the_result_of_the_call_told_before_it() -> None:
+    # smolagents sends tool_choice "required" with its final_answer tool last: the mock
+    # called get_weather on every step, and the agent ran to max_steps.
+    body = {"tools": [GET_WEATHER, FINAL_ANSWER], "tool_choice": "required"}
+    for observation in ["Sunny, 22C in Paris", "The weather in Paris is sunny."]:
+        assert called({**body, "messages": react_turn(observation)}) == ["final_answer"]
+
+
+def test_auto_after_an_observation_answers_with_its_result() -> None:
+    body = {"tools": [GET_WEATHER, FINAL_ANSWER], "messages": react_turn("Sunny, 22C in Paris")}
+    (choice,) = plan_chat({"model": "gpt-4", **body}).choices
+    assert not choice.tool_calls
+    assert "Sunny, 22C in Paris" in (choice.text or "")
+
+
+def test_a_user_message_that_only_mentions_an_observation_is_a_request() -> None:
+    messages = [{"role": "user", "content": "My observation: what is the weather in Paris?"}]
+    body = {"tools": [GET_WEATHER, FINAL_ANSWER], "tool_choice": "required"}
+    assert called({**body, "messages": messages}) == ["get_weather"]
