@@ -73,6 +73,11 @@ def retrieve_response(exchange: Exchange, response_id: str) -> Response:
     stored = exchange.state.db.responses.get(response_id)
     if stored is None:
         raise MockError(_not_found(response_id))
+    if exchange.request.args.get("stream", "").lower() in ("true", "1"):
+        # The SDK reads the answer as events: a JSON body would leave its iterator silently
+        # empty. The live API streams a retrieve for background responses only, and the mock
+        # answers every request at once (`background: false`).
+        raise MockError(_NOT_STREAMABLE)
     return json_reply(exchange, stored.body)
 
 
@@ -97,6 +102,14 @@ def _history(store: ResponseStorage, previous_id: Any) -> list[Message]:
             )
         )
     return list(stored.conversation)
+
+
+_NOT_STREAMABLE = ErrorReply(
+    400,
+    "Only responses created with `background: true` can be streamed when retrieved; this "
+    "response was answered at once (the mock does not emulate background mode).",
+    param="stream",
+)
 
 
 def _not_found(response_id: str) -> ErrorReply:

@@ -223,3 +223,25 @@ def test_store_keeps_text_sqlite_cannot_encode(tmp_path: Path) -> None:
     store.save("resp_odd", {"output_text": odd}, [{"role": "user", "content": odd}])
     stored = store.get("resp_odd")
     assert stored is not None and stored.body["output_text"] == odd
+
+
+@pytest.mark.parametrize("how", ["retrieve", "stream"])
+def test_streaming_a_stored_response_is_refused_not_answered_empty(
+    client: OpenAI, how: str
+) -> None:
+    # `retrieve(id, stream=True)` and `responses.stream(response_id=id)` read the answer as
+    # events; a JSON body left the SDK's iterator silently empty. The live API streams a
+    # retrieve only for background responses, which the mock never makes.
+    created = client.responses.create(model=MODEL, input="Hello", store=True)
+    with pytest.raises(openai.BadRequestError) as refused:
+        if how == "retrieve":
+            list(client.responses.retrieve(created.id, stream=True))
+        else:
+            with client.responses.stream(response_id=created.id) as stream:
+                list(stream)
+    assert refused.value.param == "stream"
+    assert "background" in refused.value.message
+    # A plain retrieve, and stream=false, still answer the response.
+    assert client.responses.retrieve(created.id).id == created.id
+    raw = client.responses.with_raw_response.retrieve(created.id, stream=False)
+    assert raw.http_response.json()["id"] == created.id
