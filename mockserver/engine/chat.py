@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from mockserver.engine.field_markers import prompted_fields
 from mockserver.engine.generation_limits import GenerationBudget
 from mockserver.engine.ids import chat_completion_id
 from mockserver.engine.memo import Memo, fresh, reply_weight, request_key
@@ -143,6 +144,7 @@ def reply_request_from_chat(
         output_schema=schema,
         json_object=json_object,
         prompted_schema=prompted_schema(messages, message_text) if schema is None else None,
+        prompted_fields=prompted_fields(messages, message_text) if schema is None else None,
         limit=token_limit(body.get("max_completion_tokens"), body.get("max_tokens")),
         stop=_stop_sequences(body.get("stop")),
         top_logprobs=_top_logprobs(body),

@@ -28,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mockserver.engine.field_markers import PromptedFields, answer_fields
 from mockserver.engine.generation_limits import GenerationBudget, GenerationLimitError
 from mockserver.engine.ids import tool_call_id
 from mockserver.engine.instances import (
@@ -93,6 +94,8 @@ class ReplyRequest:
     json_object: bool = False
     # A JSON Schema the prompt asks the answer to follow (engine.prompted_schema).
     prompted_schema: Mapping[str, Any] | None = None
+    # Output fields the prompt asks for in DSPy's protocol (engine.field_markers).
+    prompted_fields: PromptedFields | None = None
     limit: int | None = None
     stop: tuple[str, ...] = ()
     top_logprobs: int | None = None
@@ -149,6 +152,10 @@ def _reply_text(
             request.output_schema, rng, budget, request.output_schema_param, suggest
         )
         return json.dumps(instance, ensure_ascii=False), True
+    if request.prompted_fields is not None:
+        fields = answer_fields(request.prompted_fields, rng, budget)
+        if fields is not None:
+            return fields, request.prompted_fields.as_json
     if request.prompted_schema is not None:
         prompted = _prompted_instance(request.prompted_schema, request.user_text, rng, budget)
         if prompted is not None and request.json_object:
