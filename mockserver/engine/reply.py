@@ -211,7 +211,29 @@ def _planned_calls(
             chosen = chosen[:1]
     # The user's own values ("weather in Paris?" -> "Paris") for the arguments they fit.
     suggest = Mentions.of(request.user_text).suggest if chosen else None
+    if suggest is not None and request.tool_result is not None:
+        answer = compose_reply(rng, request.user_text, request.tool_result)
+        suggest = _answering(suggest, answer)
     return [(tool.name, _arguments_for(tool, rng, budget, suggest)) for tool in chosen]
+
+
+# Argument names that ask for the answer itself: an agent framework's finishing tool
+# (smolagents' final_answer(answer), an output tool's summary) after tool results.
+_ANSWER_ARGUMENTS = frozenset(
+    {"answer", "final_answer", "response", "result", "output", "reply", "summary"}
+)
+
+
+def _answering(suggest: Suggest, answer: str) -> Suggest:
+    """``suggest``, offering ``answer`` first to a text argument named for the answer."""
+
+    def suggest_answer(name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
+        found = suggest(name, schema)
+        if name.lower() in _ANSWER_ARGUMENTS and "enum" not in schema:
+            return [answer, *found]
+        return found
+
+    return suggest_answer
 
 
 def _after_results(request: ReplyRequest, mentioned: list[FunctionTool]) -> list[FunctionTool]:

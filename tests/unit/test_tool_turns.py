@@ -164,3 +164,25 @@ def test_a_user_message_that_only_mentions_an_observation_is_a_request() -> None
     messages = [{"role": "user", "content": "My observation: what is the weather in Paris?"}]
     body = {"tools": [GET_WEATHER, FINAL_ANSWER], "tool_choice": "required"}
     assert called({**body, "messages": messages}) == ["get_weather"]
+
+
+def test_the_answer_tool_after_a_result_answers_with_it() -> None:
+    # smolagents' final_answer(answer) after the observation got "This is a sample value.";
+    # a model passes the answer it would have written.
+    body = {
+        "tools": [GET_WEATHER, FINAL_ANSWER],
+        "tool_choice": "required",
+        "messages": react_turn("Sunny, 22C in Paris"),
+    }
+    (choice,) = plan_chat({"model": "gpt-4", **body}).choices
+    (call,) = choice.tool_calls
+    assert call.name == "final_answer"
+    assert "Sunny, 22C in Paris" in json.loads(call.arguments)["answer"]
+    # The same after a tool message, and only for an argument that is the answer.
+    after = {"tools": [GET_WEATHER, FINAL_RESULT], "tool_choice": "required"}
+    (choice,) = plan_chat(
+        {"model": "gpt-4", **after, "messages": after_calls(WEATHER, "get_weather")}
+    ).choices
+    assert "18 C, sunny" in json.loads(choice.tool_calls[0].arguments)["summary"]
+    (first,) = plan_chat({"model": "gpt-4", **after, "messages": after_calls(WEATHER)}).choices
+    assert "18 C" not in first.tool_calls[0].arguments
