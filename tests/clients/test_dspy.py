@@ -8,6 +8,7 @@ a ReAct loop calls the tool the question asks for, then finishes.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +36,20 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:.*using the `ReadOnly` qualifier:UserWarning"),
     pytest.mark.filterwarnings("ignore:Pydantic serializer warnings:UserWarning"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def main_thread_loop() -> Iterator[None]:
+    """The loop litellm takes from asyncio.get_event_loop() under DSPy's calls, closed after.
+
+    Left to itself litellm leaves one open on the main thread, and pytest reports the leaked
+    loop and its sockets in whatever test runs next (as test_litellm.py says of responses()).
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 class Answered(dspy.Signature):
