@@ -47,6 +47,8 @@ def _mock_servers() -> Iterator[dict[int, tuple[MockConfig, LiveServer]]]:
     servers: dict[int, tuple[MockConfig, LiveServer]] = {}
     yield servers
     for _, server in servers.values():
+        # Releases the app as well (mockserver.close_app): its journal written, its writer
+        # thread ended, its temporary state folder removed before the session's exit.
         server.stop()
 
 

@@ -24,6 +24,7 @@ from harness.spec import EVENT_STREAM, JSON, SpecSet, load_specs
 from harness.validate import validate_exchange
 
 if TYPE_CHECKING:
+    from flask import Flask
     from werkzeug.serving import BaseWSGIServer
 
     from mockserver import MockConfig
@@ -139,6 +140,7 @@ class LiveServer:
         self._host = host
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._app: Flask | None = None
         self._http = requests.Session()
 
     def start(self) -> LiveServer:
@@ -153,7 +155,7 @@ class LiveServer:
 
         config = self._config or MockConfig()
         # The admin API checks the Host it is reached by against the address served.
-        app = create_app(dataclasses.replace(config, listen_host=self._host))
+        app = self._app = create_app(dataclasses.replace(config, listen_host=self._host))
         if config.api_key is not None:  # the admin API then needs the key too
             self._http.headers["Authorization"] = f"Bearer {config.api_key}"
         self._server = make_server(self._host, 0, app, threaded=True, request_handler=QuietHandler)
@@ -164,13 +166,21 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        """Stop serving and release what the app holds (:func:`mockserver.close_app`): the
+        journal's last entries written, its writer thread ended, the state's connections
+        closed, and the temporary state folder removed (a ``state_path`` file stays).
+        Idempotent; a stream still being sent is finished, its journal entry not kept."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        if self._app is not None:
+            from mockserver import close_app
+
+            close_app(self._app)
         self._http.close()
-        self._server = self._thread = None
+        self._server = self._thread = self._app = None
 
     def __enter__(self) -> LiveServer:
         return self.start()

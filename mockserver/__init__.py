@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mockserver.app import create_app
+from mockserver.app import close_app, create_app
 from mockserver.config import MockConfig
 
-__all__ = ["MockConfig", "create_app"]
+__all__ = ["MockConfig", "close_app", "create_app"]

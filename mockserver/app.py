@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from harness.errors import UsageError
-from harness.spec import load_specs
+from harness.spec import SpecSet, load_specs
 from mockserver.access_log import AccessLog
 from mockserver.admin import admin
 from mockserver.api import ApiApp
@@ -14,7 +14,7 @@ from mockserver.chaos import ChaosError, build_chaos
 from mockserver.config import MockConfig
 from mockserver.cors import CorsMiddleware
 from mockserver.dashboard import dashboard
-from mockserver.db import temporary_state_path
+from mockserver.db import TemporaryState
 from mockserver.engine.tokens import encoding
 from mockserver.errors import install_error_handlers
 from mockserver.journal import Journal
@@ -35,14 +35,22 @@ def create_app(config: MockConfig | None = None) -> Flask:
     200
     """
     config = config or MockConfig()
-    app = Flask("mockserver")
-    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
-    app.config["DEBUG"] = config.debug
     specs = load_specs(config.specs_dir)
     # Compile validators and load the tokenizer now, so no request pays for them.
     specs.compile_all()
     encoding()
     db = open_state(config)
+    try:
+        return _app_on(config, specs, db)
+    except BaseException:
+        db.close()  # a temporary state's folder goes now, not at the exit
+        raise
+
+
+def _app_on(config: MockConfig, specs: SpecSet, db: StateBackend) -> Flask:
+    app = Flask("mockserver")
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    app.config["DEBUG"] = config.debug
     stubs = StubStore(db.stubs)
     file_stubs: list[Stub] = []
     if config.stubs_file is not None:
@@ -99,15 +107,37 @@ def create_app(config: MockConfig | None = None) -> Flask:
     return app
 
 
+def close_app(app: Flask) -> None:
+    """Release what an app of :func:`create_app` holds, before the process exits.
+
+    The journal's waiting entries are written first, then its writer thread ends; the
+    state's connections and mapped counters are closed, and a temporary state folder the
+    app made is removed (a ``state_path`` file and a Redis state's data stay). Without it,
+    all of that stays until the process exits. Idempotent. A request still running is
+    answered (its journal entry is not kept); one that needs the state after the close
+    is a 503. ``harness.testing.LiveServer.stop()`` calls it.
+    """
+    state: MockState = app.extensions[EXTENSION_KEY]
+    state.close()
+
+
 def open_state(config: MockConfig) -> StateBackend:
     """The state store the configuration names: Redis for a ``state_url``, else SQLite."""
-    path = config.state_path or temporary_state_path()
+    if config.state_path is not None:
+        path, temporary = config.state_path, None
+    else:
+        temporary = TemporaryState()
+        path = temporary.path
     if config.state_url is not None:
         # Imported here: a mock on SQLite never loads the Redis client.
         from mockserver.redis_state import RedisState
 
         return RedisState(
-            config.state_url, path, config.redis_prefix, journal_max_bytes=config.journal_max_bytes
+            config.state_url,
+            path,
+            config.redis_prefix,
+            journal_max_bytes=config.journal_max_bytes,
+            temporary=temporary,
         )
     return SqliteState(
         path,
@@ -115,4 +145,5 @@ def open_state(config: MockConfig) -> StateBackend:
         journal_max_bytes=config.journal_max_bytes,
         # The temporary file is removed at exit: syncing it to disk would buy nothing.
         durable=config.state_path is not None,
+        temporary=temporary,
     )

@@ -143,6 +143,10 @@ class Chaos:
         """Number requests from the start again (``POST /_mock/reset``)."""
         self._counter.reset()
 
+    def close(self) -> None:
+        """Unmap the request counter (its app is closed: ``mockserver.close_app``)."""
+        self._counter.close()
+
 
 def build_chaos(rates: Iterable[Any], seed: int, counter_path: Path) -> Chaos | None:
     """The server's chaos for ``MockConfig.chaos``, or None when no rate is set.
@@ -203,6 +207,16 @@ class SharedCounter:
                 _COUNTER.pack_into(mapped, 0, 0)
             finally:
                 fcntl.lockf(fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Unmap the file and close its descriptor (idempotent; a later take maps it again)."""
+        with self._thread_lock():
+            fd, mapped = self._fd, self._map
+            self._fd = self._map = None
+            if mapped is not None:
+                mapped.close()
+            if fd is not None:
+                os.close(fd)
 
     def _thread_lock(self) -> threading.Lock:
         if self._pid != os.getpid():  # forked: a lock held by a thread at fork stays held

@@ -65,6 +65,21 @@ class StateFull(MockError):
         )
 
 
+class StateClosed(MockError):
+    """The app was closed (:func:`mockserver.close_app`): a request still running when it
+    was reaches its state no more (a 503, never a traceback in the request's thread)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(
+            ErrorReply(
+                503,
+                f"The mock's state ({description}) was closed: this mock server is stopping.",
+                type=SERVER_ERROR,
+                code="state_unavailable",
+            )
+        )
+
+
 def is_disk_full(exc: BaseException) -> bool:
     """Whether a SQLite error means no room to write (``SQLITE_FULL``)."""
     return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
@@ -107,6 +122,7 @@ class Database:
         self._durable = durable
         self._pool: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
         self._pool_pid = os.getpid()
+        self._closed = False
         # Switch the file to WAL and create the tables now, once: done by the first
         # requests of several threads or workers at the same time, the switch can fail at
         # once with "database is locked", whatever the busy timeout.
@@ -130,6 +146,8 @@ class Database:
 
         A write that finds the disk full raises :class:`StateFull` (a 507 to the client).
         """
+        if self._closed:
+            raise StateClosed(f"the state file {self.path}")
         pid = os.getpid()
         if self._pool_pid != pid:  # a forked child: the parent's connections are not ours
             self._pool, self._pool_pid = queue.LifoQueue(), pid
@@ -152,6 +170,15 @@ class Database:
         finally:
             if connection is not None:
                 pool.put(connection)
+                if self._closed:  # closed while this one was lent out
+                    _close_every(pool)
+
+    def close(self) -> None:
+        """Close this process's connections (the last one checkpoints the log into the
+        file and removes it); a use afterwards is a :class:`StateClosed`. Idempotent; a
+        connection lent out now is closed as it comes back."""
+        self._closed = True
+        _close_every(self._pool)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -276,28 +303,49 @@ class Database:
         return connection
 
 
+def _close_every(pool: queue.LifoQueue[sqlite3.Connection]) -> None:
+    while True:
+        try:
+            connection = pool.get_nowait()
+        except queue.Empty:
+            return
+        connection.close()
+
+
 _TEMPORARY_PREFIX = "harness-state-"
 
 
-def temporary_state_path() -> Path:
-    """A fresh state file for this run, removed when the process that made it exits.
+class TemporaryState:
+    """A fresh folder for one app's state file, removed by :meth:`remove` or, at the
+    latest, when the process that made it exits.
 
     A process killed outright (``kill -9``) runs no exit hook: its folder stays. The folder
     is named for its owner's pid, and each new one first removes those whose owner is gone.
     """
-    owner = os.getpid()
-    _remove_orphaned_states(Path(tempfile.gettempdir()))
-    folder = Path(tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{owner}-"))
 
-    def _cleanup() -> None:
-        # Forked workers run exit hooks too; only the creator removes the folder.
-        if os.getpid() == owner:
-            shutil.rmtree(folder, ignore_errors=True)
+    def __init__(self) -> None:
+        owner = os.getpid()
+        _remove_orphaned_states(Path(tempfile.gettempdir()))
+        folder = Path(tempfile.mkdtemp(prefix=f"{_TEMPORARY_PREFIX}{owner}-"))
+        self.path = folder / "state.sqlite3"
 
-    # With the process's other exit work, after it: the journal writes its last entries
-    # into this file on the way out (an atexit handler ran first, and they failed).
-    process_exit.at_exit(_cleanup, priority=process_exit.STATE)
-    return folder / "state.sqlite3"
+        def _cleanup() -> None:
+            # Forked workers run exit hooks too; only the creator removes the folder.
+            if os.getpid() == owner:
+                shutil.rmtree(folder, ignore_errors=True)
+
+        # With the process's other exit work, after it: the journal writes its last entries
+        # into this file on the way out (an atexit handler ran first, and they failed).
+        self._cleanup = process_exit.at_exit(_cleanup, priority=process_exit.STATE)
+
+    def remove(self) -> None:
+        """Remove the folder now (once: the exit hook is run and unregistered)."""
+        self._cleanup()
+
+
+def temporary_state_path() -> Path:
+    """A fresh state file for this run, removed when the process that made it exits."""
+    return TemporaryState().path
 
 
 def _remove_orphaned_states(directory: Path) -> None:
@@ -335,10 +383,23 @@ class SharedCounter:
         self._fd = -1
         self._pid: int | None = None
         self._thread_lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """Unmap the file and close its descriptor. Idempotent; afterwards the counter
+        reads 0 and changes nothing (a request still running as its app closes)."""
+        with self._thread_lock:
+            self._closed = True
+            if self._map is not None and self._pid == os.getpid():
+                self._map.close()
+                os.close(self._fd)
+            self._map, self._fd = None, -1
 
     def _mapped(self) -> mmap.mmap:
         # One descriptor and mapping per process: after a fork, flock on an inherited
         # descriptor would share the lock with the parent.
+        if self._closed:
+            raise _Closed
         if self._map is None or self._pid != os.getpid():
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             if os.fstat(fd).st_size < _COUNTER_SIZE:
@@ -351,6 +412,8 @@ class SharedCounter:
         # flock excludes other processes only: threads of one process share the descriptor,
         # and so the lock; the thread lock keeps their read-modify-writes apart.
         with self._thread_lock:
+            if self._closed:
+                return 0
             mapped = self._mapped()
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
@@ -362,7 +425,13 @@ class SharedCounter:
 
     @property
     def value(self) -> int:
-        return int(_COUNTER.unpack_from(self._mapped(), 0)[0])
+        # Read without the lock (a memory load): a close racing the read fails it, as 0.
+        try:
+            return int(_COUNTER.unpack_from(self._mapped(), 0)[0])
+        except (_Closed, ValueError):
+            if self._closed:
+                return 0
+            raise
 
     def reset(self) -> None:
         self.add(-self.value)
@@ -370,6 +439,10 @@ class SharedCounter:
 
 _COUNTER = struct.Struct("<q")
 _COUNTER_SIZE = mmap.PAGESIZE
+
+
+class _Closed(Exception):
+    """A shared counter used after its close (see SharedCounter.close)."""
 
 
 class SharedTally:
@@ -392,22 +465,42 @@ class SharedTally:
         self._offset = 0
         self._count = 0
         self._lock = threading.Lock()
+        self._closed = False
 
     def add(self, delta: int) -> None:
         with self._lock:
+            if self._closed:
+                return
             mapped = self._own_slot()
             self._count += delta
             _COUNTER.pack_into(mapped, self._offset + _COUNT_AT, self._count)
 
     @property
     def value(self) -> int:
-        mapped = self._mapping()
-        total = 0
-        for offset in range(0, _TALLY_SIZE, _SLOT.size):
-            pid, count = _SLOT.unpack_from(mapped, offset)
-            if count and _alive(pid):
-                total += count
-        return total
+        try:
+            mapped = self._mapping()
+            total = 0
+            for offset in range(0, _TALLY_SIZE, _SLOT.size):
+                pid, count = _SLOT.unpack_from(mapped, offset)
+                if count and _alive(pid):
+                    total += count
+            return total
+        except (_Closed, ValueError):  # a close racing the read (it takes no lock)
+            if self._closed:
+                return 0
+            raise
+
+    def close(self) -> None:
+        """Give up this process's slot and unmap the file. Idempotent; afterwards the
+        tally reads 0 and changes nothing (a request still running as its app closes)."""
+        with self._lock:
+            self._closed = True
+            mapped, self._map = self._map, None
+            if mapped is None:
+                return
+            if self._pid == os.getpid() and _SLOT.unpack_from(mapped, self._offset)[0] == self._pid:
+                _SLOT.pack_into(mapped, self._offset, 0, 0)
+            mapped.close()
 
     def reset(self) -> None:
         """Forget every slot (at start-up: counts left by a server that was killed).
@@ -425,6 +518,8 @@ class SharedTally:
             os.close(fd)
 
     def _mapping(self) -> mmap.mmap:
+        if self._closed:
+            raise _Closed
         if self._map is None:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:

@@ -29,7 +29,7 @@ import queue
 import struct
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -250,6 +250,31 @@ class Journal:
         self.waiting_max_bytes = max(max_bytes, WAITING_MIN_BYTES)
         self._waiting_lock = threading.Lock()
         self._shed_unlogged = 0
+        # This process's writer and its exit hook (see _writer_queue), for close().
+        self._writer: threading.Thread | None = None
+        self._exit_hook: Callable[[], Any] | None = None
+        self._closed = False
+
+    def close(self) -> None:
+        """Write the entries still waiting, end this process's writer, unmap the shared
+        counts (an app closed before its process exits: :func:`mockserver.close_app`).
+
+        Idempotent. A request still running afterwards is answered; its entry is dropped
+        (the store it would go to is being closed).
+        """
+        with self._start_lock:
+            if self._closed:
+                return
+            self._closed = True
+            writer, hook, pending = self._writer, self._exit_hook, self._queue
+            self._writer = self._exit_hook = None
+        if writer is not None and pending is not None and self._queue_pid == os.getpid():
+            pending.put(_WAKE)  # the writer may be waiting for an entry
+            writer.join(timeout=EXIT_WAIT_S)
+        if hook is not None:
+            hook()  # the exit's last write, now: run once, and unregistered
+        self.finishing.close()
+        self._flush_requests.close()
 
     def wait_for_pending(self, timeout_s: float = 2.0) -> None:
         """Wait until every response already sent has been journaled (bounded): by this
@@ -277,6 +302,8 @@ class Journal:
         never its own: they would be the first pruned anyway.
         """
         pending = self._writer_queue()
+        if pending is None:  # closed: see close()
+            return
         entry.weight = weight = self._waiting_weight(entry)
         with self._waiting_lock:
             self.waiting_bytes += weight
@@ -318,10 +345,15 @@ class Journal:
         if counted:
             self.finishing.add(-counted)
 
-    def _writer_queue(self) -> queue.SimpleQueue[tuple[JournalEntry, bool]]:
+    def _writer_queue(self) -> queue.SimpleQueue[tuple[JournalEntry, bool]] | None:
+        """This process's queue, its writer started with the first entry; None once closed."""
         pid = os.getpid()
+        if self._closed:
+            return None
         if self._queue is None or self._queue_pid != pid:  # new process (after a fork)
             with self._start_lock:
+                if self._closed:
+                    return None
                 if self._queue is None or self._queue_pid != pid:
                     pending: queue.SimpleQueue[tuple[JournalEntry, bool]] = queue.SimpleQueue()
                     # Held while the writer writes a batch: the exit's last write waits for
@@ -329,13 +361,14 @@ class Journal:
                     # and so does a fork (SQLite's locks are not fork-safe: fork_guard).
                     writing = threading.Lock()
                     fork_guard.guard_at_fork(writing)
-                    threading.Thread(
+                    self._writer = threading.Thread(
                         target=self._write_forever,
                         args=(pending, writing),
                         name="journal",
                         daemon=True,
-                    ).start()
-                    process_exit.at_exit(
+                    )
+                    self._writer.start()
+                    self._exit_hook = process_exit.at_exit(
                         self._write_at_exit, pending, writing, priority=process_exit.JOURNAL
                     )
                     self._queue, self._queue_pid = pending, pid
@@ -348,9 +381,12 @@ class Journal:
     ) -> None:
         last_write = -WRITE_GAP_S
         asked = self._flush_requests.count()
-        while True:
+        while not self._closed:  # close() writes what is left after this returns
+            taken = pending.get()
+            if taken is _WAKE:
+                continue
             # The entry waits out the gap where the exit's last write finds it too.
-            self._held.append(pending.get())
+            self._held.append(taken)
             asked = self._wait_for_company(last_write, asked)
             with writing:
                 self._write_batch(pending, self._take_held())
@@ -394,9 +430,11 @@ class Journal:
         batch = [first] if first is not None else []
         while len(batch) < _BATCH_MAX:
             try:
-                batch.append(pending.get_nowait())
+                taken = pending.get_nowait()
             except queue.Empty:
                 break
+            if taken is not _WAKE:
+                batch.append(taken)
         with self._waiting_lock:
             shed, self._shed_unlogged = self._shed_unlogged, 0
         if shed:
@@ -510,6 +548,10 @@ class Journal:
         return self._store.clear()
 
 
+# What close() puts in the writer's queue to wake it: not an entry, never written.
+_WAKE = (JournalEntry("", ""), False)
+
+
 class _FlushRequests:
     """A count of journal reads waiting for entries, shared by every worker process.
 
@@ -523,19 +565,38 @@ class _FlushRequests:
         self._path = path
         # Shared (MAP_SHARED): a forked worker's inherited mapping is the same file still.
         self._map: mmap.mmap | None = None
+        self._closed = False
         # Mapped now, not by the writer thread's first look: a thread started just before
         # the process exits could create the file while a temporary state is being removed.
         self._mapping()
 
     def count(self) -> int:
-        return int(_FLUSH_COUNT.unpack_from(self._mapping(), 0)[0])
+        try:
+            return int(_FLUSH_COUNT.unpack_from(self._mapping(), 0)[0])
+        except ValueError:  # closed (a read racing close() finds the map closed)
+            if self._closed:
+                return 0
+            raise
 
     def ask(self) -> None:
-        mapped = self._mapping()
-        count = _FLUSH_COUNT.unpack_from(mapped, 0)[0]
-        _FLUSH_COUNT.pack_into(mapped, 0, (count + 1) % (1 << 64))
+        try:
+            mapped = self._mapping()
+            count = _FLUSH_COUNT.unpack_from(mapped, 0)[0]
+            _FLUSH_COUNT.pack_into(mapped, 0, (count + 1) % (1 << 64))
+        except ValueError:
+            if not self._closed:
+                raise
+
+    def close(self) -> None:
+        """Unmap the file (idempotent); a closed journal's writer no longer reads it."""
+        self._closed = True
+        mapped, self._map = self._map, None
+        if mapped is not None:
+            mapped.close()
 
     def _mapping(self) -> mmap.mmap:
+        if self._closed:
+            raise ValueError("the journal's flush requests are closed")
         if self._map is None:
             fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
             try:

@@ -22,6 +22,11 @@ LOG = 10
 STATE = 0
 
 
-def at_exit(work: Callable[..., Any], *args: Any, priority: int) -> None:
-    """Run ``work(*args)`` when this process exits normally (see the module docstring)."""
-    multiprocessing.util.Finalize(None, work, args=args, exitpriority=priority)
+def at_exit(work: Callable[..., Any], *args: Any, priority: int) -> multiprocessing.util.Finalize:
+    """Run ``work(*args)`` when this process exits normally (see the module docstring).
+
+    Returns the hook: calling it runs the work now, once, and unregisters it (what an app
+    closed before the exit does, so neither the work runs twice nor its arguments stay
+    referenced until the exit).
+    """
+    return multiprocessing.util.Finalize(None, work, args=args, exitpriority=priority)

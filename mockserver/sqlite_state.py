@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mockserver.config import DEFAULT_JOURNAL_MAX_BYTES
-from mockserver.db import Database, SharedCounter
+from mockserver.db import Database, SharedCounter, TemporaryState
 from mockserver.journal_store import TABLES as JOURNAL_TABLES
 from mockserver.journal_store import SqliteJournalStore
 from mockserver.store import TABLES as RESPONSE_TABLES
@@ -99,6 +99,9 @@ class SqliteStubRows:
     def bump(self) -> None:
         self._generation.add(1)
 
+    def close(self) -> None:
+        self._generation.close()
+
 
 class SqliteState:
     """Stored responses, stubs and the journal in one SQLite file (WAL; see :mod:`db`)."""
@@ -110,7 +113,11 @@ class SqliteState:
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
         *,
         durable: bool = True,
+        temporary: TemporaryState | None = None,
     ) -> None:
+        """``temporary``: the folder ``path`` was made in for this state alone, removed by
+        :meth:`close`."""
+        self._temporary = temporary
         self.db = Database(path, schema=TABLES, max_bytes=max_bytes, durable=durable)
         self.responses = ResponseStore(self.db)
         self.stubs = SqliteStubRows(self.db)
@@ -126,3 +133,9 @@ class SqliteState:
 
     def freeing(self, operation: Callable[[], T]) -> T:
         return self.db.freeing(operation)
+
+    def close(self) -> None:
+        self.stubs.close()
+        self.db.close()
+        if self._temporary is not None:
+            self._temporary.remove()

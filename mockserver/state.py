@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from flask import current_app
 
@@ -29,6 +30,22 @@ class MockState:
     chaos: Chaos | None = None
     # The stubs of the ``--stubs`` file, which a reset puts back (as a fresh mock has them).
     file_stubs: tuple[Stub, ...] = ()
+    _closing: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = field(default=False, repr=False)
+
+    def close(self) -> None:
+        """Release what the app holds before its process exits (see
+        :func:`mockserver.close_app`): the journal's last entries written first, then its
+        writer ended, the store's connections and mapped counters closed, and a temporary
+        state folder removed. Idempotent."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
+            self.journal.close()
+            if self.chaos is not None:
+                self.chaos.close()
+            self.db.close()
 
 
 def current_state() -> MockState:

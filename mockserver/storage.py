@@ -191,3 +191,7 @@ class StateBackend(Protocol):
 
     def freeing(self, operation: Callable[[], T]) -> T:
         """Run an operation that deletes, even when the store is full."""
+
+    def close(self) -> None:
+        """Let go of what this process holds of the store (connections, threads, mapped
+        files, a temporary folder made for it); the data a user's store holds stays."""

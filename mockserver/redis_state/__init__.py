@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mockserver.config import DEFAULT_JOURNAL_MAX_BYTES
+from mockserver.db import TemporaryState
 from mockserver.redis_state.connection import connect, describe, is_redis_url
 from mockserver.redis_state.journal import RedisJournalStore
 from mockserver.redis_state.responses import RedisResponseStore
@@ -28,7 +29,8 @@ DEFAULT_PREFIX = "harness:"
 class RedisState:
     """Stored responses, stubs and the journal on Redis at ``url``, keys under ``prefix``.
 
-    ``local_path``: where this machine's workers keep their shared counters.
+    ``local_path``: where this machine's workers keep their shared counters;
+    ``temporary``: the folder it was made in for this state alone, removed by :meth:`close`.
     """
 
     def __init__(
@@ -37,12 +39,15 @@ class RedisState:
         local_path: Path,
         prefix: str = DEFAULT_PREFIX,
         journal_max_bytes: int = DEFAULT_JOURNAL_MAX_BYTES,
+        *,
+        temporary: TemporaryState | None = None,
     ) -> None:
+        self._temporary = temporary
         self.url = url
         self._path = local_path
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._description = describe(url)
-        client = connect(url)
+        client = self._client = connect(url)
         self.responses = RedisResponseStore(client, prefix, self._description)
         self.stubs = RedisStubRows(client, prefix, self._description)
         self.journal = RedisJournalStore(client, prefix, self._description, journal_max_bytes)
@@ -58,3 +63,10 @@ class RedisState:
     def freeing(self, operation: Callable[[], T]) -> T:
         # Redis frees memory as keys are deleted; nothing to give up first.
         return operation()
+
+    def close(self) -> None:
+        # The data stays on Redis; this process's listener and connections go.
+        self.journal.close()
+        self._client.close()
+        if self._temporary is not None:
+            self._temporary.remove()

@@ -116,6 +116,16 @@ class RedisJournalStore:
         self._channel = f"{prefix}journal:flush"
         self._listening_pid: int | None = None
         self._listen_lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """End this process's flush listener (idempotent): its app is being closed."""
+        self._closed.set()
+        listener, self._listener = self._listener, None
+        if listener is not None and listener is not threading.current_thread():
+            # It looks for a message at most a second at a time (get_message's timeout).
+            listener.join(timeout=_RELISTEN_S + 1.0)
 
     def append(self, rows: Sequence[JournalRow]) -> None:
         arguments: list[str | int] = [self._prefix, self.max_entries, self.max_bytes]
@@ -151,18 +161,19 @@ class RedisJournalStore:
     def answer_waits(self, wait_here: Callable[[float], None]) -> None:
         pid = os.getpid()
         with self._listen_lock:
-            if self._listening_pid == pid:
+            if self._listening_pid == pid or self._closed.is_set():
                 return
             self._listening_pid = pid
-        # Subscribed before this returns (the first entry of this process is being queued),
-        # so no reader's flush request can miss this process's entries.
-        pubsub = self._subscribe()
-        threading.Thread(
-            target=self._answer_forever,
-            args=(pubsub, wait_here),
-            name="journal-flushes",
-            daemon=True,
-        ).start()
+            # Subscribed before this returns (the first entry of this process is being
+            # queued), so no reader's flush request can miss this process's entries.
+            pubsub = self._subscribe()
+            self._listener = threading.Thread(
+                target=self._answer_forever,
+                args=(pubsub, wait_here),
+                name="journal-flushes",
+                daemon=True,
+            )
+            self._listener.start()
 
     def _subscribe(self) -> Any:
         try:
@@ -177,7 +188,7 @@ class RedisJournalStore:
         return pubsub
 
     def _answer_forever(self, pubsub: Any, wait_here: Callable[[float], None]) -> None:
-        while True:
+        while not self._closed.is_set():
             try:
                 if pubsub is None:
                     pubsub = self._pubsub()
@@ -196,7 +207,10 @@ class RedisJournalStore:
                     with contextlib.suppress(RedisError):
                         pubsub.close()
                 pubsub = None
-                time.sleep(_RELISTEN_S)
+                self._closed.wait(_RELISTEN_S)
+        if pubsub is not None:
+            with contextlib.suppress(RedisError):
+                pubsub.close()
 
     def summaries(
         self, filters: Mapping[str, Any], after: int, before: int | None, limit: int
