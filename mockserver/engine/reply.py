@@ -210,7 +210,7 @@ def _planned_calls(
         if not request.parallel_tool_calls:
             chosen = chosen[:1]
     # The user's own values ("weather in Paris?" -> "Paris") for the arguments they fit.
-    suggest = Mentions.of(request.user_text).suggest if chosen else None
+    suggest: Suggest | None = Mentions.of(request.user_text).suggest if chosen else None
     if suggest is not None and request.tool_result is not None:
         answer = compose_reply(rng, request.user_text, request.tool_result)
         suggest = _answering(suggest, answer)

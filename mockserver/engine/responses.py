@@ -16,6 +16,7 @@ items they name (:mod:`mockserver.api.item_references`).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,9 +72,10 @@ _DELIVERY_FIELDS = frozenset(
         "previous_response_id",
     }
 )
-# Hex ids as long as the real ones (resp_ + 48 hex digits); an output item's id adds its
-# index to its response's digits (see _item_id).
+# Hex ids as long as the real ones (resp_/msg_/fc_ + 48 hex digits). As on the live wire,
+# an output item's id ends with the same 16 digits as its response's (see _item_id).
 _ID_BYTES = 24
+_SHARED_DIGITS = 16
 RESPONSE_PREFIX = "resp_"
 _ITEM_PREFIXES = frozenset({"msg_", "fc_"})
 # Planned replies by request (see engine.memo); one per process.
@@ -193,7 +195,7 @@ def plan_response(
         return plan_reply(request, seeded_rng(key))
 
     reply = fresh(_REPLIES.get(request_key(body, conversation, reply_override or {}), plan))
-    response_id = _new_id(RESPONSE_PREFIX)
+    response_id = _response_id()
     output = _output_items(reply, response_id)
     # Instructions are read as a developer message placed before the conversation.
     instructions = _instructions(body)
@@ -426,29 +428,41 @@ def _output_items(reply: Reply, response_id: str) -> tuple[OutputItem, ...]:
     )
 
 
-def _item_id(prefix: str, response_id: str, index: int) -> str:
-    """An output item's id: its response's hex digits, then its index.
+# Output item ids and the response they belong to.
+#
+# The live wire's ids of one response share their last 16 hex digits (recorded:
+# resp_6856f1a2…0e4d7c3f8a9b1e2d and its msg_6856f1a3…0e4d7c3f8a9b1e2d). The mock draws
+# those 16 at random and derives the rest of each id from them, so an ``item_reference``
+# finds the stored response holding the item from the item's id alone
+# (:func:`response_id_of_item`): one read, on any state store, with no index of items.
 
-    So an ``item_reference`` finds the stored response that holds the item from the id
-    alone (:func:`response_id_of_item`), on any state store, without an index of items.
-    """
-    return f"{prefix}{response_id[len(RESPONSE_PREFIX) :]}{index:02x}"
+
+def _response_id() -> str:
+    shared = new_hex_id("", _SHARED_DIGITS // 2)
+    return RESPONSE_PREFIX + _derived_digits(shared, RESPONSE_PREFIX) + shared
+
+
+def _item_id(prefix: str, response_id: str, index: int) -> str:
+    shared = response_id[-_SHARED_DIGITS:]
+    return prefix + _derived_digits(shared, f"{prefix}{index}") + shared
 
 
 def response_id_of_item(item_id: str) -> str | None:
     """The id of the response an output item id was made for, or ``None`` for an id the
     mock never makes."""
     prefix, separator, digits = item_id.partition("_")
-    if not separator or f"{prefix}_" not in _ITEM_PREFIXES or len(digits) < _ID_BYTES * 2 + 2:
+    if not separator or f"{prefix}_" not in _ITEM_PREFIXES or len(digits) != _ID_BYTES * 2:
         return None
-    return RESPONSE_PREFIX + digits[: _ID_BYTES * 2]
+    shared = digits[-_SHARED_DIGITS:]
+    return RESPONSE_PREFIX + _derived_digits(shared, RESPONSE_PREFIX) + shared
+
+
+def _derived_digits(shared: str, label: str) -> str:
+    digest = hashlib.sha256(f"{label}{shared}".encode()).hexdigest()
+    return digest[: _ID_BYTES * 2 - _SHARED_DIGITS]
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def _new_id(prefix: str) -> str:
-    return new_hex_id(prefix, _ID_BYTES)
 
 
 def _is_map(value: Any) -> TypeGuard[Mapping[str, Any]]:
