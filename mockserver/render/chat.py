@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 
 from harness.sse import dump_json_bytes
-from mockserver.engine.plan import ChatPlan, Reply, TokenLogprob
+from mockserver.engine.plan import ChatPlan, Reply
+from mockserver.render.logprobs import logprob_json
 from mockserver.render.stream import CHUNK_OBJECT, Written
 
 SERVICE_TIER = "default"
@@ -70,7 +71,7 @@ def _choice(index: int, reply: Reply) -> dict[str, Any]:
             for call in reply.tool_calls
         ]
     logprobs = (
-        {"content": [_logprob(entry) for entry in reply.logprobs], "refusal": None}
+        {"content": [logprob_json(entry) for entry in reply.logprobs], "refusal": None}
         if reply.logprobs is not None
         else None
     )
@@ -79,17 +80,6 @@ def _choice(index: int, reply: Reply) -> dict[str, Any]:
         "message": message,
         "logprobs": logprobs,
         "finish_reason": reply.finish_reason,
-    }
-
-
-def _logprob(entry: TokenLogprob) -> dict[str, Any]:
-    return {
-        "token": entry.token,
-        "logprob": entry.logprob,
-        "bytes": entry.bytes,
-        "top_logprobs": [
-            {"token": top.token, "logprob": top.logprob, "bytes": top.bytes} for top in entry.top
-        ],
     }
 
 
@@ -133,7 +123,7 @@ def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[M
                         yield written
                         continue
                 piece_logprobs = (
-                    {"content": [_logprob(entry) for entry in entries], "refusal": None}
+                    {"content": [logprob_json(entry) for entry in entries], "refusal": None}
                     if entries
                     else None
                 )

@@ -29,6 +29,7 @@ from mockserver.engine.responses import (
     ResponsesPlan,
 )
 from mockserver.engine.tokens import Piece
+from mockserver.render.logprobs import logprob_json
 from mockserver.render.obfuscation import Padding
 
 STATUS_IN_PROGRESS = "in_progress"
@@ -169,20 +170,8 @@ def _message(item: MessageOutput, *, opened: bool = False) -> dict[str, Any]:
 
 
 def _text_part(text: str, logprobs: Iterable[TokenLogprob] | None = None) -> dict[str, Any]:
-    entries = [_part_logprob(entry) for entry in logprobs or ()]
+    entries = [logprob_json(entry) for entry in logprobs or ()]
     return {"type": "output_text", "annotations": [], "logprobs": entries, "text": text}
-
-
-def _part_logprob(entry: TokenLogprob) -> dict[str, Any]:
-    # ResponseOutputText.Logprob: every entry and alternative with its bytes.
-    return {
-        "token": entry.token,
-        "logprob": entry.logprob,
-        "bytes": entry.bytes,
-        "top_logprobs": [
-            {"token": top.token, "logprob": top.logprob, "bytes": top.bytes} for top in entry.top
-        ],
-    }
 
 
 def _event_logprobs(entries: Iterable[TokenLogprob]) -> list[dict[str, Any]]:
