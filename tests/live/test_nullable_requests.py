@@ -156,9 +156,7 @@ class _Weather(BaseModel):
 def test_chat_a_parsed_message_sent_back_is_accepted(client: OpenAI) -> None:
     # `messages.append(completion.choices[0].message)` after `.parse()`: the SDK's parsed
     # message carries `tool_calls: None`, sent as null (overlay C17).
-    parsed = client.chat.completions.parse(
-        model=MODEL, messages=MESSAGES, response_format=_Weather
-    )
+    parsed = client.chat.completions.parse(model=MODEL, messages=MESSAGES, response_format=_Weather)
     message = parsed.choices[0].message
     assert message.tool_calls is None
     again = client.chat.completions.create(

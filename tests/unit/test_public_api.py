@@ -25,7 +25,7 @@ PUBLIC = {
         "load_specs",
         "to_json_schema",
     ],
-    "mockserver": ["MockConfig", "create_app"],
+    "mockserver": ["MockConfig", "close_app", "create_app"],
 }
 
 
