@@ -178,12 +178,14 @@ class CompiledSchema:
             try:
                 self._validator.validate(instance)
             except jsonschema_rs.ValidationError as first:
-                return _unique(_explain(first, self.json_schema))[:MAX_LISTED_VIOLATIONS]
+                return _tags_first(_unique(_explain(first, self.json_schema)))[
+                    :MAX_LISTED_VIOLATIONS
+                ]
             return []
         found: list[Violation] = []
         for error in self._validator.iter_errors(instance):
             found.extend(_explain(error, self.json_schema))
-        return _unique(found)[:MAX_LISTED_VIOLATIONS]
+        return _tags_first(_unique(found))[:MAX_LISTED_VIOLATIONS]
 
 
 class TaggedUnion:
@@ -237,6 +239,18 @@ class TaggedUnion:
             return None
         value = instance.get(self.tag)
         return self.branches.get(value) if isinstance(value, str) else None
+
+
+def _tags_first(violations: list[Violation]) -> list[Violation]:
+    """A wrong ``type``/``role`` tag before the rest: an object of another kind than the
+    schema takes (a chat image part where only text parts are allowed) misses the fields of
+    that kind because of it, and the error names the first violation."""
+    return sorted(violations, key=lambda violation: not _is_wrong_tag(violation))
+
+
+def _is_wrong_tag(violation: Violation) -> bool:
+    path = violation.path
+    return violation.keyword in ("enum", "const") and bool(path) and path[-1] in TAG_PROPERTIES
 
 
 def _tag_value(branch: Any, tag: str) -> str | None:

@@ -138,3 +138,17 @@ def test_a_long_enum_is_listed_within_bounds() -> None:
     (violation,) = schema.violations("x")
     assert '"value-0"' in violation.message and "and 470 more" in violation.message
     assert len(violation.message) < 1000
+
+
+def test_a_wrong_type_tag_is_named_before_the_fields_it_explains() -> None:
+    # A chat image part on gpt-4 (parts are {"type": "text", "text"} only): the error named
+    # the missing `text` first and the wrong `type` only under "Other problems".
+    part = {
+        "type": "object",
+        "properties": {"type": {"enum": ["text"]}, "text": {"type": "string"}},
+    }
+    schema = CompiledSchema({"type": "array", "items": {**part, "required": ["type", "text"]}})
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
+    first, *rest = schema.violations([{"type": "text", "text": "hi"}, image])
+    assert (first.path, first.keyword) == ((1, "type"), "enum")
+    assert [(v.path, v.keyword) for v in rest] == [((1,), "required")]
