@@ -44,7 +44,9 @@ _QUOTED: Final = re.compile(
 )
 # A run of capitalised words ("New York", "São Paulo"); "'s" is dropped from the last word.
 _CAPITALISED: Final = re.compile(r"(?<![\w'’])[A-Z][\w’'-]*(?: [A-Z][\w’'-]*)*")
-_TOKEN: Final = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w.])|[^\W\d_]+")
+# A number stands alone: not inside a word or a version ("1.2.3"), but it may end a
+# sentence ("max price 300.").
+_TOKEN: Final = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?!\w|\.\d)|[^\W\d_]+")
 _NUMBER: Final = re.compile(r"-?\d+(?:\.\d+)?")
 # Three capitals standing alone: an ISO 4217-like currency code ("USD"). Known codes are
 # preferred, so that an all-caps word ("NOW") comes last.
@@ -216,6 +218,7 @@ _NOT_NAMES: Final = frozenset(
         "message",
         "notify",
         "open",
+        "recommend",
         "order",
         "pay",
         "plan",
@@ -527,6 +530,8 @@ def _numbers(text: str) -> tuple[_Number, ...]:
         before = _nearest_word(reversed(tokens[max(0, index - 3) : index]))
         after = _nearest_word(tokens[index + 1 : index + 4])
         neighbours = frozenset(_stem(word) for word in (before, after) if word)
+        if tokens[index + 1 : index + 3] == ["years", "old"]:  # "25 years old": an age
+            neighbours |= {"age"}
         adjacent = tokens[max(0, index - 1) : index] + tokens[index + 1 : index + 2]
         sign = text[: matches[index].start()].rstrip()[-1:]
         money = sign in _CURRENCY_SIGNS or any(_CODE.fullmatch(word) for word in adjacent)

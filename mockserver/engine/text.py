@@ -193,4 +193,7 @@ def _cut(text: str, limit: int) -> str:
 
 def _summarize(tool_output: str) -> str:
     text = _cut(" ".join(tool_output.split()), _RESULT_CHARS)
-    return f"the result is {text}." if text else "the tool returned nothing."
+    if not text:
+        return "the tool returned nothing."
+    # A result that ends its own sentence (or was cut with "...") gets no second full stop.
+    return f"the result is {text}" + ("" if text.endswith((".", "!", "?")) else ".")

@@ -177,3 +177,40 @@ def test_a_free_text_argument_without_quotes_carries_the_users_request() -> None
     }
     # A quoted string is still what the user meant it to be.
     assert arguments('Search for "python news"', obj(query=STRING)) == {"query": "python news"}
+
+
+@pytest.mark.parametrize(
+    ("message", "parameters", "expected"),
+    [
+        # A number that ends a sentence was dropped (the lookahead refused its full stop).
+        (
+            "Find flights with max price 300.",
+            obj(max_price={"type": "integer"}),
+            {"max_price": 300},
+        ),
+        (
+            "Dune was written by Frank Herbert in 1965.",
+            obj(year={"type": "integer"}),
+            {"year": 1965},
+        ),
+        ("I need 3 nights. Thanks", obj(nights={"type": "integer"}), {"nights": 3}),
+        # instructor's canonical demo: "years old" names an age.
+        ("Extract Jason is 25 years old", obj(age={"type": "integer"}), {"age": 25}),
+        ("Alice Smith is 30 years old.", obj(age={"type": "integer"}), {"age": 30}),
+    ],
+)
+def test_numbers_at_a_sentence_end_and_ages(
+    message: str, parameters: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    assert arguments(message, parameters) == expected
+
+
+def test_a_version_like_number_is_still_not_read_as_a_number() -> None:
+    # "1.2.3" is not 1.2 then 3: the full stop that continues a number still refuses it.
+    value = arguments("Upgrade to 1.2.3 for 2 nights", obj(nights={"type": "integer"}))
+    assert value == {"nights": 2}
+
+
+def test_recommend_opening_the_message_is_not_a_name() -> None:
+    message = 'Recommend the book "Dune" by Frank Herbert'
+    assert arguments(message, obj(author=STRING))["author"] != "Recommend"

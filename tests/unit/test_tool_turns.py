@@ -12,9 +12,11 @@ of two tools the user named.
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 from mockserver.engine.chat import plan_chat
+from mockserver.engine.text import compose_reply
 
 WEATHER = "What is the weather in Paris?"
 
@@ -186,3 +188,12 @@ def test_the_answer_tool_after_a_result_answers_with_it() -> None:
     assert "18 C, sunny" in json.loads(choice.tool_calls[0].arguments)["summary"]
     (first,) = plan_chat({"model": "gpt-4", **after, "messages": after_calls(WEATHER)}).choices
     assert "18 C" not in first.tool_calls[0].arguments
+
+
+def test_a_result_that_ends_a_sentence_is_not_given_a_second_full_stop() -> None:
+    # "...sunny and 22 degrees in Paris.." and "...cut...." after a long result.
+    for result in ["Sunny and 22 degrees in Paris.", "Is it sunny?", "x" * 500, "Done!"]:
+        for seed in range(8):
+            reply = compose_reply(random.Random(seed), WEATHER, result)
+            assert ".." not in reply.replace("...", "") and "...." not in reply, reply
+            assert "?." not in reply and "!." not in reply, reply
