@@ -207,6 +207,11 @@ def _planned_calls(
             chosen = _after_results(request, chosen)
         elif not chosen and request.tool_choice == TOOL_CHOICE_REQUIRED:
             chosen = [request.tools[0]]
+        elif request.tool_choice == TOOL_CHOICE_REQUIRED and len(chosen) > 1:
+            # Agent frameworks list their output tool last (LangChain's structured-output
+            # tool, named for the schema: "Weather" beside get_weather): it waits for the
+            # other calls' results, as a model would, and is called after them.
+            chosen = [tool for tool in chosen if tool is not request.tools[-1]]
         if not request.parallel_tool_calls:
             chosen = chosen[:1]
     # The user's own values ("weather in Paris?" -> "Paris") for the arguments they fit.

@@ -197,3 +197,16 @@ def test_a_result_that_ends_a_sentence_is_not_given_a_second_full_stop() -> None
             reply = compose_reply(random.Random(seed), WEATHER, result)
             assert ".." not in reply.replace("...", "") and "...." not in reply, reply
             assert "?." not in reply and "!." not in reply, reply
+
+
+def test_required_holds_back_the_output_tool_listed_last_until_the_results() -> None:
+    # LangChain's create_agent(response_format=Weather) on gpt-4 sends tools [get_weather,
+    # Weather] with "required": both fit "weather", and calling both at once ended the agent
+    # with an invented answer before the tool's result existed.
+    weather_output = tool("Weather", summary={"type": "string"})
+    body = {"tools": [GET_WEATHER, weather_output], "tool_choice": "required"}
+    assert called({**body, "messages": after_calls(WEATHER)}) == ["get_weather"]
+    assert called({**body, "messages": after_calls(WEATHER, "get_weather")}) == ["Weather"]
+    # "auto" still calls every tool the user names, in parallel.
+    both = {"tools": [GET_WEATHER, GET_TIME], "messages": after_calls("Weather and time in Oslo?")}
+    assert called(both) == ["get_weather", "get_time"]
