@@ -7,7 +7,8 @@ their planners translate to a :class:`ReplyRequest` and this module decides.
 Tool choice ``auto`` calls the tools whose name words appear in the last user message
 (``get_weather`` for "what's the weather in Paris?"), all of them when parallel calls are
 allowed, and answers with text otherwise, or when the last turn is a tool result.
-``required`` always calls (the best-matching tool, else the first); a named function is
+``required`` always calls (the tools named, the last listed one waiting for the others'
+results, else the first); a named function is
 called as named. A call's arguments take the values the user wrote where an argument's name or
 description fits them (``{"location": "Paris"}``, see :mod:`engine.mentions`).
 
