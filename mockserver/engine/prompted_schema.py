@@ -9,7 +9,10 @@ an answer they can parse instead of prose.
 
 The schema is the last JSON object in the system, developer and user messages that reads as
 a schema (``properties`` of schemas, or an array's ``items``, or a ``$ref`` into ``$defs``):
-LangChain's instructions show an example schema first and the model's own last.
+LangChain's instructions show an example schema first and the model's own last. agno's JSON
+mode writes the fields apart instead, a ``<json_fields>`` list and a ``<json_field_properties>``
+map of each field's schema (its ``$defs`` maps of properties): they are read as the object
+schema they describe.
 
 Finding it is bounded whatever the prompt holds: only texts that mention JSON are read, each
 to its first :data:`_TEXT_LIMIT` characters; at most :data:`_ATTEMPTS` objects are tried per
@@ -52,10 +55,45 @@ def prompted_schema(
         text = text_of(message.get("content"))
         if not _MENTIONS_JSON.search(text, 0, _TEXT_LIMIT):
             continue
-        schema = _last_schema(text[:_TEXT_LIMIT], budget)
+        schema = _last_schema(text[:_TEXT_LIMIT], budget) or _agno_fields(text[:_TEXT_LIMIT])
         if schema is not None:
             found = schema
     return found
+
+
+_AGNO_FIELDS: Final = re.compile(r"<json_fields>(.*?)</json_fields>", re.DOTALL)
+_AGNO_PROPERTIES: Final = re.compile(
+    r"<json_field_properties>(.*?)</json_field_properties>", re.DOTALL
+)
+
+
+def _agno_fields(text: str) -> Mapping[str, Any] | None:
+    """The object schema agno's ``<json_fields>`` and ``<json_field_properties>`` describe."""
+    fields_at = _AGNO_FIELDS.search(text)
+    properties_at = _AGNO_PROPERTIES.search(text, fields_at.end()) if fields_at else None
+    if fields_at is None or properties_at is None:
+        return None
+    try:
+        fields = json.loads(fields_at.group(1))
+        properties = json.loads(properties_at.group(1))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(fields, list) or not isinstance(properties, dict):
+        return None
+    defs = properties.pop("$defs", None)
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: each for name, each in properties.items() if isinstance(each, dict)},
+        "required": [name for name in fields if name in properties],
+    }
+    if isinstance(defs, dict):
+        # agno writes each definition as its properties alone.
+        schema["$defs"] = {
+            name: {"type": "object", "properties": each, "required": list(each)}
+            for name, each in defs.items()
+            if isinstance(each, dict)
+        }
+    return schema if _reads_as_schema(schema) else None
 
 
 def _last_schema(text: str, budget: list[int]) -> Mapping[str, Any] | None:

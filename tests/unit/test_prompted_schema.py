@@ -86,3 +86,61 @@ def test_the_tries_of_all_messages_share_one_budget() -> None:
     schema = f"json {json.dumps(CITY)}"
     assert found(broken, schema) == CITY
     assert found(broken, broken, broken, schema) is None
+
+
+# agno's JSON mode (`use_json_mode=True`, agno/utils/prompts.py get_json_output_prompt) for
+# Person(name: str, age: int, address: Address(city: str, zip: str | None)).
+AGNO_PROMPT = """\
+Provide your output as a JSON containing the following fields:
+<json_fields>
+["name", "age", "address"]
+</json_fields>
+
+Here are the properties for each field:
+<json_field_properties>
+{
+  "name": {
+    "type": "string"
+  },
+  "age": {
+    "type": "integer"
+  },
+  "address": {
+    "$ref": "#/$defs/Address"
+  },
+  "$defs": {
+    "Address": {
+      "city": {
+        "type": "string"
+      },
+      "zip": {
+        "anyOf": [
+          {
+            "type": "string"
+          },
+          {
+            "type": "null"
+          }
+        ],
+        "default": null
+      }
+    }
+  }
+}
+</json_field_properties>
+Start your response with `{` and end it with `}`.
+Your output will be passed to json.loads() to convert it to a Python object.
+Make sure it only contains valid JSON."""
+
+
+def test_agno_json_fields_are_read_as_the_object_they_describe() -> None:
+    system = {"role": "system", "content": "You are a helpful assistant.\n" + AGNO_PROMPT}
+    user = {"role": "user", "content": "Alice Smith is 30 years old and lives in Paris."}
+    body = {"messages": [system, user], "response_format": {"type": "json_object"}}
+    person = json.loads(plan_reply(reply_request_from_chat(body), seeded_rng(b"k")).text)
+    assert set(person) == {"name", "age", "address"}
+    assert person["name"] == "Alice Smith" and person["age"] == 30
+    assert isinstance(person["address"]["city"], str)
+    # Without its closing tags the prompt is not read (the usual JSON object then).
+    cut = AGNO_PROMPT.replace("</json_field_properties>", "")
+    assert found(cut) is None
