@@ -163,7 +163,39 @@ def _tool_results(messages: Sequence[Mapping[str, Any]]) -> str | None:
         results.append(message_text(message.get("content")))
     if not results:
         return None
-    return join_results(list(reversed(results)))
+    return _answer_handed_back(messages) or join_results(list(reversed(results)))
+
+
+def _answer_handed_back(messages: Sequence[Mapping[str, Any]]) -> str | None:
+    """An agent's answer the last results only hand back, else ``None``.
+
+    A multi-agent supervisor (langgraph-supervisor, a handoff) sees its expert answer in
+    words after a result, then hand back with a call whose result is an acknowledgement
+    ("Successfully transferred back to supervisor"): the answer passed on is the expert's.
+    Only an assistant text without calls that follows a result since the user's message
+    counts: words before the first call ("Let me check.") are no answer.
+    """
+    seen_result = False
+    answer: str | None = None
+    for message in messages[_last_user_index(messages) + 1 :]:
+        role = message.get("role")
+        if role == "tool":
+            seen_result = True
+        elif role == "assistant" and seen_result and not message.get("tool_calls"):
+            text = message_text(message.get("content"))
+            # A Responses function_call reaches here as an assistant message named for its
+            # function, its arguments (a JSON object) as content: a call, not an answer.
+            if isinstance(message.get("name"), str) and text.lstrip().startswith("{"):
+                continue
+            answer = text or answer
+    return answer
+
+
+def _last_user_index(messages: Sequence[Mapping[str, Any]]) -> int:
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].get("role") == "user":
+            return index
+    return -1
 
 
 def _called_since_user(messages: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:

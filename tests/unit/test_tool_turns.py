@@ -16,6 +16,7 @@ import random
 from typing import Any
 
 from mockserver.engine.chat import plan_chat
+from mockserver.engine.responses import plan_response
 from mockserver.engine.text import compose_reply
 
 WEATHER = "What is the weather in Paris?"
@@ -210,3 +211,88 @@ def test_required_holds_back_the_output_tool_listed_last_until_the_results() -> 
     # "auto" still calls every tool the user names, in parallel.
     both = {"tools": [GET_WEATHER, GET_TIME], "messages": after_calls("Weather and time in Oslo?")}
     assert called(both) == ["get_weather", "get_time"]
+
+
+def test_an_agent_answer_before_a_hand_back_is_the_answer_passed_on() -> None:
+    # langgraph-supervisor: the supervisor hands off, the expert answers and hands back; the
+    # supervisor's reply summarised "Successfully transferred back to supervisor".
+    call = {
+        "type": "function",
+        "function": {"name": "transfer_to_weather_expert", "arguments": "{}"},
+    }
+    back = {
+        "type": "function",
+        "function": {"name": "transfer_back_to_supervisor", "arguments": "{}"},
+    }
+    messages = [
+        {"role": "system", "content": "You manage a weather expert and a math expert."},
+        {"role": "user", "content": WEATHER},
+        {
+            "role": "assistant",
+            "name": "supervisor",
+            "content": None,
+            "tool_calls": [{"id": "c1", **call}],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "c1",
+            "content": "Successfully transferred to weather_expert",
+        },
+        {
+            "role": "assistant",
+            "name": "weather_expert",
+            "content": "It is sunny and 22 degrees in Paris.",
+        },
+        {
+            "role": "assistant",
+            "name": "weather_expert",
+            "content": "Transferring back",
+            "tool_calls": [{"id": "c2", **back}],
+        },
+        {
+            "role": "tool",
+            "tool_call_id": "c2",
+            "content": "Successfully transferred back to supervisor",
+        },
+    ]
+    tools = [tool("transfer_to_weather_expert"), tool("transfer_to_math_expert")]
+    (choice,) = plan_chat({"model": "gpt-4", "tools": tools, "messages": messages}).choices
+    assert not choice.tool_calls
+    assert "sunny and 22 degrees" in (choice.text or "")
+    assert "transferred back" not in (choice.text or "")
+
+
+def test_words_before_the_first_call_are_not_an_answer() -> None:
+    # "Let me check." before the call is not what the result says.
+    messages = [
+        {"role": "user", "content": WEATHER},
+        {"role": "assistant", "content": "Let me check that for you."},
+        *after_calls(WEATHER, "get_weather")[1:],
+    ]
+    (choice,) = plan_chat({"model": "gpt-4", "tools": [GET_WEATHER], "messages": messages}).choices
+    assert "18 C, sunny" in (choice.text or "")
+
+
+def test_a_responses_call_after_a_result_is_not_taken_for_an_answer() -> None:
+    # Two rounds of calls on the Responses API: the second function_call item follows the
+    # first result; the answer uses the results, not the call's arguments.
+    items = [
+        {"role": "user", "content": "What are the weather and the time in Tokyo?"},
+        {
+            "type": "function_call",
+            "call_id": "a",
+            "name": "get_weather",
+            "arguments": '{"city": "Tokyo"}',
+        },
+        {"type": "function_call_output", "call_id": "a", "output": "18 C, sunny"},
+        {
+            "type": "function_call",
+            "call_id": "b",
+            "name": "get_time",
+            "arguments": '{"city": "Tokyo"}',
+        },
+        {"type": "function_call_output", "call_id": "b", "output": "10:42"},
+    ]
+    flat = [{"type": "function", **t["function"]} for t in (GET_WEATHER, GET_TIME)]
+    plan = plan_response({"model": "gpt-4", "input": items, "tools": flat})
+    assert "10:42" in plan.output_text and '"city"' not in plan.output_text
