@@ -24,6 +24,7 @@ from mockserver.engine.reply import (
     seeded_rng,
 )
 from mockserver.engine.text import join_results
+from mockserver.engine.text_react import react_turn
 from mockserver.engine.tokens import count_message_tokens
 from mockserver.engine.tool_facts import ToolFacts, tool_facts
 
@@ -145,6 +146,7 @@ def reply_request_from_chat(
         json_object=json_object,
         prompted_schema=prompted_schema(messages, message_text) if schema is None else None,
         prompted_fields=prompted_fields(messages, message_text) if schema is None else None,
+        text_react=react_turn(messages, message_text) if schema is None else None,
         limit=token_limit(body.get("max_completion_tokens"), body.get("max_tokens")),
         stop=_stop_sequences(body.get("stop")),
         top_logprobs=_top_logprobs(body),

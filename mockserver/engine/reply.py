@@ -50,6 +50,7 @@ from mockserver.engine.plan import (
     token_text,
 )
 from mockserver.engine.text import compose_reply
+from mockserver.engine.text_react import ReactTurn, answer_react
 from mockserver.engine.tokens import Piece, count_tokens, limit_text
 
 TOOL_CHOICE_NONE = "none"
@@ -97,6 +98,8 @@ class ReplyRequest:
     prompted_schema: Mapping[str, Any] | None = None
     # Output fields the prompt asks for in DSPy's protocol (engine.field_markers).
     prompted_fields: PromptedFields | None = None
+    # A step of the text ReAct protocol the prompt asks for (engine.text_react).
+    text_react: ReactTurn | None = None
     limit: int | None = None
     stop: tuple[str, ...] = ()
     top_logprobs: int | None = None
@@ -153,6 +156,9 @@ def _reply_text(
             request.output_schema, rng, budget, request.output_schema_param, suggest
         )
         return json.dumps(instance, ensure_ascii=False), True
+    if request.text_react is not None and not request.json_object:
+        # Before the prompted schema: crewai's ReAct prompt holds its tools' argument schemas.
+        return answer_react(request.text_react, rng, budget, request.prompted_schema), False
     if request.prompted_fields is not None:
         fields = answer_fields(request.prompted_fields, rng, budget)
         if fields is not None:
