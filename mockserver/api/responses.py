@@ -38,11 +38,15 @@ def create_response(exchange: Exchange) -> Response:
     store = exchange.state.db.responses
     # Read as the items they name: the plan, the key it is remembered by and the token
     # counts see the conversation itself (the journal keeps the body as sent).
-    body = with_references_read(body, store)
+    read = with_references_read(body, store)
     history = _history(store, body.get("previous_response_id"))
     window = exchange.state.config.context_window
-    if history:  # the body alone was checked on intake; the conversation counts as a whole
-        check_responses_window(body, history, window)
+    # The body alone was checked on intake; the conversation counts as a whole, the stored
+    # items its references stand for included (300 references to one long reply were a
+    # 27 KB body for 6 million input tokens, stored expanded).
+    if history or read is not body:
+        check_responses_window(read, history, window)
+    body = read
     plan = adjusted_response_plan(
         plan_response(body, history, accepted.reply_override, context_window=window),
         accepted.adjustments,

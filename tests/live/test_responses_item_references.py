@@ -120,3 +120,17 @@ def test_a_deleted_reply_can_no_longer_be_referenced(client: OpenAI) -> None:
     client.responses.delete(first.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model=MODEL, input=[{"id": first.output[0].id}])
+
+
+def test_references_count_in_the_context_window(client: OpenAI) -> None:
+    # A 27 KB body of references to one long stored reply was answered 200 with 6 million
+    # input tokens, and stored expanded.
+    long_reply = client.responses.create(
+        model=MODEL, input="Tell me about Paris.", store=True, max_output_tokens=2000
+    )
+    reference = {"type": "item_reference", "id": long_reply.output[0].id}
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model=MODEL, input=[reference] * 300, store=True)
+    assert refused.value.code == "context_length_exceeded"
+    # A few fit.
+    assert client.responses.create(model=MODEL, input=[reference] * 2).status == "completed"
