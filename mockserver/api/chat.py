@@ -21,7 +21,10 @@ from mockserver.stub_replies import adjusted_chat_plan
 def create_chat_completion(exchange: Exchange) -> Response:
     accepted = accept_request(exchange, chat_facts)
     body = accepted.body
-    plan = adjusted_chat_plan(plan_chat(body, accepted.reply_override), accepted.adjustments)
+    window = exchange.state.config.context_window
+    plan = adjusted_chat_plan(
+        plan_chat(body, accepted.reply_override, context_window=window), accepted.adjustments
+    )
     faults = exchange.faults = accepted.faults
     if body.get("stream") is True:
         options = body.get("stream_options")

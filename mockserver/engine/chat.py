@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import time
@@ -95,14 +96,24 @@ def snapshot_name(model: str) -> str:
     return MODEL_SNAPSHOTS.get(model, model)
 
 
-def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None = None) -> ChatPlan:
-    """Plan every choice of a chat completion. ``reply_override`` comes from a stub."""
+def plan_chat(
+    body: Mapping[str, Any],
+    reply_override: Mapping[str, Any] | None = None,
+    context_window: int | None = None,
+) -> ChatPlan:
+    """Plan every choice of a chat completion. ``reply_override`` comes from a stub.
+
+    ``context_window``: a reply with no token limit of its own stops where the window ends
+    (``finish_reason: "length"``), as the live model's does.
+    """
     messages = body.get("messages") or []
 
     tools = tool_facts(body.get("tools"))
+    prompt_tokens = count_message_tokens(messages) + tools.prompt_tokens
+    room = room_left(context_window, prompt_tokens)
 
     def plan_choices() -> tuple[Reply, ...]:
-        request = reply_request_from_chat(body, reply_override, tools)
+        request = within_room(reply_request_from_chat(body, reply_override, tools), room)
         key = content_key(body, tools_json=tools.canonical_json)
         budget = GenerationBudget()  # one for all n choices: n multiplies the work
         return tuple(
@@ -110,9 +121,8 @@ def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None 
             for index in range(_choice_count(body))
         )
 
-    planned = _CHOICES.get(request_key(body, reply_override or {}), plan_choices)
+    planned = _CHOICES.get(request_key(body, reply_override or {}, room or 0), plan_choices)
     choices = tuple(fresh(choice) for choice in planned)
-    prompt_tokens = count_message_tokens(messages) + tools.prompt_tokens
     return ChatPlan(
         id=chat_completion_id(),
         created=int(time.time()),
@@ -120,6 +130,22 @@ def plan_chat(body: Mapping[str, Any], reply_override: Mapping[str, Any] | None 
         choices=choices,
         prompt_tokens=prompt_tokens,
     )
+
+
+def room_left(context_window: int | None, prompt_tokens: int) -> int | None:
+    """The tokens a reply may take before the window ends; ``None``: no window given."""
+    return None if context_window is None else max(context_window - prompt_tokens, 1)
+
+
+def within_room(request: ReplyRequest, room: int | None) -> ReplyRequest:
+    """``request`` with the window's room as its token limit when it sets none.
+
+    A schema's instance or a scripted text can be far longer than the window (a 2 MB JSON
+    instance): unbounded, it was answered whole, with a logprob entry per token.
+    """
+    if room is None or request.limit is not None:
+        return request
+    return dataclasses.replace(request, limit=room)
 
 
 def reply_request_from_chat(

@@ -50,7 +50,7 @@ from itertools import islice
 from typing import Any, Final
 
 from mockserver.engine.generation_limits import GenerationBudget, GenerationLimitError
-from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.instances import UnsatisfiableSchemaError, generate_from_words
 from mockserver.engine.mentions import Mentions
 from mockserver.engine.text import compose_reply
 
@@ -173,7 +173,9 @@ def answer_fields(
             values[field.name] = _text(field.name, request, mentions, rng)
         else:
             try:
-                values[field.name] = generate_instance(field.schema, rng, mentions.suggest, budget)
+                values[field.name] = generate_from_words(
+                    field.schema, rng, mentions.suggest, budget
+                )
             except (UnsatisfiableSchemaError, GenerationLimitError):
                 return None
     if request.as_json:
@@ -362,7 +364,7 @@ def _tool_arguments(
         "required": [name for name, each in tool.arguments.items() if "default" not in each],
     }
     try:
-        return generate_instance(schema, rng, mentions.suggest, budget)
+        return generate_from_words(schema, rng, mentions.suggest, budget)
     except (UnsatisfiableSchemaError, GenerationLimitError):
         return {}
 

@@ -114,6 +114,8 @@ class GenerationBudget:
     # the schema and of the preparation: each of n choices would otherwise serialise the same
     # large schema again.
     _prepared: dict[tuple[int, int], tuple[object, Any]] = field(default_factory=dict, repr=False)
+    # A schema read from the prompt's words failed to generate (instances.generate_from_words).
+    words_failed: bool = False
 
     def prepared(self, schema: T, prepare: Callable[[T], R]) -> R:
         """``prepare(schema)``, once per schema object and preparation for the whole request."""

@@ -36,6 +36,7 @@ from mockserver.engine.instances import (
     Suggest,
     UnsatisfiableSchemaError,
     arguments_schema,
+    generate_from_words,
     generate_instance,
 )
 from mockserver.engine.mentions import Mentions
@@ -184,7 +185,7 @@ def _prompted_instance(
     (the answer falls back to text)."""
     suggest = Mentions.of(user_text).suggest
     try:
-        instance = generate_instance(schema, rng, suggest, budget)
+        instance = generate_from_words(schema, rng, suggest, budget)
     except (UnsatisfiableSchemaError, GenerationLimitError):
         return None
     return json.dumps(instance, ensure_ascii=False, indent=2)

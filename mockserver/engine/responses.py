@@ -27,7 +27,9 @@ from mockserver.engine.chat import (
     content_key,
     message_text,
     reply_request_from_chat,
+    room_left,
     snapshot_name,
+    within_room,
 )
 from mockserver.engine.context import fitted_prompt_tokens
 from mockserver.engine.ids import new_hex_id
@@ -175,16 +177,26 @@ def plan_response(
 
     ``reply_override`` is a scripted reply (``{"text": ...}`` or ``{"tool_call": ...}``),
     as for :func:`mockserver.engine.chat.plan_chat`. ``context_window``: the window a
-    ``truncation: "auto"`` request's input is fitted to (see :func:`fitted_prompt_tokens`).
+    ``truncation: "auto"`` request's input is fitted to (see :func:`fitted_prompt_tokens`),
+    and where a reply without ``max_output_tokens`` stops (``status: "incomplete"``).
     """
     conversation = [*history, *input_messages(body.get("input"))]
     chat_body = chat_equivalent(body, conversation)
     tools = tool_facts(chat_body["tools"])
+    # Instructions are read as a developer message placed before the conversation.
+    instructions = _instructions(body)
+    prompt = [{"role": "developer", "content": instructions}] if instructions else []
+    input_tokens = count_message_tokens([*prompt, *conversation])
+    if context_window is not None and body.get("truncation") == "auto":
+        window = context_window - tools.prompt_tokens
+        input_tokens = fitted_prompt_tokens(conversation, input_tokens, window)
+    room = room_left(context_window, input_tokens + tools.prompt_tokens)
 
     def plan() -> Reply:
         request = _named_as_responses(
             reply_request_from_chat(chat_body, reply_override, tools), body
         )
+        request = within_room(request, room)
         # The key holds the whole conversation instead of the id that stands for part of
         # it, so a chained request answers like the same conversation sent inline.
         key = content_key(
@@ -194,16 +206,10 @@ def plan_response(
         )
         return plan_reply(request, seeded_rng(key))
 
-    reply = fresh(_REPLIES.get(request_key(body, conversation, reply_override or {}), plan))
+    memo_key = request_key(body, conversation, reply_override or {}, room or 0)
+    reply = fresh(_REPLIES.get(memo_key, plan))
     response_id = _response_id()
     output = _output_items(reply, response_id)
-    # Instructions are read as a developer message placed before the conversation.
-    instructions = _instructions(body)
-    prompt = [{"role": "developer", "content": instructions}] if instructions else []
-    input_tokens = count_message_tokens([*prompt, *conversation])
-    if context_window is not None and body.get("truncation") == "auto":
-        window = context_window - tools.prompt_tokens
-        input_tokens = fitted_prompt_tokens(conversation, input_tokens, window)
     truncated = reply.finish_reason == FINISH_LENGTH
     return ResponsesPlan(
         id=response_id,
@@ -250,8 +256,12 @@ def output_messages(output: Sequence[OutputItem]) -> list[Message]:
 def chat_equivalent(body: Mapping[str, Any], conversation: Sequence[Message]) -> dict[str, Any]:
     """The chat completions body that asks for the same answer as a Responses body."""
     tools = [_chat_tool(tool) for tool in _function_tools(body)]
+    instructions = _instructions(body)
+    # The instructions lead the prompt, as a developer message: what they ask for (a JSON
+    # Schema, DSPy's fields, a ReAct format) is read there as in a chat's system message.
+    prompt = [{"role": "developer", "content": instructions}] if instructions else []
     chat: dict[str, Any] = {
-        "messages": list(conversation),
+        "messages": [*prompt, *conversation],
         "tools": tools,
         "tool_choice": _chat_tool_choice(body.get("tool_choice")),
         "parallel_tool_calls": body.get("parallel_tool_calls") is not False,

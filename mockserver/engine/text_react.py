@@ -55,7 +55,7 @@ from itertools import islice
 from typing import Any, Final
 
 from mockserver.engine.generation_limits import GenerationBudget, GenerationLimitError
-from mockserver.engine.instances import UnsatisfiableSchemaError, generate_instance
+from mockserver.engine.instances import UnsatisfiableSchemaError, generate_from_words
 from mockserver.engine.mentions import Mentions
 from mockserver.engine.text import compose_reply
 
@@ -185,7 +185,7 @@ def _final_answer(
         return [answer, *found] if name.lower() in _ANSWER_FIELDS else found
 
     try:
-        value = generate_instance(answer_schema, rng, suggest, budget)
+        value = generate_from_words(answer_schema, rng, suggest, budget)
     except (UnsatisfiableSchemaError, GenerationLimitError):
         return answer
     return json.dumps(value, ensure_ascii=False, indent=2)
@@ -359,7 +359,7 @@ def _instance(
     if name is not None:
         schema = {"type": "object", "properties": {name: schema}, "required": [name]}
     try:
-        value = generate_instance(schema, rng, mentions.suggest, budget)
+        value = generate_from_words(schema, rng, mentions.suggest, budget)
     except (UnsatisfiableSchemaError, GenerationLimitError):
         return None
     return value.get(name) if name is not None and isinstance(value, dict) else value

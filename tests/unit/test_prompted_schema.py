@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mockserver.engine.chat import message_text, reply_request_from_chat
+import pytest
+
+import mockserver.engine.instances.api as instances_api
+from mockserver.engine.chat import message_text, plan_chat, reply_request_from_chat
 from mockserver.engine.prompted_schema import prompted_schema
 from mockserver.engine.reply import plan_reply, seeded_rng
 
@@ -144,3 +147,43 @@ def test_agno_json_fields_are_read_as_the_object_they_describe() -> None:
     # Without its closing tags the prompt is not read (the usual JSON object then).
     cut = AGNO_PROMPT.replace("</json_field_properties>", "")
     assert found(cut) is None
+
+
+def test_a_prompt_schema_that_fails_is_tried_once_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A schema the generator gives up on was tried again for each of n choices, up to the
+    # request's time limit (a backtracking pattern: 10 s for n: 16).
+    impossible = {
+        "properties": {"x": {"type": "string", "minLength": 5, "maxLength": 2}},
+        "required": ["x"],
+    }
+    body = {
+        "model": "gpt-4",
+        "n": 16,
+        "messages": [{"role": "user", "content": f"Answer in JSON: {json.dumps(impossible)}"}],
+    }
+    calls: list[object] = []
+    real = instances_api.generate_instance
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(instances_api, "generate_instance", counting)
+    plan = plan_chat(body)
+    assert len(plan.choices) == 16
+    assert all(not (choice.text or "").startswith("```") for choice in plan.choices)
+    assert len(calls) == 1
+
+
+def test_responses_instructions_are_read_like_a_system_message() -> None:
+    # The same prompt in `instructions` got prose; in a system input item, the instance.
+    from mockserver.engine.responses import plan_response
+
+    asked = f"Answer in JSON matching this schema: {json.dumps(CITY)}"
+    by_instructions = plan_response(
+        {"model": "gpt-4", "instructions": asked, "input": "Tell me about Paris"}
+    )
+    assert by_instructions.output_text.startswith("```json\n")
+    assert json.loads(by_instructions.output_text[8:-4])["name"] == "Paris"

@@ -66,7 +66,7 @@ data: ``merging`` (conjunction of two schemas), ``refs``, ``negation`` (``not``)
 """
 
 from mockserver.engine.generation_limits import CannotGenerateError, GenerationLimitError
-from mockserver.engine.instances.api import generate_instance
+from mockserver.engine.instances.api import generate_from_words, generate_instance
 from mockserver.engine.instances.arguments import arguments_schema
 from mockserver.engine.instances.core import Suggest
 from mockserver.engine.instances.errors import UnsatisfiableSchemaError
@@ -77,5 +77,6 @@ __all__ = [
     "Suggest",
     "UnsatisfiableSchemaError",
     "arguments_schema",
+    "generate_from_words",
     "generate_instance",
 ]

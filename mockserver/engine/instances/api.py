@@ -81,6 +81,29 @@ def generate_instance(
     raise CannotGenerateError(f"no valid value found in {_MAX_ATTEMPTS} attempts: {problem}")
 
 
+def generate_from_words(
+    schema: Mapping[str, Any] | bool,
+    rng: random.Random,
+    suggest: Suggest | None = None,
+    budget: GenerationBudget | None = None,
+) -> Any:
+    """:func:`generate_instance` for a schema read from the prompt's words (a JSON Schema
+    written in a message, DSPy's field notes, a ReAct tool's arguments), not a request field.
+
+    Its caller answers with text when it fails, rather than a 400, so each of ``n`` choices
+    would try the same failing schema again, up to the request's time limit (10 s for
+    ``n: 16``). After one such failure in a request (``budget``), the rest fail at once.
+    """
+    budget = budget if budget is not None else GenerationBudget()
+    if budget.words_failed:
+        raise GenerationLimitError("a schema read from the prompt already failed in this request")
+    try:
+        return generate_instance(schema, rng, suggest, budget)
+    except (UnsatisfiableSchemaError, GenerationLimitError):
+        budget.words_failed = True
+        raise
+
+
 def _describe_failure(validator: Any, value: Any) -> str:
     error = jsonschema.exceptions.best_match(validator.iter_errors(value))
     if error is None:
