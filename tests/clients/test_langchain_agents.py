@@ -12,18 +12,17 @@ from typing import Any
 
 import pytest
 from langchain.agents import create_agent
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from tests.clients.expect import (
-    MODEL,
     TOOL_RESULT,
     WEATHER_CITY,
     WEATHER_QUESTION,
     assert_used_tool_result,
     recorded_weather,
 )
-from tests.fixtures.servers import API_KEY, RunningServer
+from tests.clients.langchain_models import chat_model
+from tests.fixtures.servers import RunningServer
 
 API = pytest.mark.parametrize("responses_api", [False, True], ids=["chat", "responses"])
 # A loop that never ends stops here, as a failure, instead of at LangGraph's default 25.
@@ -34,16 +33,6 @@ class Weather(BaseModel):
     """The weather the tool reported."""
 
     summary: str
-
-
-def chat_model(mock: RunningServer, responses_api: bool) -> ChatOpenAI:
-    return ChatOpenAI(
-        model=MODEL,
-        base_url=mock.base_url,
-        api_key=API_KEY,  # type: ignore[arg-type]
-        max_retries=0,
-        use_responses_api=responses_api,
-    )
 
 
 def run(agent: Any) -> dict[str, Any]:

@@ -6,12 +6,10 @@ import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.prompts import PromptTemplate
-from langchain_openai import ChatOpenAI
 
 from tests.clients.expect import (
     CITY_QUESTION,
     HELLO,
-    MODEL,
     STRUCTURED_MODEL,
     TOOL_RESULT,
     WEATHER_QUESTION,
@@ -22,23 +20,14 @@ from tests.clients.expect import (
     assert_weather_call,
     get_weather,
 )
-from tests.fixtures.servers import API_KEY, RunningServer
+from tests.clients.langchain_models import chat_model
+from tests.fixtures.servers import RunningServer
 
 # LangChain sends gpt-4's structured output as a function call (gpt-4 predates json_schema on
 # the live API) and says so with this warning; the test expects it rather than hiding it.
 FUNCTION_CALLING_FALLBACK = "Overriding to method='function_calling'"
 
 API = pytest.mark.parametrize("responses_api", [False, True], ids=["chat", "responses"])
-
-
-def chat_model(mock: RunningServer, responses_api: bool, model: str = MODEL) -> ChatOpenAI:
-    return ChatOpenAI(
-        model=model,
-        base_url=mock.base_url,
-        api_key=API_KEY,  # type: ignore[arg-type]
-        max_retries=0,
-        use_responses_api=responses_api,
-    )
 
 
 @API

@@ -13,18 +13,17 @@ from typing import Any
 from langchain_classic.agents import AgentExecutor, create_react_agent
 from langchain_core.prompts import PromptTemplate
 from langchain_core.tools import StructuredTool
-from langchain_openai import ChatOpenAI
 
 from tests.clients.conftest import admin
 from tests.clients.expect import (
-    MODEL,
     TOOL_RESULT,
     WEATHER_CITY,
     WEATHER_QUESTION,
     assert_used_tool_result,
     recorded_weather,
 )
-from tests.fixtures.servers import API_KEY, RunningServer
+from tests.clients.langchain_models import chat_model
+from tests.fixtures.servers import RunningServer
 
 # The hwchase17/react prompt, as create_react_agent's docstring writes it (a hub pull would
 # reach the network).
@@ -59,13 +58,8 @@ def sent(mock: RunningServer) -> list[dict[str, Any]]:
 def test_react_agent_calls_the_tool_once_then_gives_the_final_answer(mock: RunningServer) -> None:
     calls: list[str] = []
     weather = StructuredTool.from_function(recorded_weather(calls))
-    model = ChatOpenAI(
-        model=MODEL,
-        base_url=mock.base_url,
-        api_key=API_KEY,  # type: ignore[arg-type]
-        max_retries=0,
-    )
-    agent = create_react_agent(model, [weather], PromptTemplate.from_template(REACT_TEMPLATE))
+    prompt = PromptTemplate.from_template(REACT_TEMPLATE)
+    agent = create_react_agent(chat_model(mock), [weather], prompt)
     # No handle_parsing_errors: a reply out of the format fails here, not in a retry loop.
     executor = AgentExecutor(
         agent=agent, tools=[weather], max_iterations=4, return_intermediate_steps=True
