@@ -151,8 +151,12 @@ def _reply_text(
     if request.fixed_text is not None:
         return request.fixed_text, False
     if request.output_schema is not None:
-        # The user's own values, as a tool call's arguments take them.
-        suggest = Mentions.of(request.user_text).suggest
+        # The user's own values, as a tool call's arguments take them; after tool results,
+        # an answer-named field takes the answer (an agent's output after its tools ran).
+        suggest: Suggest = Mentions.of(request.user_text).suggest
+        if request.tool_result is not None:
+            answer = compose_reply(rng, request.user_text, request.tool_result)
+            suggest = _answering(suggest, answer)
         instance = _instance_or_object(
             request.output_schema, rng, budget, request.output_schema_param, suggest
         )
@@ -233,7 +237,7 @@ def _planned_calls(
 # Argument names that ask for the answer itself: an agent framework's finishing tool
 # (smolagents' final_answer(answer), an output tool's summary) after tool results.
 _ANSWER_ARGUMENTS = frozenset(
-    {"answer", "final_answer", "response", "result", "output", "reply", "summary"}
+    {"answer", "final_answer", "response", "result", "output", "reply", "summary", "report"}
 )
 
 

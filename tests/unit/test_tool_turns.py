@@ -296,3 +296,20 @@ def test_a_responses_call_after_a_result_is_not_taken_for_an_answer() -> None:
     flat = [{"type": "function", **t["function"]} for t in (GET_WEATHER, GET_TIME)]
     plan = plan_response({"model": "gpt-4", "input": items, "tools": flat})
     assert "10:42" in plan.output_text and '"city"' not in plan.output_text
+
+
+def test_structured_output_after_a_result_answers_with_it() -> None:
+    # The Agents SDK's outputType, Mastra's structuredOutput, LangGraph's responseFormat ask
+    # for the answer as JSON after the tool ran: `summary` said "This is a sample value."
+    schema = {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "summary": {"type": "string"}},
+        "required": ["city", "summary"],
+    }
+    format_ = {"type": "json_schema", "json_schema": {"name": "weather", "schema": schema}}
+    messages = after_calls(WEATHER, "get_weather")
+    body = {"model": "gpt-4", "messages": messages, "response_format": format_}
+    (choice,) = plan_chat(body).choices
+    answer = json.loads(choice.text or "")
+    assert answer["city"] == "Paris"
+    assert "18 C, sunny" in answer["summary"]
