@@ -33,12 +33,17 @@ derived from the message text, so replies stay deterministic.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 # How much of the message is read: the values a tool call needs sit in the question itself.
 _TEXT_LIMIT: Final = 4000
+# Field names that ask for the answer itself: an agent's finishing tool (smolagents'
+# final_answer(answer)), an output model's summary, a ReAct task's answer schema.
+ANSWER_NAMES: Final = frozenset(
+    {"answer", "final_answer", "response", "result", "output", "reply", "summary", "report"}
+)
 _QUOTED: Final = re.compile(
     r"\"([^\"\n]{1,200})\"|“([^”\n]{1,200})”|(?<!\w)'([^'\n]{1,200})'(?!\w)"
 )
@@ -375,6 +380,19 @@ class Mentions:
         return cls(
             _names(unquoted), quoted, _numbers(unquoted), text.lower(), _codes(unquoted), request
         )
+
+    def suggest_answering(self, answer: str) -> Callable[[str, Mapping[str, Any]], Sequence[Any]]:
+        """:meth:`suggest`, offering ``answer`` first to a text field named for the answer
+        (:data:`ANSWER_NAMES`): what a finishing tool, a structured output or a ReAct final
+        answer takes once tool results came back."""
+
+        def suggest(name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
+            found = self.suggest(name, schema)
+            if name.lower() in ANSWER_NAMES and "enum" not in schema:
+                return [answer, *found]
+            return found
+
+        return suggest
 
     def suggest(self, name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
         """Values for the argument ``name`` (schema ``schema``), best first; may be empty."""

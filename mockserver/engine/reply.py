@@ -151,12 +151,8 @@ def _reply_text(
     if request.fixed_text is not None:
         return request.fixed_text, False
     if request.output_schema is not None:
-        # The user's own values, as a tool call's arguments take them; after tool results,
-        # an answer-named field takes the answer (an agent's output after its tools ran).
-        suggest: Suggest = Mentions.of(request.user_text).suggest
-        if request.tool_result is not None:
-            answer = compose_reply(rng, request.user_text, request.tool_result)
-            suggest = _answering(suggest, answer)
+        # The user's own values, as a tool call's arguments take them.
+        suggest = _user_values(request, rng)
         instance = _instance_or_object(
             request.output_schema, rng, budget, request.output_schema_param, suggest
         )
@@ -227,30 +223,17 @@ def _planned_calls(
         if not request.parallel_tool_calls:
             chosen = chosen[:1]
     # The user's own values ("weather in Paris?" -> "Paris") for the arguments they fit.
-    suggest: Suggest | None = Mentions.of(request.user_text).suggest if chosen else None
-    if suggest is not None and request.tool_result is not None:
-        answer = compose_reply(rng, request.user_text, request.tool_result)
-        suggest = _answering(suggest, answer)
+    suggest = _user_values(request, rng) if chosen else None
     return [(tool.name, _arguments_for(tool, rng, budget, suggest)) for tool in chosen]
 
 
-# Argument names that ask for the answer itself: an agent framework's finishing tool
-# (smolagents' final_answer(answer), an output tool's summary) after tool results.
-_ANSWER_ARGUMENTS = frozenset(
-    {"answer", "final_answer", "response", "result", "output", "reply", "summary", "report"}
-)
-
-
-def _answering(suggest: Suggest, answer: str) -> Suggest:
-    """``suggest``, offering ``answer`` first to a text argument named for the answer."""
-
-    def suggest_answer(name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
-        found = suggest(name, schema)
-        if name.lower() in _ANSWER_ARGUMENTS and "enum" not in schema:
-            return [answer, *found]
-        return found
-
-    return suggest_answer
+def _user_values(request: ReplyRequest, rng: random.Random) -> Suggest:
+    """What the user wrote, offered to the fields it fits; after tool results, an
+    answer-named field is offered the answer built from them (an agent's output)."""
+    mentions = Mentions.of(request.user_text)
+    if request.tool_result is None:
+        return mentions.suggest
+    return mentions.suggest_answering(compose_reply(rng, request.user_text, request.tool_result))
 
 
 def _after_results(request: ReplyRequest, mentioned: list[FunctionTool]) -> list[FunctionTool]:

@@ -91,8 +91,6 @@ _NAME_WORD: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 _WORD: Final = re.compile(r"[a-z0-9]+")
 _GENERIC_WORDS: Final = frozenset({"get", "set", "fetch", "do", "run", "call", "the", "for", "by"})
 _DONE_THOUGHT: Final = "I now know the final answer"
-# Text fields of an answer's schema that take the answer itself.
-_ANSWER_FIELDS: Final = frozenset({"answer", "final_answer", "summary", "result", "response"})
 _DECODER: Final = json.JSONDecoder()
 
 
@@ -178,12 +176,7 @@ def _final_answer(
     answer = compose_reply(rng, turn.question, turn.observation)
     if answer_schema is None or _is_arguments_schema(turn, answer_schema):
         return answer
-    mentions = Mentions.of(turn.question)
-
-    def suggest(name: str, schema: Mapping[str, Any]) -> Sequence[Any]:
-        found = mentions.suggest(name, schema)
-        return [answer, *found] if name.lower() in _ANSWER_FIELDS else found
-
+    suggest = Mentions.of(turn.question).suggest_answering(answer)
     try:
         value = generate_from_words(answer_schema, rng, suggest, budget)
     except (UnsatisfiableSchemaError, GenerationLimitError):
