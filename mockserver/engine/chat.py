@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import json
 import time
@@ -113,7 +112,7 @@ def plan_chat(
     room = room_left(context_window, prompt_tokens)
 
     def plan_choices() -> tuple[Reply, ...]:
-        request = within_room(reply_request_from_chat(body, reply_override, tools), room)
+        request = reply_request_from_chat(body, reply_override, tools, room)
         key = content_key(body, tools_json=tools.canonical_json)
         budget = GenerationBudget()  # one for all n choices: n multiplies the work
         return tuple(
@@ -137,23 +136,16 @@ def room_left(context_window: int | None, prompt_tokens: int) -> int | None:
     return None if context_window is None else max(context_window - prompt_tokens, 1)
 
 
-def within_room(request: ReplyRequest, room: int | None) -> ReplyRequest:
-    """``request`` with the window's room as its token limit when it sets none.
-
-    A schema's instance or a scripted text can be far longer than the window (a 2 MB JSON
-    instance): unbounded, it was answered whole, with a logprob entry per token.
-    """
-    if room is None or request.limit is not None:
-        return request
-    return dataclasses.replace(request, limit=room)
-
-
 def reply_request_from_chat(
     body: Mapping[str, Any],
     reply_override: Mapping[str, Any] | None = None,
     facts: ToolFacts | None = None,
+    room: int | None = None,
 ) -> ReplyRequest:
-    """``facts``: those of the body's ``tools``, when looked up already."""
+    """``facts``: those of the body's ``tools``, when looked up already. ``room``: the
+    window's room (:func:`room_left`), the token limit of a request that sets none: a
+    schema's instance or a scripted text can be far longer than the window (a 2 MB JSON
+    instance was answered whole, with a logprob entry per token)."""
     messages = [m for m in body.get("messages") or [] if isinstance(m, Mapping)]
     tools = (facts or tool_facts(body.get("tools"))).functions
     mode, forced = _tool_choice(body.get("tool_choice"), bool(tools))
@@ -173,7 +165,7 @@ def reply_request_from_chat(
         prompted_schema=prompted_schema(messages, message_text) if schema is None else None,
         prompted_fields=prompted_fields(messages, message_text) if schema is None else None,
         text_react=react_turn(messages, message_text) if schema is None else None,
-        limit=token_limit(body.get("max_completion_tokens"), body.get("max_tokens")),
+        limit=token_limit(body.get("max_completion_tokens"), body.get("max_tokens"), room),
         stop=_stop_sequences(body.get("stop")),
         top_logprobs=_top_logprobs(body),
         fixed_text=override.get("text"),

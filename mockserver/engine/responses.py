@@ -29,7 +29,6 @@ from mockserver.engine.chat import (
     reply_request_from_chat,
     room_left,
     snapshot_name,
-    within_room,
 )
 from mockserver.engine.context import fitted_prompt_tokens
 from mockserver.engine.ids import new_hex_id
@@ -194,9 +193,8 @@ def plan_response(
 
     def plan() -> Reply:
         request = _named_as_responses(
-            reply_request_from_chat(chat_body, reply_override, tools), body
+            reply_request_from_chat(chat_body, reply_override, tools, room), body
         )
-        request = within_room(request, room)
         # The key holds the whole conversation instead of the id that stands for part of
         # it, so a chained request answers like the same conversation sent inline.
         key = content_key(
