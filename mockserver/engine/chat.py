@@ -225,9 +225,8 @@ def _called_since_user(messages: Sequence[Mapping[str, Any]]) -> tuple[str, ...]
     reaches here as an assistant message ``name``d for its function
     (:func:`mockserver.engine.responses.output_messages`).
     """
-    users = [index for index, message in enumerate(messages) if message.get("role") == "user"]
     names: list[str] = []
-    for message in messages[users[-1] + 1 if users else 0 :]:
+    for message in messages[_last_user_index(messages) + 1 :]:
         if message.get("role") != "assistant":
             continue
         calls = message.get("tool_calls")
