@@ -53,6 +53,7 @@ from mockserver.engine.generation_limits import GenerationBudget, GenerationLimi
 from mockserver.engine.instances import UnsatisfiableSchemaError, generate_from_words
 from mockserver.engine.mentions import Mentions
 from mockserver.engine.text import compose_reply
+from mockserver.engine.tool_mentions import named_tools
 
 # The request closes the last user message; the inputs before it may be long (a document).
 _TAIL: Final = 64 * 1024
@@ -83,9 +84,6 @@ _SECTION: Final = re.compile(r"^[ \t]*\[\[ ## (\w+) ## \]\][ \t]*$", re.M)
 # The sections of a ReAct trajectory's steps (inside its `trajectory` input field).
 _STEP: Final = re.compile(r"(thought|tool_name|tool_args|observation)_(\d+)")
 _TRAJECTORY: Final = "trajectory"
-_NAME_WORD: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_WORD: Final = re.compile(r"[a-z0-9]+")
-_GENERIC_WORDS: Final = frozenset({"get", "set", "fetch", "do", "run", "call", "the", "for", "by"})
 _FINISH: Final = "finish"
 _REASONING = (
     "Let me work through the question step by step.",
@@ -344,13 +342,8 @@ def _next_tool(request: PromptedFields) -> PromptTool | None:
     useful = [tool for tool in listed if tool.name != _FINISH]
     if request.observation is not None or not useful:
         return finish
-    words = set(_WORD.findall(request.inputs[:4000].lower()))
-    named = [tool for tool in useful if _name_words(tool.name) & words]
-    return (named or useful)[0]
-
-
-def _name_words(name: str) -> set[str]:
-    return {part.lower() for part in _NAME_WORD.findall(name)} - _GENERIC_WORDS
+    named = set(named_tools([tool.name for tool in useful], request.inputs))
+    return next((tool for tool in useful if tool.name in named), useful[0])
 
 
 def _tool_arguments(

@@ -20,11 +20,9 @@ JSON from a schema (arguments, structured output) is generated within one
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import random
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,6 +51,7 @@ from mockserver.engine.plan import (
 from mockserver.engine.text import compose_reply
 from mockserver.engine.text_react import ReactTurn, answer_react
 from mockserver.engine.tokens import Piece, count_tokens, limit_text
+from mockserver.engine.tool_mentions import named_tools
 
 TOOL_CHOICE_NONE = "none"
 TOOL_CHOICE_AUTO = "auto"
@@ -65,9 +64,6 @@ _ALTERNATIVES = (
     " the", " a", ".", ",", " and", " to", " of", " is", " I", " you", "!", " it",
     " in", " that", " for", " on", " with", " as", " this", " be", " are", " we",
 )  # fmt: skip
-_NAME_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_TEXT_WORD = re.compile(r"[a-z0-9]+")
-_GENERIC_NAME_PARTS = frozenset({"get", "set", "fetch", "do", "run", "call", "the", "for", "by"})
 
 
 @dataclass(frozen=True)
@@ -253,30 +249,8 @@ def _after_results(request: ReplyRequest, mentioned: list[FunctionTool]) -> list
 
 
 def _mentioned_tools(tools: Sequence[FunctionTool], user_text: str) -> list[FunctionTool]:
-    words = {_stem(word) for word in _TEXT_WORD.findall(user_text[:4000].lower())}
-    return [tool for tool in tools if _name_words(tool.name) & words]
-
-
-def _name_words(name: str) -> frozenset[str]:
-    """The stems of the words of a tool's name that tell it apart from other tools."""
-    if len(name) > _LONGEST_CACHED_NAME:
-        return _read_name_words(name)
-    return _cached_name_words(name)
-
-
-def _read_name_words(name: str) -> frozenset[str]:
-    return frozenset(_stem(part.lower()) for part in _NAME_PART.findall(name)) - _GENERIC_NAME_PARTS
-
-
-# The same tools come with every request of an application: read, each name cost 1 µs of
-# every request (32 tools: 36 µs to find which the user mentions). The live API's names are
-# at most 64 characters; a longer one is read each time, so the cache stays small.
-_LONGEST_CACHED_NAME = 64
-_cached_name_words = functools.lru_cache(maxsize=4096)(_read_name_words)
-
-
-def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+    named = set(named_tools([tool.name for tool in tools], user_text))
+    return [tool for tool in tools if tool.name in named]
 
 
 def _arguments_for(

@@ -58,6 +58,7 @@ from mockserver.engine.generation_limits import GenerationBudget, GenerationLimi
 from mockserver.engine.instances import UnsatisfiableSchemaError, generate_from_words
 from mockserver.engine.mentions import Mentions
 from mockserver.engine.text import compose_reply
+from mockserver.engine.tool_mentions import named_tools
 
 _TEXT_LIMIT: Final = 256 * 1024
 # From the Action lines to the final-answer line (llama-index's: about 1,000 characters).
@@ -87,9 +88,6 @@ _TYPE_NAMES: Final[Mapping[str, str]] = {
     "float": "number",
     "bool": "boolean",
 }
-_NAME_WORD: Final = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-_WORD: Final = re.compile(r"[a-z0-9]+")
-_GENERIC_WORDS: Final = frozenset({"get", "set", "fetch", "do", "run", "call", "the", "for", "by"})
 _DONE_THOUGHT: Final = "I now know the final answer"
 _DECODER: Final = json.JSONDecoder()
 
@@ -149,7 +147,7 @@ def answer_react(
     ``answer_schema``: a JSON Schema the prompt asks the final answer to follow
     (:mod:`engine.prompted_schema`), unless it is one of the tools' arguments.
     """
-    named = _named_tools(turn.tools, turn.question)
+    named = named_tools(turn.tools, turn.question)
     called = set(turn.called)
     if turn.observation is None:
         tool: str | None = (named or list(turn.tools))[0]
@@ -280,15 +278,6 @@ def _last_observation(steps: Sequence[str]) -> str | None:
         if at >= 0:
             return step[at + len(_OBSERVATION) :].partition("\nThought:")[0].strip()
     return None
-
-
-def _named_tools(tools: Sequence[str], question: str) -> list[str]:
-    words = set(_WORD.findall(question[:_QUESTION_LIMIT].lower()))
-    return [name for name in tools if _name_words(name) & words]
-
-
-def _name_words(name: str) -> set[str]:
-    return {part.lower() for part in _NAME_WORD.findall(name)} - _GENERIC_WORDS
 
 
 def _action_input(turn: ReactTurn, tool: str, rng: random.Random, budget: GenerationBudget) -> str:
