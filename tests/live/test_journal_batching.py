@@ -22,7 +22,7 @@ import mockserver.journal as journal_module
 from mockserver import MockConfig, create_app
 from mockserver.db import Database
 from mockserver.journal import TABLES as JOURNAL_TABLES
-from mockserver.journal import Journal, JournalEntry
+from mockserver.journal import Journal, Waiting
 from tests.fixtures.servers import API_KEY, serve_in_thread
 
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -33,13 +33,13 @@ REQUESTS = 200
 def transactions(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     """The size of every batch the journal writes, in order."""
     sizes: list[int] = []
-    record_many = Journal.record_many
+    write_rows = Journal.write_rows
 
-    def counted(self: Journal, entries: list[JournalEntry]) -> None:
-        sizes.append(len(entries))
-        record_many(self, entries)
+    def counted(self: Journal, batch: list[Waiting]) -> None:
+        sizes.append(len(batch))
+        write_rows(self, batch)
 
-    monkeypatch.setattr(Journal, "record_many", counted)
+    monkeypatch.setattr(Journal, "write_rows", counted)
     yield sizes
 
 
@@ -70,14 +70,14 @@ def test_entries_of_back_to_back_requests_share_transactions(
     # of one and the start of the next (unless a reader asks), however fast or slow the
     # machine answers. Before, it wrote each entry as it came, back to back.
     spans: list[tuple[float, float]] = []
-    record_many = Journal.record_many
+    write_rows = Journal.write_rows
 
-    def timed(self: Journal, entries: list[JournalEntry]) -> None:
+    def timed(self: Journal, batch: list[Waiting]) -> None:
         started = time.monotonic()
-        record_many(self, entries)
+        write_rows(self, batch)
         spans.append((started, time.monotonic()))
 
-    monkeypatch.setattr(Journal, "record_many", timed)
+    monkeypatch.setattr(Journal, "write_rows", timed)
     app = _app(tmp_path)
     with serve_in_thread(app) as url, requests.Session() as session:
         for number in range(REQUESTS):

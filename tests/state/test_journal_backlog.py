@@ -13,7 +13,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from mockserver.db import Database
-from mockserver.journal import TABLES, Journal, JournalEntry
+from mockserver.journal import TABLES, Journal, JournalEntry, Waiting
 
 
 def test_a_backlog_past_what_the_journal_keeps_is_dropped_oldest_first(
@@ -21,10 +21,10 @@ def test_a_backlog_past_what_the_journal_keeps_is_dropped_oldest_first(
 ) -> None:
     journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
     journal._backlog_max = 100  # the journal's MAX_ENTRIES, small for the test
-    pending: queue.SimpleQueue[tuple[JournalEntry, bool]] = queue.SimpleQueue()
+    pending: queue.SimpleQueue[Waiting] = queue.SimpleQueue()
     for n in range(1000):
         journal.finishing.add(1)  # as an answer handed to the server counts itself
-        pending.put((JournalEntry("POST", "/v1/chat/completions", {"n": n}), True))
+        pending.put(_waiting(journal, n, counted=True))
     with caplog.at_level(logging.WARNING, logger="mockserver.journal"):
         while not pending.empty():
             journal._write_batch(pending)
@@ -35,12 +35,18 @@ def test_a_backlog_past_what_the_journal_keeps_is_dropped_oldest_first(
 
 def test_a_writer_that_keeps_up_drops_nothing(tmp_path: Path) -> None:
     journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
-    pending: queue.SimpleQueue[tuple[JournalEntry, bool]] = queue.SimpleQueue()
+    pending: queue.SimpleQueue[Waiting] = queue.SimpleQueue()
     for n in range(1200):
-        pending.put((JournalEntry("POST", "/v1/chat/completions", {"n": n}), False))
+        pending.put(_waiting(journal, n, counted=False))
     while not pending.empty():
         journal._write_batch(pending)
     assert [entry["body"]["n"] for entry in journal.entries()] == list(range(1200))
+
+
+def _waiting(journal: Journal, n: int, counted: bool) -> Waiting:
+    waiting = journal.waiting(JournalEntry("POST", "/v1/chat/completions", {"n": n}), counted)
+    assert waiting is not None
+    return waiting
 
 
 def _answered(journal: Journal, n: int, body_bytes: int) -> JournalEntry:
@@ -55,13 +61,13 @@ def _answered(journal: Journal, n: int, body_bytes: int) -> JournalEntry:
 def _stall(journal: Journal) -> threading.Event:
     """Make the journal's writer wait, as on a store gone slow, until the event is set."""
     stalled = threading.Event()
-    write = journal.record_many
+    write = journal.write_rows
 
-    def record_many_when_let(entries: list[JournalEntry]) -> None:
+    def write_rows_when_let(batch: list[Waiting]) -> None:
         stalled.wait(timeout=30)
-        write(entries)
+        write(batch)
 
-    journal.record_many = record_many_when_let  # type: ignore[method-assign]
+    journal.write_rows = write_rows_when_let  # type: ignore[method-assign]
     return stalled
 
 
@@ -71,7 +77,8 @@ def test_what_a_stalled_writer_has_waiting_stays_within_bytes(
     """A writer that cannot write (a store gone slow or unreachable) holds every entry
     waiting for it: 10,000 of them could be gigabytes of answers. Past its byte budget the
     oldest waiting are dropped as requests queue more, the newest always kept."""
-    journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
+    # Bodies kept whole (the default keeps an answer's first 64 KB): 1 MB each waits.
+    journal = Journal(Database(tmp_path / "state.sqlite3", TABLES), body_max_bytes=2**21)
     journal.waiting_max_bytes = 8 * 1024 * 1024
     stalled = _stall(journal)
     with caplog.at_level(logging.WARNING, logger="mockserver.journal"):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from mockserver.db import Database
-from mockserver.journal import TABLES, Journal, JournalEntry
+from mockserver.journal import TABLES, Journal, JournalEntry, Waiting
 from tests.fixtures.forks import wait_or_kill
 
 BATCH_S = 0.4
@@ -24,15 +24,15 @@ BATCH_S = 0.4
 def test_a_fork_waits_for_the_batch_being_written(tmp_path: Path) -> None:
     journal = Journal(Database(tmp_path / "state.sqlite3", TABLES))
     writing, written_at = threading.Event(), []
-    record_many = journal.record_many
+    write_rows = journal.write_rows
 
-    def slow_record_many(entries: list[JournalEntry]) -> None:
+    def slow_write_rows(batch: list[Waiting]) -> None:
         writing.set()
         time.sleep(BATCH_S)  # as a long batch, inside SQLite, would take
-        record_many(entries)
+        write_rows(batch)
         written_at.append(time.monotonic())
 
-    journal.record_many = slow_record_many  # type: ignore[method-assign]
+    journal.write_rows = slow_write_rows  # type: ignore[method-assign]
     journal.submit(JournalEntry("POST", "/v1/chat/completions", {"n": 1}), False)
     assert writing.wait(timeout=10)
     pid = os.fork()

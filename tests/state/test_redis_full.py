@@ -58,7 +58,7 @@ def test_a_journal_batch_refused_by_a_full_store_is_one_warning(
     journal._store.append = refuse  # type: ignore[method-assign]
     entry = JournalEntry(method="POST", path="/v1/chat/completions", body={"model": "gpt-4"})
     with caplog.at_level("WARNING", logger="mockserver.journal"):
-        journal._write_batch(queue.SimpleQueue(), (entry, False))
+        journal._write_batch(queue.SimpleQueue(), journal.waiting(entry, counted=False))
     (record,) = caplog.records
     assert "the state store is full" in record.getMessage()
     assert record.exc_info is None

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Request, Response
 
 from mockserver.app import create_app
 from mockserver.config import MockConfig
-from mockserver.journal import TRUNCATED, JournalEntry, _entry_json
+from mockserver.journal import TRUNCATED, JournalEntry, _entry_text
 from mockserver.journal_capture import RenderedJson
 from mockserver.state import EXTENSION_KEY
 
@@ -163,7 +163,7 @@ def test_a_broken_body_is_kept_as_text_and_a_rendered_one_as_json() -> None:
         entry = JournalEntry("POST", "/v1/chat/completions")
         entry.capture(request, response, response.response)
         entry.settle(1000)
-        kept.append(json.loads(_entry_json(entry))["response_body"])
+        kept.append(json.loads(_entry_text(entry))["response_body"])
     assert kept == [{"id": "x", "n": [1, 2]}, '{"id": "x", "n": [1, 2', {"id": "x"}]
 
 
