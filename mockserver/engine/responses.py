@@ -182,10 +182,8 @@ def plan_response(
     conversation = [*history, *input_messages(body.get("input"))]
     chat_body = chat_equivalent(body, conversation)
     tools = tool_facts(chat_body["tools"])
-    # Instructions are read as a developer message placed before the conversation.
-    instructions = _instructions(body)
-    prompt = [{"role": "developer", "content": instructions}] if instructions else []
-    input_tokens = count_message_tokens([*prompt, *conversation])
+    # The chat body's messages: the instructions (a developer message) and the conversation.
+    input_tokens = count_message_tokens(chat_body["messages"])
     if context_window is not None and body.get("truncation") == "auto":
         window = context_window - tools.prompt_tokens
         input_tokens = fitted_prompt_tokens(conversation, input_tokens, window)
