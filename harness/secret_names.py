@@ -1,9 +1,12 @@
-"""Which header and query parameter names carry credentials, and what stands for a secret.
+"""Which header, query parameter and JSON key names carry credentials, and what stands for
+a secret.
 
-The rules the cassette recorder scrubs by (:mod:`harness.cassettes.scrub`) and the mock's
-journal masks headers by (``mockserver.journal_capture``): one list, so what a cassette drops
-and what the journal hides stay the same. A module of its own, without the cassette
-machinery (vcrpy and its HTTP client stubs), which the mock's worker processes do not load.
+The rules the cassette recorder scrubs by (:mod:`harness.cassettes.scrub`, which also reads
+JSON request bodies' keys by them) and the mock's journal masks headers by
+(``mockserver.journal_capture``): one list, so the headers a cassette drops and those the
+journal hides stay the same (the journal keeps request bodies as sent). A module of its
+own, without the cassette machinery (vcrpy and its HTTP client stubs), which the mock's
+worker processes do not load.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from harness.bearer import check_bearer
 from harness.cassettes.cassette import Cassette, RecordedResponse
 from harness.cassettes.matching import RequestIndex
 from harness.cassettes.recorder import HOP_BY_HOP, METHODS
+from harness.cassettes.scrub import body_as_recorded
 from harness.mock_headers import (
     CHUNK_DELAY_HEADER,
     INVALID_HEADER_CODE,
@@ -60,7 +61,8 @@ def create_replay_app(
     @app.route("/", defaults={"path": ""}, methods=METHODS)
     @app.route("/<path:path>", methods=METHODS)
     def replay(path: str) -> Response:
-        body = request.get_data(cache=True)
+        # A credential inside the body (an MCP tool's key) was recorded as `***`.
+        body = body_as_recorded(request.get_data(cache=True))
         if request.path == HEALTH_PATH:
             return jsonify(status="ok", mode="replay", interactions=len(index.interactions))
         refused = check_bearer(request.headers.get("Authorization", ""), api_key)
@@ -106,7 +108,8 @@ class _Fallback:
         path = WSGIRequest(environ).path
         if path.startswith("/_mock/") or (
             path != HEALTH_PATH
-            and self.index.find(environ.get("REQUEST_METHOD", "GET"), path, body) is None
+            and self.index.find(environ.get("REQUEST_METHOD", "GET"), path, body_as_recorded(body))
+            is None
         ):
             return self.fallback(environ, start_response)
         return self.replay(environ, start_response)

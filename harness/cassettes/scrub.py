@@ -17,7 +17,11 @@ Each step first *learns* the secrets an interaction carries, then *scrubs*:
    response headers (``Location``, ``Content-Location``); their values are learned as secrets
    when they look like a credential.
    The rest of a query is kept exactly as it was written.
-3. Every learned secret is replaced by :data:`REDACTED` wherever else it appears (the URI, other
+3. A JSON request body's own credentials are learned too (:func:`body_secrets`): strings
+   under secret-named keys that look like a credential (a Responses ``mcp`` tool's
+   ``headers`` and ``authorization``). Replay compares a received body with them redacted
+   (:func:`body_as_recorded`).
+4. Every learned secret is replaced by :data:`REDACTED` wherever else it appears (the URI, other
    header values, both bodies), in each form it can take on the wire: as is and in any letter
    case, URL-encoded (``%2F`` or ``%2f``, ``+`` for a space), JSON-escaped (``\\/``, ``\\"``)
    and base64-encoded (standard or URL-safe, alone or inside a longer base64 text such as a
@@ -185,22 +189,59 @@ def header_secrets(headers: Headers) -> set[str]:
     """
     found: set[str] = set()
     for name, values in headers.items():
-        if not is_secret_name(name):
-            continue
-        lowered = name.lower()
-        for value in values:
-            learned = {value}
-            scheme, _, rest = value.strip().partition(" ")
-            if scheme.lower() in _CREDENTIAL_SCHEMES:
-                learned.add(rest)
-                if scheme.lower() == "basic":
-                    learned.update(_basic_credentials(rest))
-            if lowered in ("cookie", "set-cookie"):
-                learned.update(_cookie_values(value, only_first=lowered == "set-cookie"))
-            if lowered not in KEY_HEADERS:
-                learned = {item for item in learned if looks_like_credential(item)}
-            found |= learned
+        if is_secret_name(name):
+            for value in values:
+                found |= _credentials_under(name, value)
     return found
+
+
+def body_secrets(body: bytes) -> set[str]:
+    """The credentials a JSON body carries under secret-named object keys, by the rules of
+    :func:`header_secrets` (a key is read as a header name).
+
+    Clients put credentials in request bodies: a Responses ``mcp`` tool takes its server's
+    ``headers`` (``{"Authorization": "Bearer ..."}``) and ``authorization`` (an OAuth token),
+    and the answer echoes the tool back. Only credential-shaped strings count
+    (:func:`looks_like_credential`), whatever the name: a word in a conversation's body is
+    replaced all through the recorded answer once learned, so ``"max_output_tokens": 64``,
+    ``"session": "assistant"`` or ``"prompt_cache_key": "docs-cache"`` are left as sent. A
+    body that is not JSON, or nested deeper than Python parses, teaches nothing.
+    """
+    try:
+        data = json.loads(body) if body else None
+    except (ValueError, RecursionError):
+        return set()
+    found: set[str] = set()
+    # Walked with a list, not by recursion: a body may nest as deep as json.loads reads.
+    waiting = [data]
+    while waiting:
+        value = waiting.pop()
+        if isinstance(value, dict):
+            for name, item in value.items():
+                if isinstance(item, str):
+                    if is_secret_name(name):
+                        found |= set(filter(looks_like_credential, _credentials_under(name, item)))
+                else:
+                    waiting.append(item)
+        elif isinstance(value, list):
+            waiting.extend(value)
+    return found
+
+
+def _credentials_under(name: str, value: str) -> set[str]:
+    """What one value of a secret-named header (or JSON key) ``name`` teaches."""
+    lowered = name.lower()
+    learned = {value}
+    scheme, _, rest = value.strip().partition(" ")
+    if scheme.lower() in _CREDENTIAL_SCHEMES:
+        learned.add(rest)
+        if scheme.lower() == "basic":
+            learned.update(_basic_credentials(rest))
+    if lowered in ("cookie", "set-cookie"):
+        learned.update(_cookie_values(value, only_first=lowered == "set-cookie"))
+    if lowered not in KEY_HEADERS:
+        learned = {item for item in learned if looks_like_credential(item)}
+    return learned
 
 
 def query_secrets(uri: str) -> set[str]:
@@ -300,9 +341,17 @@ def scrub_body(body: bytes, secrets: Secrets) -> bytes:
     return redacted.encode("utf-8")
 
 
+def body_as_recorded(body: bytes) -> bytes:
+    """``body`` with the credentials it carries itself redacted (:func:`body_secrets`), as
+    every recording stored it: what replay compares a received body in."""
+    return scrub_body(body, Secrets(body_secrets(body)))
+
+
 def scrub_request(request: RecordedRequest, secrets: Secrets) -> RecordedRequest:
     """Learn the request's secrets into ``secrets``, then scrub its URI, headers and body."""
-    secrets.add(header_secrets(request.headers) | query_secrets(request.uri))
+    secrets.add(
+        header_secrets(request.headers) | query_secrets(request.uri) | body_secrets(request.body)
+    )
     return replace(
         request,
         uri=scrub_uri(request.uri, secrets),

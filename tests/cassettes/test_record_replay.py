@@ -218,6 +218,57 @@ def test_a_placeholder_key_the_recorder_replaces_is_not_scrubbed_from_the_conten
     assert_no_secret(folder, API_KEY)
 
 
+MCP_TOKEN = "mcp-tok-Rt56Yu78Io90Pa12"
+
+
+def responses_with_an_mcp_tool(client: OpenAI, token: str = MCP_TOKEN) -> str:
+    """A Responses call whose MCP tool carries its server's key; the answer's id."""
+    tool = {
+        "type": "mcp",
+        "server_label": "wiki",
+        "server_url": "https://mcp.example.com/sse",
+        "headers": {"Authorization": f"Bearer {token}"},
+        "require_approval": "never",
+    }
+    answer = client.responses.create(model="gpt-4", input="What is in the wiki?", tools=[tool])
+    return answer.id
+
+
+@pytest.mark.slow
+def test_a_key_inside_the_request_body_is_not_recorded_and_the_cassette_still_replays(
+    live_server: RunningServer, tmp_path: Path
+) -> None:
+    """The official SDK sends a Responses MCP tool with its server's bearer key in the body
+    (and the answer echoes the tool): the cassette holds neither copy, and it replays for the
+    same call with plain vcrpy and with `harness serve --replay`, fallback to the mock on."""
+    folder, logs = tmp_path / "cassettes", tmp_path / "logs"
+    logs.mkdir()
+    proxy = start_recorder(live_server.url, folder, log_dir=logs)
+    try:
+        with sdk_client(proxy.base_url, httpx.HTTPTransport()) as client:
+            recorded_id = responses_with_an_mcp_tool(client)
+    finally:
+        proxy.stop()
+    assert_no_secret(folder, MCP_TOKEN)
+    (interaction,) = read_cassette(folder / "responses.yaml").interactions
+    assert '"Authorization":"***"' in interaction.request.body.decode()
+
+    cassette = create_vcr(record_mode="none").use_cassette(str(folder / "responses.yaml"))
+    with cassette, sdk_client(CLOSED_PORT_URL, httpx.HTTPTransport()) as client:
+        assert responses_with_an_mcp_tool(client) == recorded_id
+
+    replay = start_server(
+        ["--replay", str(folder), "--replay-fallback", "mock", "--workers", "1"], log_dir=logs
+    )
+    try:
+        with sdk_client(replay.base_url, httpx.HTTPTransport(), api_key="any-key") as client:
+            assert responses_with_an_mcp_tool(client) == recorded_id
+            # Another key for the same MCP server is the same recorded request.
+            assert responses_with_an_mcp_tool(client, "mcp-tok-Other1234Key") == recorded_id
+    finally:
+        replay.stop()
+
+
 @pytest.mark.slow
 def test_a_stream_is_relayed_as_it_arrives_and_a_killed_proxy_leaves_whole_cassettes(
     live_server: RunningServer, tmp_path: Path

@@ -31,6 +31,11 @@ PROJECT = "proj_Wd5Ee6Rf7Tg8Yh"
 QUERY_SECRET = "qsecret-Op9Iu8Yt7Re6"
 SIGNATURE = "sig-Ab12Cd34Ef56Gh78"
 COOKIE_VALUE = "upstream-session-Jk90Lm12"
+# Credentials a client sends inside its JSON body: a Responses MCP tool's `headers` and
+# `authorization` (its OAuth token), and a key in `metadata`.
+MCP_TOKEN = "mcp-tok-Qw12Er34Ty56"
+MCP_OAUTH = "oauth-Zx98Cv76Bn54"
+METADATA_KEY = "meta-key-Lk43Jh21Gf09"
 
 
 def _echo_body(text: str) -> str:
@@ -69,7 +74,9 @@ class FakeUpstream:
         with self.lock:
             self.cookies_seen.append(request.headers.get("Cookie"))
         form = request.args.get("form", "plain")
-        secret = request.args.get("secret", KEY)
+        # `say`: what to echo, under a name that is not a secret's (what a `secret`
+        # parameter holds is learned from the query already).
+        secret = request.args.get("secret", request.args.get("say", KEY))
         if form == "query-values":
             text = " ".join(value for name, value in request.args.items() if name != "form")
         elif form == "as-number":
@@ -230,6 +237,40 @@ def test_a_body_stays_json_when_the_key_looks_like_a_number(record: Recorder) ->
     }
     cassette = record("/v1/echo", options)
     assert_not_stored(cassette, digits)
+
+
+def test_credentials_inside_a_json_request_body_are_scrubbed(record: Recorder) -> None:
+    """A Responses MCP tool carries its server's credentials in the body (`headers`,
+    `authorization`), and the answer echoes the tool back: neither may reach the cassette.
+    Values under secret-looking names that are not credentials stay as sent."""
+    body = {
+        "model": "gpt-4",
+        "input": "What is in the repository?",
+        "max_output_tokens": 64,
+        "prompt_cache_key": "docs-cache",
+        "tools": [
+            {
+                "type": "mcp",
+                "server_label": "wiki",
+                "server_url": "https://mcp.example.com/sse",
+                "headers": {"Authorization": f"Bearer {MCP_TOKEN}", "X-Region": "eu"},
+                "authorization": MCP_OAUTH,
+                "require_approval": "never",
+            }
+        ],
+        "metadata": {"api_key": METADATA_KEY, "session": "assistant", "tokens": "many"},
+    }
+    options = {"params": {"say": MCP_TOKEN}, "headers": BEARER, "json": body}
+    cassette = record("/v1/echo", options)
+    assert_not_stored(cassette, *every_form(MCP_TOKEN), MCP_OAUTH, METADATA_KEY)
+    (interaction,) = read_cassette(cassette).interactions
+    stored = json.loads(interaction.request.body)
+    tool = stored["tools"][0]
+    assert "***" in tool["headers"]["Authorization"] and tool["authorization"] == "***"
+    assert tool["headers"]["X-Region"] == "eu" and stored["metadata"]["api_key"] == "***"
+    assert stored["metadata"]["session"] == "assistant" and stored["metadata"]["tokens"] == "many"
+    assert stored["prompt_cache_key"] == "docs-cache" and stored["max_output_tokens"] == 64
+    assert "***" in json.loads(interaction.response.body)["echo"]
 
 
 def test_the_recorder_keeps_no_cookie_jar(
