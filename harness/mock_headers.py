@@ -9,7 +9,7 @@ with no server in it: the harness reads the headers without importing the mock.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 CHUNK_DELAY_HEADER = "X-Mock-Chunk-Delay-Ms"
 MAX_CHUNK_DELAY_MS = 10_000
@@ -50,9 +50,12 @@ def chunk_delay_ms(raw: str | None) -> int:
     return whole_number_header(raw, CHUNK_DELAY_HEADER, MAX_CHUNK_DELAY_MS, "milliseconds") or 0
 
 
-def paced(chunks: Iterable[bytes], delay_s: float) -> Iterator[bytes]:
-    """``chunks`` with ``delay_s`` between one and the next (none before the first)."""
+def paced(
+    chunks: Iterable[bytes], delay_s: float, sleep: Callable[[float], None] = time.sleep
+) -> Iterator[bytes]:
+    """``chunks`` with ``delay_s`` between one and the next (none before the first), waited
+    by ``sleep`` (the mock's own pause, which an event loop may await)."""
     for position, chunk in enumerate(chunks):
         if position and delay_s:
-            time.sleep(delay_s)
+            sleep(delay_s)
         yield chunk

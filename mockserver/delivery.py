@@ -10,7 +10,6 @@ with the fault's ``error_without_stream``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from mockserver.exchange import Exchange
 from mockserver.faults import FaultPlan, HeldRequest, socket_closer
 from mockserver.faults.base import dropped
 from mockserver.journal_capture import RenderedJson
+from mockserver.pausing import pause
 from mockserver.render.stream import SSE_HEADERS
 
 # What a held request announces and never sends, so the connection drops even where the
@@ -57,7 +57,7 @@ def stream_reply(exchange: Exchange, frames: Iterable[bytes]) -> Response:
         if wrapped is not None:
             frames, length = wrapped.chunks, wrapped.content_length
     if faults.chunk_delay_ms:
-        frames = paced(frames, faults.chunk_delay_ms / 1000)
+        frames = paced(frames, faults.chunk_delay_ms / 1000, pause)
     elif faults.fault is None:
         frames = coalesced(frames)
     response = Response(frames, mimetype="text/event-stream")
@@ -107,7 +107,7 @@ def held_reply(environ: dict[str, Any], held: HeldRequest) -> Response:
     That status line says 504: a 200 let a streaming SDK call return a stream as if it
     had succeeded (only reading it failed, past the SDK's retries).
     """
-    time.sleep(held.hold_s)
+    pause(held.hold_s)
     response = Response(
         dropped(socket_closer(environ)), status=HELD_STATUS, mimetype="application/json"
     )
@@ -117,4 +117,4 @@ def held_reply(environ: dict[str, Any], held: HeldRequest) -> Response:
 
 def delay_first_byte(faults: FaultPlan) -> None:
     if faults.latency_ms:
-        time.sleep(faults.latency_ms / 1000)
+        pause(faults.latency_ms / 1000)

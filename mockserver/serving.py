@@ -37,10 +37,13 @@ from mockserver.app import create_app
 from mockserver.config import MockConfig
 from mockserver.errors import INVALID_REQUEST, SERVER_ERROR, ErrorReply
 from mockserver.idle_memory import trim_when_idle
+from mockserver.rsgi_bridge import RsgiBridge
 
 # A WSGI application: the Flask app, or any callable(environ, start_response).
 WSGIApp = Callable[..., Any]
 CONFIG_ENV = "HARNESS_MOCK_CONFIG"
+# The threads a worker may run requests on (the RSGI bridge's pool for what may block).
+THREADS_ENV = "HARNESS_MOCK_THREADS"
 # The pid of the process that starts granian's workers, which they must not outlive.
 MASTER_PID_ENV = "HARNESS_MOCK_MASTER_PID"
 # The app run_granian built in this process, which forked workers inherit.
@@ -131,9 +134,19 @@ def _watch_master(worker: Any) -> None:
 
 
 def run_granian(
-    parent_app: Flask, config: MockConfig, *, host: str, port: int, workers: int, threads: int
+    parent_app: Flask,
+    config: MockConfig,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    rsgi: bool = False,
 ) -> None:
     """Serve with granian: each worker builds the app from ``config`` (see module docstring).
+
+    ``rsgi``: on granian's RSGI interface, through :mod:`mockserver.rsgi_bridge` (requests
+    on the worker's event loop, ``threads`` only for what may block), instead of WSGI.
 
     ``parent_app`` is the app built from ``config`` in this process: building it first fails
     early on bad specs or stubs and creates the state file the workers share. The workers
@@ -149,14 +162,16 @@ def run_granian(
     shared = dataclasses.replace(config, state_path=parent_app.extensions["mockserver"].db.path)
     os.environ[CONFIG_ENV] = _dump_config(shared)
     os.environ[MASTER_PID_ENV] = str(os.getpid())
+    os.environ[THREADS_ENV] = str(threads)
     server = Granian(
-        "mockserver.serving:app_from_environment",
+        f"mockserver.serving:{'rsgi_' if rsgi else ''}app_from_environment",
         factory=True,
         address=host,
         port=port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI if rsgi else Interfaces.WSGI,
         workers=workers,
-        blocking_threads=threads,
+        # Under RSGI granian runs no Python in its blocking threads: the bridge has its own.
+        blocking_threads=1 if rsgi else threads,
         log_level="warning",  # type: ignore[arg-type]  # granian accepts the plain name
         respawn_failed_workers=True,
         # Without it a stopping granian waits for every running request, however long
@@ -199,6 +214,20 @@ def app_from_environment() -> Flask:
     app = create_app(_load_config(os.environ[CONFIG_ENV]))
     freeze_long_lived_objects()
     return app
+
+
+def rsgi_app_from_environment() -> RsgiBridge:
+    """The factory granian's RSGI workers call: the app of :func:`app_from_environment`,
+    served by :class:`~mockserver.rsgi_bridge.RsgiBridge`."""
+    app = app_from_environment()
+    state = app.extensions["mockserver"]
+    return RsgiBridge(
+        app,
+        max_body_bytes=state.config.max_body_bytes,
+        threads=int(os.environ.get(THREADS_ENV, "64")),
+        # Every call to a Redis store is a network round trip, which would stop the loop.
+        all_in_threads=state.config.state_url is not None,
+    )
 
 
 # The CGI names a request's own items take in a WSGI environ, besides the HTTP_* headers.

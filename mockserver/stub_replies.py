@@ -23,7 +23,6 @@ applies (alone: the engine's own reply). A request that already has a fault (an
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +47,7 @@ from mockserver.faults import (
     stub_stream_error,
 )
 from mockserver.journal import JournalEntry
+from mockserver.pausing import pause
 from mockserver.stubs import Stub
 
 # The replies the engine plans from (the others set a fault or an error).
@@ -87,7 +87,7 @@ def apply_stub_reply(
     """
     latency_ms = reply.get("latency_ms")
     if latency_ms and not faults.latency_ms:  # a request's own header was served already
-        time.sleep(int(latency_ms) / 1000)
+        pause(int(latency_ms) / 1000)
     adjustments = {key: reply[key] for key in ADJUSTMENTS if key in reply} or None
     reply = {key: value for key, value in reply.items() if key not in (*ADJUSTMENTS, "latency_ms")}
     if "chaos" in reply:

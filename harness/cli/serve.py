@@ -105,9 +105,10 @@ def _env(name: str) -> dict[str, Any]:
 )
 @click.option(
     "--server",
-    type=click.Choice(["granian", "gthread", "sync", "gevent"]),
-    help=f"WSGI server: granian (default, the fastest), or gunicorn with gthread, sync or "
-    f"gevent workers (default with --replay: {REPLAY_SERVER}).",
+    type=click.Choice(["granian", "granian-rsgi", "gthread", "sync", "gevent"]),
+    help=f"Server: granian (default), granian-rsgi (granian's RSGI interface: requests on "
+    f"its event loop, slow request bodies cut off; lower p99), or gunicorn with gthread, "
+    f"sync or gevent workers (default with --replay: {REPLAY_SERVER}).",
     **_env("SERVER"),
 )
 @click.option(
@@ -272,7 +273,7 @@ def serve(
         raise click.UsageError("--replay-fallback needs --replay DIR")
     if server is None:
         server = DEFAULT_SERVER if replay_dir is None else REPLAY_SERVER
-    if replay_dir is not None and server == "granian":
+    if replay_dir is not None and server.startswith("granian"):
         raise click.UsageError("--replay is served by gunicorn; use another --server")
     try:
         # Before the app is built: a taken port is the likelier mistake, and found at once.
@@ -310,8 +311,16 @@ def serve(
         return
     if server == "gevent" and importlib.util.find_spec("gevent") is None:
         raise click.ClickException("--server gevent needs gevent: pip install gevent")
-    if server == "granian":
-        run_granian(app, config, host=address, port=port, workers=workers, threads=threads)
+    if server.startswith("granian"):
+        run_granian(
+            app,
+            config,
+            host=address,
+            port=port,
+            workers=workers,
+            threads=threads,
+            rsgi=server == "granian-rsgi",
+        )
     else:
         run_gunicorn(
             app, host=address, port=port, workers=workers, threads=threads, worker_class=server

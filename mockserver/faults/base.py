@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from mockserver.errors import SERVER_ERROR, ErrorReply, MockError
+from mockserver.pausing import pause
 
 FAULT_HEADER = "X-Mock-Fault"
 # The headers that tune a fault (see Fault.headers), read by ``faults.headers``.
@@ -178,7 +178,7 @@ def socket_closer(environ: Mapping[str, Any]) -> SocketCloser:
             with contextlib.suppress(OSError):  # already gone
                 sock.shutdown(socket.SHUT_RDWR)
         else:
-            time.sleep(CUT_GRACE_S)
+            pause(CUT_GRACE_S)
 
     return close
 

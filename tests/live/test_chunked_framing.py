@@ -80,7 +80,7 @@ def test_gunicorns_own_refusals_are_json(
     answer = _exchange(server.url, sent)
     status = int(answer.partition(b"\r\n")[0].split()[1])
     assert 400 <= status < 500, answer[:300]
-    if request.node.callspec.params["server"] == "granian":
+    if request.node.callspec.params["server"].startswith("granian"):
         return
     headers, _, body = answer.partition(b"\r\n\r\n")
     assert b"content-type: application/json" in headers.lower(), answer[:300]

@@ -18,7 +18,7 @@ from openai import OpenAI
 from harness.sse import decode_stream
 from tests.fixtures.servers import API_KEY, RunningServer, start_server
 
-SERVERS = ["gthread", "granian"]
+SERVERS = ["gthread", "granian", "granian-rsgi"]
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "Tell me a long story"}]}
 # Frames a `disconnect` stream sends before the cut (mockserver.faults.FRAMES_BEFORE_FAULT).

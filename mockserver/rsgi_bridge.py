@@ -1,0 +1,210 @@
+"""The mock's WSGI app served on granian's RSGI interface (``harness serve --server granian-rsgi``).
+
+Under granian's WSGI interface every request takes one of the worker's threads from its
+first byte to its last: a client that sends its body slowly holds a thread for as long as
+it likes (granian reads a WSGI body with no timeout, and will not add one: granian issue
+#728), and the threads hand the interpreter lock to each other at every body read, tokenizer
+call and write, a context switch each (11 to 12 a request at 64 threads, measured with
+``perf``), which is most of the p99 under load.
+
+Here the worker's event loop reads the body (awaited, so a slow body costs no thread, and
+bounded by :data:`BODY_READ_TIMEOUT_S`), then runs the app on the loop's own thread, in a
+greenlet whose pauses the loop awaits (``pausing.py``): no thread, no hand-off. What may
+block the thread in other ways runs on a thread pool, as under WSGI: the admin API (a
+journal read waits for the entries still being written) and every request on a Redis store
+(each state call is a network round trip).
+
+By hand: no library serves a WSGI app on RSGI, let alone inline on the loop (granian's own
+WSGI interface is the threaded one this replaces; a2wsgi bridges WSGI to ASGI on threads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from harness.openai_errors import INVALID_REQUEST, SERVER_ERROR, ErrorReply
+from harness.sse import dump_json_bytes
+from mockserver.pausing import run_pausable
+
+# How long a client may take to send a request's body, from its headers to its last byte.
+BODY_READ_TIMEOUT_S = 30.0
+_JSON = [("content-type", "application/json")]
+# The names WSGI gives a request's body headers, without the HTTP_ prefix.
+_BODY_HEADERS = {"CONTENT_TYPE", "CONTENT_LENGTH"}
+_END = object()
+
+Run = Callable[..., Awaitable[Any]]
+WSGIApp = Callable[..., Iterable[bytes]]
+
+
+class RsgiBridge:
+    """An RSGI application (granian calls ``__rsgi__``) that serves a WSGI ``app``."""
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        max_body_bytes: int,
+        threads: int,
+        all_in_threads: bool = False,
+        body_read_timeout_s: float = BODY_READ_TIMEOUT_S,
+    ) -> None:
+        self._app = app
+        self._max_body_bytes = max_body_bytes
+        self._threads = threads
+        self._all_in_threads = all_in_threads
+        self._body_read_timeout_s = body_read_timeout_s
+        self._pool: ThreadPoolExecutor | None = None  # made in the worker, after the fork
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        try:
+            body = await asyncio.wait_for(self._read_body(protocol), self._body_read_timeout_s)
+        except asyncio.TimeoutError:
+            return _answer_error(
+                protocol,
+                ErrorReply(
+                    408,
+                    f"The request body did not arrive within {self._body_read_timeout_s:g} s.",
+                    INVALID_REQUEST,
+                    code="request_timeout",
+                ),
+            )
+        except (RuntimeError, OSError):  # the client went away while sending
+            return None
+        environ = wsgi_environ(scope, body)
+        if self._all_in_threads or environ["PATH_INFO"].startswith("/_mock/"):
+            loop = asyncio.get_running_loop()
+            pool = self._thread_pool()
+
+            def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+                return loop.run_in_executor(pool, function, *args)
+
+            await self._serve(environ, protocol, in_thread)
+        else:
+            await self._serve(environ, protocol, run_pausable)
+        return None
+
+    async def _read_body(self, protocol: Any) -> bytes:
+        """The body, or its first ``max_body_bytes + 1`` bytes: enough for the app's 413."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in protocol:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                break
+        return b"".join(chunks)
+
+    async def _serve(self, environ: dict[str, Any], protocol: Any, run: Run) -> None:
+        try:
+            status, headers, body = await run(_start, self._app, environ)
+        except Exception:
+            _answer_error(protocol, ErrorReply(500, "The server had an error.", SERVER_ERROR))
+            raise
+        if isinstance(body, bytes):
+            protocol.response_bytes(status, headers, body)
+            return
+        try:
+            transport = protocol.response_stream(status, headers)
+            while (chunk := await run(next, body, _END)) is not _END:
+                if chunk:
+                    await transport.send_bytes(chunk)
+        except (RuntimeError, OSError):  # the client went away (granian's ProtocolClosed)
+            pass
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                await run(close)
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="rsgi-blocking")
+        return self._pool
+
+
+def _start(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], Any]:
+    """Call the WSGI app: its status, headers, and its body as bytes or an open iterator."""
+    started: list[Any] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        started[:] = [int(status[:3]), headers]
+        return _no_write
+
+    result = app(environ, start_response)
+    if isinstance(result, list | tuple) and started:
+        body = b"".join(result)
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        return started[0], started[1], body
+    iterator = iter(result)
+    if not started:  # a generator that starts the response at its first chunk
+        first = next(iterator, b"")
+        iterator = _FirstThenRest(first, iterator, result)
+    return started[0], started[1], iterator
+
+
+def _no_write(data: bytes) -> None:
+    raise NotImplementedError("the mock's app never uses WSGI's write()")
+
+
+class _FirstThenRest(Iterator[bytes]):
+    """``first``, then ``rest``; closing it closes the app's own iterable."""
+
+    def __init__(self, first: bytes, rest: Iterator[bytes], result: Iterable[bytes]) -> None:
+        self._first: bytes | None = first
+        self._rest = rest
+        self._result = result
+
+    def __next__(self) -> bytes:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return next(self._rest)
+
+    def close(self) -> None:
+        close = getattr(self._result, "close", None)
+        if close is not None:
+            close()
+
+
+def wsgi_environ(scope: Any, body: bytes) -> dict[str, Any]:
+    """A WSGI environ (PEP 3333) for an RSGI request and its body, read already."""
+    server_host, _, server_port = scope.server.rpartition(":")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.method,
+        "SCRIPT_NAME": "",
+        # WSGI's native strings: the path's bytes, read as latin-1.
+        "PATH_INFO": scope.path.encode("utf-8", "surrogateescape").decode("latin-1"),
+        "QUERY_STRING": scope.query_string,
+        "SERVER_NAME": server_host,
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": f"HTTP/{scope.http_version}",
+        "REMOTE_ADDR": scope.client.rpartition(":")[0],
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.scheme,
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+    }
+    for name, value in scope.headers.items():
+        key = name.upper().replace("-", "_")
+        if key not in _BODY_HEADERS:
+            key = "HTTP_" + key
+        # Repeated headers join with commas, as every WSGI server does.
+        environ[key] = f"{environ[key]},{value}" if key in environ else value
+    return environ
+
+
+def _answer_error(protocol: Any, error: ErrorReply) -> None:
+    protocol.response_bytes(error.status, _JSON, dump_json_bytes(error.body()))
