@@ -18,7 +18,7 @@ from tests.fixtures.servers import start_server
 CHAT = {"model": "gpt-4", "messages": [{"role": "user", "content": "Hello"}]}
 
 
-@pytest.mark.parametrize("server", ["granian", "gthread"])
+@pytest.mark.parametrize("server", ["granian", "granian-rsgi", "gthread"])
 def test_the_last_request_before_a_stop_is_logged_and_journaled(
     server: str, tmp_path: Path
 ) -> None:

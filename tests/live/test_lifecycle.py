@@ -25,7 +25,7 @@ from tests.fixtures.servers import RunningServer, free_port, start_server
 
 pytestmark = pytest.mark.slow
 
-SERVERS = ["granian", "gthread"]
+SERVERS = ["granian", "granian-rsgi", "gthread"]
 # Long enough for a loaded CI machine; a worker that outlives its master does so for good.
 GONE_WITHIN_S = 5.0
 
@@ -104,7 +104,13 @@ def test_workers_exit_when_the_master_is_killed(server_kind: str, tmp_path: Path
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 @pytest.mark.parametrize(
     ("server_kind", "stop"),
-    [("granian", signal.SIGKILL), ("gthread", signal.SIGKILL), ("granian", signal.SIGTERM)],
+    [
+        ("granian", signal.SIGKILL),
+        ("gthread", signal.SIGKILL),
+        ("granian", signal.SIGTERM),
+        ("granian-rsgi", signal.SIGKILL),
+        ("granian-rsgi", signal.SIGTERM),
+    ],
 )
 def test_a_held_request_delays_the_stop_by_the_graceful_timeout_only(
     server_kind: str, stop: signal.Signals, tmp_path: Path
