@@ -44,6 +44,7 @@ _SWEEP_EVERY_S = 0.5
 class _BodyTimedOut(Exception):
     """The request's body took longer than the bridge waits for one."""
 
+
 Run = Callable[..., Awaitable[Any]]
 WSGIApp = Callable[..., Iterable[bytes]]
 
