@@ -5,7 +5,8 @@ tests of real applications send prompts that differ, so nothing is answered from
 earlier requests. The *repeated* figures (one body over and over) are measured beside them
 and labelled as such.
 
-For each WSGI server (``--servers``, default gthread and granian), under the same settings:
+For each server (``--servers``, default gthread, granian and granian-rsgi), under the same
+settings:
   mock    `harness serve`: chat plain/stream, chat with an agent's 16 tools, responses
           plain/stream (validation, planning, tokenizer, rendering, journal)
   flask   a trivial Flask handler returning a fixed chat completion (Flask's own cost)
@@ -21,7 +22,7 @@ idle 3 s later) and after 1,000 stored responses, and the time from start to the
 answered request.
 
 Load comes from wrk (Debian package `wrk`) when installed, else a bounded Python loop.
-Run by hand:  python benchmarks/bench_serve.py [--duration 10] [--servers gthread,granian]
+Run by hand:  python benchmarks/bench_serve.py [--duration 10] [--servers granian,granian-rsgi]
 Everything goes to 127.0.0.1 only; every loop is bounded in time and count.
 """
 
@@ -509,7 +510,7 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=64)
-    parser.add_argument("--servers", default="gthread,granian")
+    parser.add_argument("--servers", default="gthread,granian,granian-rsgi")
     parser.add_argument(
         "--scenarios",
         default=",".join(SCENARIOS),

@@ -5,7 +5,7 @@
 ``busy``: the same callable after 100 µs of Python (what the server answers for a handler that
 costs about what the mock's own work costs: the ceiling for that much Python per request).
 Run: ``python benchmarks/floor_app.py flask|wsgi|busy SERVER PORT WORKERS THREADS`` where SERVER is
-one of `harness serve --server`'s choices (granian, gthread, sync, gevent).
+one of `harness serve --server`'s choices (granian-rsgi, granian, gthread, sync, gevent).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def busy_wsgi_app(environ: dict[str, Any], start_response: Callable[..., Any]) -
 FLOORS: dict[str, Any] = {"wsgi": bare_wsgi_app, "busy": busy_wsgi_app}
 
 
-def serve_with_granian(kind: str, port: int, workers: int, threads: int) -> None:
+def serve_with_granian(kind: str, port: int, workers: int, threads: int, rsgi: bool) -> None:
+    """As ``harness serve --server granian`` (WSGI) or ``granian-rsgi`` (the RSGI bridge)."""
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -87,23 +88,43 @@ def serve_with_granian(kind: str, port: int, workers: int, threads: int) -> None
         "wsgi": "floor_app:bare_wsgi_app",
         "busy": "floor_app:busy_wsgi_app",
     }[kind]
+    if rsgi:
+        target = f"floor_app:bridged_{kind}"
     Granian(
         target,
-        factory=kind == "flask",
+        factory=rsgi or kind == "flask",
         address="127.0.0.1",
         port=port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI if rsgi else Interfaces.WSGI,
         workers=workers,
-        blocking_threads=threads,
+        blocking_threads=1 if rsgi else threads,
         working_dir=Path(__file__).parent,
     ).serve()
+
+
+def _bridged(app: Any) -> Any:
+    from mockserver.rsgi_bridge import RsgiBridge
+
+    return RsgiBridge(app, max_body_bytes=32 * 1024 * 1024, threads=8)
+
+
+def bridged_flask() -> Any:
+    return _bridged(trivial_flask_app())
+
+
+def bridged_wsgi() -> Any:
+    return _bridged(bare_wsgi_app)
+
+
+def bridged_busy() -> Any:
+    return _bridged(busy_wsgi_app)
 
 
 if __name__ == "__main__":
     kind, server = sys.argv[1], sys.argv[2]
     port, workers, threads = int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    if server == "granian":
-        serve_with_granian(kind, port, workers, threads)
+    if server.startswith("granian"):
+        serve_with_granian(kind, port, workers, threads, rsgi=server == "granian-rsgi")
     else:
         app: Any = trivial_flask_app() if kind == "flask" else FLOORS[kind]
         run_gunicorn(

@@ -1,18 +1,22 @@
-"""The mock's WSGI app served on granian's RSGI interface (``harness serve --server granian-rsgi``).
+"""The mock's WSGI app served on granian's RSGI interface (``harness serve``'s default server,
+``--server granian-rsgi``).
 
-Under granian's WSGI interface every request takes one of the worker's threads from its
-first byte to its last: a client that sends its body slowly holds a thread for as long as
-it likes (granian reads a WSGI body with no timeout, and will not add one: granian issue
-#728), and the threads hand the interpreter lock to each other at every body read, tokenizer
-call and write, a context switch each (11 to 12 a request at 64 threads, measured with
-``perf``), which is most of the p99 under load.
+Under granian's WSGI interface (``--server granian``) every request takes one of the
+worker's threads from its first byte to its last: a client that sends its body slowly holds
+a thread for as long as it likes (granian reads a WSGI body with no timeout, and will not
+add one: granian issue #728), a waiting answer (latency, a held fault, a paced stream)
+holds one for its wait, and the threads hand the interpreter lock to each other at every
+body read, tokenizer call and write, a context switch each (11 to 12 a request at 64
+threads, measured with ``perf``), which showed in the p99 under load.
 
 Here the worker's event loop reads the body (awaited, so a slow body costs no thread, and
 bounded by :data:`BODY_READ_TIMEOUT_S`), then runs the app on the loop's own thread, in a
 greenlet whose pauses the loop awaits (``pausing.py``): no thread, no hand-off. What may
 block the thread in other ways runs on a thread pool, as under WSGI: the admin API (a
 journal read waits for the entries still being written) and every request on a Redis store
-(each state call is a network round trip).
+(each state call is a network round trip). Measured side by side, in
+``docs/guides/load-testing.md``: p99 halved, streams faster, plain requests 5 to 10 % fewer
+a second (granian's RSGI path costs more per request than its WSGI one, mostly Rust).
 
 By hand: no library serves a WSGI app on RSGI, let alone inline on the loop (granian's own
 WSGI interface is the threaded one this replaces; a2wsgi bridges WSGI to ASGI on threads).
@@ -21,8 +25,10 @@ WSGI interface is the threaded one this replaces; a2wsgi bridges WSGI to ASGI on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -39,6 +45,10 @@ _BODY_HEADERS = {"CONTENT_TYPE", "CONTENT_LENGTH"}
 _END = object()
 # How often slow body reads are looked for: the timeout is kept within this.
 _SWEEP_EVERY_S = 0.5
+# The threads for the admin API, when the store is local (see RsgiBridge).
+ADMIN_THREADS = 8
+# The longest a thread pool's start may keep its first call waiting.
+_POOL_START_S = 5.0
 
 
 class _BodyTimedOut(Exception):
@@ -63,7 +73,8 @@ class RsgiBridge:
     ) -> None:
         self._app = app
         self._max_body_bytes = max_body_bytes
-        self._threads = threads
+        # Only the admin API needs threads beside a local store: a few suffice.
+        self._threads = threads if all_in_threads else min(threads, ADMIN_THREADS)
         self._all_in_threads = all_in_threads
         self._body_read_timeout_s = body_read_timeout_s
         self._pool: ThreadPoolExecutor | None = None  # made in the worker, after the fork
@@ -188,9 +199,25 @@ class RsgiBridge:
                 await run(close)
 
     def _thread_pool(self) -> ThreadPoolExecutor:
+        """The pool, its threads all started at its first use.
+
+        A pool that grew with its load, a thread at a time as calls overlapped, kept
+        growing for seconds under the admin API's occasional calls, which is what a leak
+        of threads looks like to whoever counts them (``benchmarks/soak.py``).
+        """
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="rsgi-blocking")
+            # Each waits for all the others: so each submit finds no thread idle, and
+            # starts one more (ThreadPoolExecutor has no way to start them all).
+            everyone = threading.Barrier(self._threads)
+            for _ in range(self._threads):
+                self._pool.submit(_wait_for_all, everyone)
         return self._pool
+
+
+def _wait_for_all(barrier: threading.Barrier) -> None:
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=_POOL_START_S)
 
 
 def _start(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], Any]:
@@ -209,21 +236,25 @@ def _start(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, 
             close()
         return started[0], started[1], body
     iterator = iter(result)
+    first = None
     if not started:  # a generator that starts the response at its first chunk
         first = next(iterator, b"")
-        iterator = _FirstThenRest(first, iterator, result)
-    return started[0], started[1], iterator
+    return started[0], started[1], _OpenBody(first, iterator, result)
 
 
 def _no_write(data: bytes) -> None:
     raise NotImplementedError("the mock's app never uses WSGI's write()")
 
 
-class _FirstThenRest(Iterator[bytes]):
-    """``first``, then ``rest``; closing it closes the app's own iterable."""
+class _OpenBody(Iterator[bytes]):
+    """The app's body as it is sent: ``first`` (if read already), then the rest.
 
-    def __init__(self, first: bytes, rest: Iterator[bytes], result: Iterable[bytes]) -> None:
-        self._first: bytes | None = first
+    Closing it closes the app's own iterable, not only its iterator: PEP 3333 asks for that,
+    and the journal's entry and the access line of a streamed answer are made there.
+    """
+
+    def __init__(self, first: bytes | None, rest: Iterator[bytes], result: Iterable[bytes]) -> None:
+        self._first = first
         self._rest = rest
         self._result = result
 

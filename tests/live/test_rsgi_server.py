@@ -177,6 +177,32 @@ def test_the_admin_api_and_the_journal_answer_beside_the_api(server: RunningServ
     assert any(body and body["messages"][0]["content"] == text for body in bodies)
 
 
+def test_a_streamed_answer_and_an_admin_call_are_logged_once_sent(server: RunningServer) -> None:
+    def count(line_start: str) -> int:
+        return sum(line_start in line for line in server.log().splitlines())
+
+    time.sleep(0.5)  # the log is written in batches, every 0.2 s
+    streams, reads = count("POST /v1/chat/completions 200"), count("GET /_mock/requests 200")
+    with requests.post(
+        f"{server.base_url}/chat/completions",
+        json=_chat("a logged stream", stream=True),
+        headers=HEADERS,
+        stream=True,
+        timeout=10,
+    ) as answer:
+        assert answer.status_code == 200
+        assert b"[DONE]" in answer.content
+    requests.get(
+        f"{server.url}/_mock/requests", params={"limit": 1}, headers=HEADERS, timeout=10
+    ).raise_for_status()
+    deadline = time.monotonic() + 5
+    while count("GET /_mock/requests 200") == reads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert count("POST /v1/chat/completions 200") == streams + 1
+    assert count("GET /_mock/requests 200") == reads + 1
+
+
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
 def test_a_body_over_the_limit_is_a_413_naming_it(
     chunked: bool, tmp_path_factory: pytest.TempPathFactory

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("server", ["granian", "gthread"])
+@pytest.mark.parametrize("server", ["granian", "granian-rsgi", "gthread"])
 def test_mixed_load_leaks_nothing_and_loses_nothing(server: str) -> None:
     result = subprocess.run(
         # Few threads per worker, so the pools are full within the first second and any
