@@ -123,7 +123,7 @@ class RsgiBridge:
         declared = environ.get("CONTENT_LENGTH")
         if declared is None and "HTTP_TRANSFER_ENCODING" not in environ:
             return b""  # no body (RFC 9112, 6.3)
-        if declared is not None and declared.isdigit():
+        if declared is not None and declared.isascii() and declared.isdigit():
             length = int(declared)
             if length == 0 or length > self._max_body_bytes:
                 return b""
