@@ -15,8 +15,9 @@ greenlet whose pauses the loop awaits (``pausing.py``): no thread, no hand-off. 
 block the thread in other ways runs on a thread pool, as under WSGI: the admin API (a
 journal read waits for the entries still being written) and every request on a Redis store
 (each state call is a network round trip). Measured side by side, in
-``docs/guides/load-testing.md``: p99 halved, streams faster, plain requests 5 to 10 % fewer
-a second (granian's RSGI path costs more per request than its WSGI one, mostly Rust).
+``docs/guides/load-testing.md``: p99 halved, plain requests 5 to 15 % fewer a second
+(granian's RSGI path costs more per request than its WSGI one, mostly Rust), streams about
+as many.
 
 By hand: no library serves a WSGI app on RSGI, let alone inline on the loop (granian's own
 WSGI interface is the threaded one this replaces; a2wsgi bridges WSGI to ASGI on threads).

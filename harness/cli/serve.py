@@ -25,9 +25,10 @@ DEFAULT_WORKERS = 2
 # Chosen by measurement (benchmarks/bench_serve.py; the figures are in the README's table):
 # granian answers over twice the plain requests gunicorn's gthread workers do, with a
 # lower p99, and streams start sooner. On its RSGI interface (mockserver/rsgi_bridge.py)
-# against its WSGI one, side by side: p99 12 to 14 ms against 25 to 32 (varied chat, 32
-# connections), streams 5 to 20 % more a second, plain requests 5 to 10 % fewer; and a
-# waiting answer or a slow client's body holds no thread. The replay server is a plain
+# against its WSGI one, side by side in three runs: p99 halved (varied chat at 32
+# connections: 11 to 17 ms against 25 to 44), plain requests 5 to 15 % fewer a second,
+# streams from 4 % fewer to 17 % more; and a waiting answer or a slow client's body holds
+# no thread. The replay server is a plain
 # Flask app that granian's workers cannot rebuild, so --replay runs under gthread.
 DEFAULT_SERVER = "granian-rsgi"
 REPLAY_SERVER = "gthread"
