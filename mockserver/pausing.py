@@ -16,6 +16,7 @@ greenlets are kept and reused: making one costs some 5 µs, a twentieth of a req
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -52,8 +53,8 @@ class _Runner(greenlet):  # type: ignore[misc]  # greenlet's class is untyped C
             call = self.parent.switch(finished)
 
 
-# Runners not running a call, per thread that runs calls (an event loop's: one a worker).
-_idle: dict[int, list[_Runner]] = {}
+# Runners not running a call, per thread (a greenlet switches only within its own thread).
+_idle = threading.local()
 
 
 def pause(seconds: float) -> None:
@@ -67,7 +68,7 @@ def pause(seconds: float) -> None:
 
 async def run_pausable(function: Callable[..., T], *args: Any) -> T:
     """Run ``function(*args)`` on this thread, awaiting each :func:`pause` it makes."""
-    idle = _idle.setdefault(id(getcurrent()), [])
+    idle: list[_Runner] = _idle.__dict__.setdefault("runners", [])
     runner = idle.pop() if idle else _Runner()
     step: Any = runner.switch((function, args))
     while not isinstance(step, _Finished):

@@ -79,9 +79,9 @@ class RsgiBridge:
         self._all_in_threads = all_in_threads
         self._body_read_timeout_s = body_read_timeout_s
         self._pool: ThreadPoolExecutor | None = None  # made in the worker, after the fork
-        # The requests whose bodies are being read, and when each must have arrived.
+        # The requests whose bodies are being read, and when each must have arrived; the
+        # sweep takes out the ones it cuts off.
         self._reading: dict[asyncio.Task[Any], float] = {}
-        self._timed_out: set[asyncio.Task[Any]] = set()
         self._watching = False
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
@@ -141,9 +141,8 @@ class RsgiBridge:
         try:
             return await self._read(protocol, length)
         except asyncio.CancelledError:
-            if task not in self._timed_out:
+            if task in self._reading:  # cancelled by someone else than the sweep
                 raise
-            self._timed_out.discard(task)
             if hasattr(task, "uncancel"):  # Python 3.11+
                 task.uncancel()
             raise _BodyTimedOut() from None
@@ -173,7 +172,6 @@ class RsgiBridge:
         now = loop.time()
         for task, deadline in list(self._reading.items()):
             if deadline <= now:
-                self._timed_out.add(task)
                 del self._reading[task]
                 task.cancel()
         loop.call_later(_SWEEP_EVERY_S, self._cut_off_slow_bodies, loop)

@@ -228,7 +228,7 @@ def rsgi_app_from_environment() -> RsgiBridge:
     return RsgiBridge(
         app,
         max_body_bytes=state.config.max_body_bytes,
-        threads=int(os.environ.get(THREADS_ENV, "64")),
+        threads=int(os.environ[THREADS_ENV]),  # set by run_granian, as CONFIG_ENV is
         # Every call to a Redis store is a network round trip, which would stop the loop.
         all_in_threads=state.config.state_url is not None,
     )
