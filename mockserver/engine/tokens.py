@@ -101,6 +101,49 @@ def encode(text: str) -> Sequence[int]:
     return sliced
 
 
+# tiktoken's encode_ordinary lets go of the GIL around its work (so does the `regex`
+# module's matching, its pre-tokenizer in Python). On a short prompt that work is some
+# 3 µs, but with another thread waiting for the GIL (the journal's writer, the server's own
+# threads) taking it back cost a request 10 to 40 µs. Short ASCII texts are therefore split
+# here with the standard `re`, which keeps the GIL, by cl100k's pattern written for ASCII
+# (where \p{L} is [A-Za-z], \p{N} [0-9], and \s under re.ASCII the six characters of
+# Unicode's White_Space; `$` is the end of the text, as in tiktoken's Rust regex, so \Z;
+# the possessive quantifiers, which Python's `re` lacks before 3.11, are plain ones here:
+# nothing follows them within their branch, so they never give back what they took),
+# and each piece goes to the tokenizer's single-piece call, which keeps the GIL too: BPE
+# never merges across pieces, so the tokens are tiktoken's (tests/unit/test_tokens_hold_the_gil.py).
+_ASCII_PIECES = re.compile(
+    r"'(?i:[sdmt]|ll|ve|re)|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}"
+    r"| ?[^\sA-Za-z0-9]+[\r\n]*|\s+\Z|\s*[\r\n]|\s+(?!\S)|\s",
+    re.ASCII,
+)
+# Longer texts go to tiktoken whole: one hand-off of the GIL is small beside their work.
+_SPLIT_HERE_CHARS = 4096
+# Pieces are words, numbers of up to 3 digits, punctuation runs: a few thousand recur.
+_CACHED_PIECE = 32
+
+
+def encode_ordinary(text: str) -> Sequence[int]:
+    """tiktoken's ``encode_ordinary``, without letting go of the GIL for a short ASCII text."""
+    if len(text) > _SPLIT_HERE_CHARS or not text.isascii():
+        tokens: list[int] = encoding().encode_ordinary(text)
+        return tokens
+    encoded: list[int] = []
+    for piece in _ASCII_PIECES.findall(text):
+        encoded += _piece_tokens(piece) if len(piece) <= _CACHED_PIECE else _bpe(piece)
+    return encoded
+
+
+def _bpe(piece: str) -> list[int]:
+    tokens: list[int] = encoding()._core_bpe.encode_single_piece(piece.encode("ascii"))
+    return tokens
+
+
+@lru_cache(maxsize=8192)
+def _piece_tokens(piece: str) -> tuple[int, ...]:
+    return tuple(_bpe(piece))
+
+
 # cl100k's BPE costs more than linear time on one long pre-tokenized piece (a run without
 # spaces: 1 MB of "a" takes 0.3 s, 10 MB 7.7 s). Long texts are encoded in slices cut where
 # the pattern also cuts, before a space that follows a letter or digit, which gives the same
@@ -152,14 +195,14 @@ _CACHED_TEXT = 1024
 # characters each, so at worst some 4 MB of token ids per worker.
 @lru_cache(maxsize=8)
 def _encode_long_cached(text: str) -> tuple[int, ...]:
-    return tuple(encoding().encode_ordinary(text))
+    return tuple(encode_ordinary(text))
 
 
 @lru_cache(maxsize=512)
 def _encode_cached(text: str) -> tuple[int, ...]:
     parts = _sentences(text)
     if len(parts) == 1:  # one sentence (a prompt, often): remembered once, as a whole
-        return tuple(encoding().encode_ordinary(text))
+        return tuple(encode_ordinary(text))
     return tuple(token for part in parts for token in _encode_part(part))
 
 
@@ -202,13 +245,12 @@ def _sentences(text: str) -> list[str]:
 def _encode_part(part: str) -> Sequence[int]:
     if len(part) <= _CACHED_PART:
         return _encode_part_cached(part)
-    tokens: list[int] = encoding().encode_ordinary(part)
-    return tokens
+    return encode_ordinary(part)
 
 
 @lru_cache(maxsize=4096)
 def _encode_part_cached(part: str) -> tuple[int, ...]:
-    return tuple(encoding().encode_ordinary(part))
+    return tuple(encode_ordinary(part))
 
 
 def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
