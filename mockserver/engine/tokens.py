@@ -179,7 +179,9 @@ def count_tokens(text: str) -> int:
 def _count_cached(text: str) -> int:
     parts = _sentences(text)
     if len(parts) == 1:
-        return len(_encode_cached(text))
+        # A prompt, often, new on every request of varied traffic: counted without
+        # remembering its tokens (a second cache's miss, and the sentences cut again).
+        return len(encode_ordinary(text))
     # A reply made of remembered sentences: their counts added, without putting the whole
     # text's tokens together (a new text on every request, on varied traffic).
     return sum(len(_encode_part(part)) for part in parts)
@@ -262,14 +264,13 @@ def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
     """
     pieces: list[Piece] = []
     parts: list[bytes] = []
-    for token_bytes in encoding().decode_tokens_bytes(encode(text) if tokens is None else tokens):
+    for token in encode(text) if tokens is None else tokens:
         if not parts:
-            try:
-                pieces.append(Piece(token_bytes.decode("utf-8")))
+            whole = _whole_token_piece(token)
+            if whole is not None:
+                pieces.append(whole)
                 continue
-            except UnicodeDecodeError:
-                pass
-        parts.append(token_bytes)
+        parts.append(_token_bytes(token))
         try:
             joined = b"".join(parts).decode("utf-8")
         except UnicodeDecodeError:
@@ -280,6 +281,24 @@ def split_pieces(text: str, tokens: Sequence[int] | None = None) -> list[Piece]:
         joined = b"".join(parts).decode("utf-8", errors="replace")
         pieces.append(Piece(joined, len(parts), tuple(parts)))
     return pieces
+
+
+def _token_bytes(token: int) -> bytes:
+    token_bytes: bytes = encoding().decode_single_token_bytes(token)
+    return token_bytes
+
+
+# A token's own piece, remembered by token: a varied reply's sentences are new texts made
+# of the same few thousand tokens, and making each token's piece again (its bytes looked
+# up, decoded, put in a Piece) was half of splitting a new text. Bounded by the vocabulary
+# in principle, by this in practice: some 2 MB per worker at most.
+@lru_cache(maxsize=16_384)
+def _whole_token_piece(token: int) -> Piece | None:
+    """The piece a token makes alone; ``None`` for one that ends inside a character."""
+    try:
+        return Piece(_token_bytes(token).decode("utf-8"))
+    except UnicodeDecodeError:
+        return None
 
 
 def pieces_of(text: str) -> tuple[Piece, ...]:
