@@ -182,3 +182,25 @@ def test_a_request_the_fast_writer_refuses_keeps_its_rendered_response(
     [entry] = entries(client)
     assert entry["response_body"] == answer.get_json()
     assert entry["body"]["messages"][0]["content"] == "hi \ud800"
+
+
+@pytest.mark.parametrize("given", ["bytes", "list"])
+@pytest.mark.parametrize("method", ["POST", "GET", "HEAD"])
+@pytest.mark.parametrize("status", [200, 400, 404, 429, 500, 204])
+def test_a_rendered_body_answers_as_werkzeug_would(method: str, status: int, given: str) -> None:
+    """RenderedJson skips werkzeug's header fix-ups on its own fast path: status, headers
+    and body are the ones werkzeug's general path gives the same response."""
+    environ = {"REQUEST_METHOD": method, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80"}
+
+    def answered(response: Response) -> tuple[str, list[tuple[str, str]], bytes]:
+        response.headers.setdefault("x-request-id", "req_1")
+        response.direct_passthrough = True
+        started: list[Any] = []
+        body = response(environ, lambda line, headers, exc=None: started.extend([line, headers]))
+        return started[0], started[1], b"".join(body)
+
+    data = b'{"id": "x", "n": [1, 2]}'
+    body: Any = data if given == "bytes" else [data]
+    fast = answered(RenderedJson(body, status=status, mimetype="application/json"))
+    general = answered(Response(body, status=status, mimetype="application/json"))
+    assert fast == general
