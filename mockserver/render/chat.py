@@ -11,14 +11,15 @@ chunks is added when they are framed (``render.stream``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
 import orjson
 
 from harness.sse import dump_json_bytes
-from mockserver.engine.plan import ChatPlan, Reply
+from mockserver.engine.plan import ChatPlan, Reply, TokenLogprob
+from mockserver.engine.tokens import Piece
 from mockserver.render.logprobs import logprob_json
 from mockserver.render.stream import CHUNK_OBJECT, Written
 
@@ -111,26 +112,33 @@ def completion_chunks(plan: ChatPlan, include_usage: bool = False) -> Iterator[M
         else:
             yield chunk(index, {"role": "assistant", "content": "", "refusal": None})
             logprobs = reply.logprobs or ()
-            content_chunk = _content_chunk_writer(chunk(index, {"content": _MARK}))
-            position = 0  # logprobs are per token; a piece may hold several tokens
-            for piece in reply.pieces:
-                count = len(piece.parts) or 1
-                entries = logprobs[position : position + count]
-                position += count
-                if not entries:
+            if not logprobs:  # the common case: a chunk per piece, nothing to count
+                content_chunk = _content_chunk_writer(chunk(index, {"content": _MARK}))
+                for piece in reply.pieces:
                     written = content_chunk(piece.text)
-                    if written is not None:
-                        yield written
-                        continue
-                piece_logprobs = (
-                    {"content": [logprob_json(entry) for entry in entries], "refusal": None}
-                    if entries
-                    else None
-                )
-                yield chunk(index, {"content": piece.text}, logprobs=piece_logprobs)
+                    yield chunk(index, {"content": piece.text}) if written is None else written
+            else:
+                yield from _chunks_with_logprobs(index, reply.pieces, logprobs, chunk)
         yield chunk(index, {}, finish_reason=reply.finish_reason)
     if include_usage:
         yield {**base, "choices": [], "usage": usage_body(plan)}
+
+
+def _chunks_with_logprobs(
+    index: int, pieces: Sequence[Piece], logprobs: Sequence[TokenLogprob], chunk: Any
+) -> Iterator[dict[str, Any]]:
+    """A chunk per piece, each with the log probabilities of its tokens."""
+    position = 0  # logprobs are per token; a piece may hold several tokens
+    for piece in pieces:
+        count = len(piece.parts) or 1
+        entries = logprobs[position : position + count]
+        position += count
+        piece_logprobs = (
+            {"content": [logprob_json(entry) for entry in entries], "refusal": None}
+            if entries
+            else None
+        )
+        yield chunk(index, {"content": piece.text}, logprobs=piece_logprobs)
 
 
 # Stands for a delta's text in a chunk written once per choice (see render.stream.Written).
