@@ -149,6 +149,8 @@ class RenderedJson(Response):
     The journal keeps such a body as the bytes it is (an ``orjson.Fragment``) instead of
     parsing it to write it out again: that was a tenth of the writer's work on an entry.
     Any other body (a fault's broken bytes, a stream) is parsed to tell JSON from text.
+    Made only by ``delivery.json_reply``; an answer with a ``Location`` is a plain Response
+    (see :meth:`get_wsgi_response`).
     """
 
     # Whether the body was given as bytes (set_data), which set its Content-Length.

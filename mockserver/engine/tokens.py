@@ -102,14 +102,16 @@ def encode(text: str) -> Sequence[int]:
 
 
 # tiktoken's encode_ordinary lets go of the GIL around its work (so does the `regex`
-# module's matching, its pre-tokenizer in Python). On a short prompt that work is some
+# module's matching, which could run its pattern in Python). On a short prompt that work is some
 # 3 µs, but with another thread waiting for the GIL (the journal's writer, the server's own
 # threads) taking it back cost a request 10 to 40 µs. Short ASCII texts are therefore split
 # here with the standard `re`, which keeps the GIL, by cl100k's pattern written for ASCII
 # (where \p{L} is [A-Za-z], \p{N} [0-9], and \s under re.ASCII the six characters of
 # Unicode's White_Space; `$` is the end of the text, as in tiktoken's Rust regex, so \Z;
 # the possessive quantifiers, which Python's `re` lacks before 3.11, are plain ones here:
-# nothing follows them within their branch, so they never give back what they took),
+# what follows each can never match what it would give back (a letter after an optional
+# non-letter, a line break after a run of neither space nor letter nor digit, the end of
+# the text after spaces), so giving back never finds another match),
 # and each piece goes to the tokenizer's single-piece call, which keeps the GIL too: BPE
 # never merges across pieces, so the tokens are tiktoken's (tests/unit/test_tokens_hold_the_gil.py).
 _ASCII_PIECES = re.compile(
