@@ -4,9 +4,10 @@ a secret.
 The rules the cassette recorder scrubs by (:mod:`harness.cassettes.scrub`, which also reads
 JSON request bodies' keys by them) and the mock's journal masks headers by
 (``mockserver.journal_capture``): one list, so the headers a cassette drops and those the
-journal hides stay the same (the journal keeps request bodies as sent). A module of its
-own, without the cassette machinery (vcrpy and its HTTP client stubs), which the mock's
-worker processes do not load.
+journal hides stay the same (the journal also masks the credentials a request's tools
+carry, by the same names; the rest of a body it keeps as sent). A module of its own,
+without the cassette machinery (vcrpy and its HTTP client stubs), which the mock's worker
+processes do not load.
 """
 
 from __future__ import annotations
@@ -48,6 +49,12 @@ SECRET_WORDS = frozenset(
 # Fragments that make a name secret even when written as one word (``accesstoken``).
 _SECRET_FRAGMENTS = ("apikey", "accesstoken", "authtoken", "secret", "password", "passwd")
 REDACTED = "***"
+# What a secret-named value other than the key in use carries (another header, a cookie, a
+# query parameter, a JSON key's string) counts only when it looks like a credential: this
+# long, with letters and digits.
+MIN_CREDENTIAL_LENGTH = 12
+# Words before the credential in an Authorization-like value ("Bearer <token>").
+CREDENTIAL_SCHEMES = ("bearer", "basic", "token")
 _WORD_BREAK = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
@@ -66,3 +73,18 @@ def is_secret_name(name: str) -> bool:
         return True
     compact = "".join(words)
     return any(fragment in compact for fragment in _SECRET_FRAGMENTS)
+
+
+def looks_like_credential(value: str) -> bool:
+    """Whether a value is shaped like a key or token: 12 characters or more, letters and
+    digits among them. Ordinary words and short flags (``accepted``, ``default``, ``1``) are not.
+
+    >>> [looks_like_credential(v) for v in ("sess9Kq27Lm35Wp", "assistant", "consent=accepted")]
+    [True, False, False]
+    """
+    value = value.strip()
+    return (
+        len(value) >= MIN_CREDENTIAL_LENGTH
+        and any(char.isalpha() for char in value)
+        and any(char.isdigit() for char in value)
+    )

@@ -47,6 +47,7 @@ from mockserver.db import Database, SharedTally, StateFull
 from mockserver.journal_capture import (
     BoundedChunks,
     RenderedJson,
+    body_credentials,
     bounded_body,
     bounded_label,
     joined,
@@ -54,6 +55,7 @@ from mockserver.journal_capture import (
     masked_request_headers,
     request_header_items,
     summary_json,
+    without_credentials,
 )
 from mockserver.journal_store import (
     COLUMNS,
@@ -123,6 +125,9 @@ class JournalEntry:
     model_of_truncated: str | None = field(default=None, repr=False)
     started: float = field(default_factory=_clock, repr=False)
     sent: _Sent | None = field(default=None, repr=False)
+    # The credentials the body carries (journal_capture.body_credentials): masked wherever
+    # the entry holds them, its body and the answer that echoes them.
+    credentials: frozenset[str] = field(default=frozenset(), repr=False)
 
     @property
     def model(self) -> str | None:
@@ -191,7 +196,9 @@ class _Sent:
 
 # What an entry shows: every field but the internal ones.
 _SHOWN = tuple(
-    f.name for f in fields(JournalEntry) if f.name not in ("model_of_truncated", "started", "sent")
+    f.name
+    for f in fields(JournalEntry)
+    if f.name not in ("model_of_truncated", "started", "sent", "credentials")
 )
 _shown_values = operator.attrgetter(*_SHOWN)
 
@@ -518,6 +525,9 @@ class Journal:
         entry.settle(self.body_max_bytes)
         shown = _shown(entry)
         text, size = _entry_json(shown)
+        if entry.credentials:
+            text = without_credentials(text, entry.credentials)
+            size = len(text.encode("utf-8"))
         model = entry.model
         return JournalRow(
             text,
@@ -699,6 +709,7 @@ def journal_response(
     """
     entry.status = response.status_code
     entry.stream = response.mimetype == "text/event-stream"
+    entry.credentials = body_credentials(entry.body)  # learned before the body is cut
     entry.cap_body(_raw_body(request), journal.body_max_bytes)
     if isinstance(response.response, list):
         entry.mark_answered()

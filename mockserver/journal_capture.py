@@ -18,7 +18,12 @@ from typing import Any
 import orjson
 from werkzeug.wrappers import Response
 
-from harness.secret_names import REDACTED, is_secret_name
+from harness.secret_names import (
+    CREDENTIAL_SCHEMES,
+    REDACTED,
+    is_secret_name,
+    looks_like_credential,
+)
 
 # The fields of an entry the dashboard lists (an entry's summary, stored beside it).
 SUMMARY_FIELDS = (
@@ -141,6 +146,48 @@ def masked_request_headers(environ_items: Iterable[tuple[str, Any]]) -> dict[str
             name, secret = header
             shown[name] = _masked(str(value)) if secret else str(value)
     return shown
+
+
+def body_credentials(body: Any) -> frozenset[str]:
+    """The credentials a request body carries where the API takes them: a tool's
+    ``authorization`` (a Responses ``mcp`` tool's OAuth token) and its ``headers`` under
+    secret names (``Authorization: Bearer ...``: the token after its scheme, else the value),
+    those that look like credentials (the cassettes' rule: a word or a short flag is left).
+
+    Only the tools are read: nothing else in a request's schema holds a credential, and a
+    walk of the whole body (as the cassette scrub walks what it records) would cost every
+    request in proportion to its size, tools and messages alike.
+    """
+    tools = body.get("tools") if isinstance(body, Mapping) else None
+    if not isinstance(tools, list):
+        return frozenset()
+    found: set[str] = set()
+    for tool in tools:
+        # A parsed body's objects are dicts; a function tool has neither field (checked
+        # first: an agent's 16 tools cost 6 µs a request through isinstance and get).
+        if type(tool) is not dict or ("authorization" not in tool and "headers" not in tool):
+            continue
+        authorization = tool.get("authorization")
+        if isinstance(authorization, str):
+            found.add(authorization)
+        headers = tool.get("headers")
+        if isinstance(headers, Mapping):
+            for name, value in headers.items():
+                if isinstance(value, str) and is_secret_name(str(name)):
+                    # "Bearer <token>" keeps its scheme, as the masked headers do.
+                    scheme, _, rest = value.strip().partition(" ")
+                    found.add(rest if scheme.lower() in CREDENTIAL_SCHEMES else value)
+    return frozenset(item.strip() for item in found if looks_like_credential(item))
+
+
+def without_credentials(text: str, credentials: Iterable[str]) -> str:
+    """``text`` (an entry's JSON) with each credential replaced by the mask, where it is a
+    string of its own and where it sits in a string within a string (a stream's events)."""
+    for credential in sorted(credentials, key=len, reverse=True):
+        once = json.dumps(credential)[1:-1]
+        for written in (once, json.dumps(once)[1:-1]):
+            text = text.replace(written, REDACTED)
+    return text
 
 
 class RenderedJson(Response):

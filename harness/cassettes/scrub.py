@@ -42,7 +42,12 @@ from typing import Any
 from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from harness.cassettes.cassette import RecordedRequest, RecordedResponse, header_value
-from harness.secret_names import REDACTED, is_secret_name  # shared with the mock's journal
+from harness.secret_names import (  # shared with the mock's journal
+    CREDENTIAL_SCHEMES,
+    REDACTED,
+    is_secret_name,
+    looks_like_credential,
+)
 
 # Headers whose value is a URI: its query is scrubbed as the request URI's is.
 URI_HEADERS = frozenset({"location", "content-location"})
@@ -51,10 +56,6 @@ URI_HEADERS = frozenset({"location", "content-location"})
 MIN_SECRET_LENGTH = 6
 # The headers that carry the key in use: their values are learned whatever they look like.
 KEY_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key"})
-# What another secret-named header, a cookie or a query parameter carries is learned only when
-# it looks like a credential: this long, with letters and digits.
-MIN_CREDENTIAL_LENGTH = 12
-_CREDENTIAL_SCHEMES = ("bearer", "basic", "token")
 _DATA_FIELD = "data:"
 
 Headers = Mapping[str, Sequence[str]]
@@ -233,7 +234,7 @@ def _credentials_under(name: str, value: str) -> set[str]:
     lowered = name.lower()
     learned = {value}
     scheme, _, rest = value.strip().partition(" ")
-    if scheme.lower() in _CREDENTIAL_SCHEMES:
+    if scheme.lower() in CREDENTIAL_SCHEMES:
         learned.add(rest)
         if scheme.lower() == "basic":
             learned.update(_basic_credentials(rest))
@@ -253,21 +254,6 @@ def query_secrets(uri: str) -> set[str]:
         if is_secret_name(unquote_plus(name)) and looks_like_credential(unquote_plus(value)):
             found.add(unquote_plus(value))
     return found
-
-
-def looks_like_credential(value: str) -> bool:
-    """Whether a value is shaped like a key or token: 12 characters or more, letters and
-    digits among them. Ordinary words and short flags (``accepted``, ``default``, ``1``) are not.
-
-    >>> [looks_like_credential(v) for v in ("sess9Kq27Lm35Wp", "assistant", "consent=accepted")]
-    [True, False, False]
-    """
-    value = value.strip()
-    return (
-        len(value) >= MIN_CREDENTIAL_LENGTH
-        and any(char.isalpha() for char in value)
-        and any(char.isdigit() for char in value)
-    )
 
 
 def _basic_credentials(token: str) -> set[str]:
