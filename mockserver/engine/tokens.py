@@ -102,22 +102,26 @@ def encode(text: str) -> Sequence[int]:
 
 
 # tiktoken's encode_ordinary lets go of the GIL around its work (so does the `regex`
-# module's matching, which could run its pattern in Python). On a short prompt that work is some
-# 3 µs, but with another thread waiting for the GIL (the journal's writer, the server's own
-# threads) taking it back cost a request 10 to 40 µs. Short ASCII texts are therefore split
-# here with the standard `re`, which keeps the GIL, by cl100k's pattern written for ASCII
-# (where \p{L} is [A-Za-z], \p{N} [0-9], and \s under re.ASCII the six characters of
-# Unicode's White_Space; `$` is the end of the text, as in tiktoken's Rust regex, so \Z;
-# the possessive quantifiers, which Python's `re` lacks before 3.11, are plain ones here:
-# what follows each can never match what it would give back (a letter after an optional
-# non-letter, a line break after a run of neither space nor letter nor digit, the end of
-# the text after spaces), so giving back never finds another match),
-# and each piece goes to the tokenizer's single-piece call, which keeps the GIL too: BPE
-# never merges across pieces, so the tokens are tiktoken's (tests/unit/test_tokens_hold_the_gil.py).
-_ASCII_PIECES = re.compile(
-    r"'(?i:[sdmt]|ll|ve|re)|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}"
-    r"| ?[^\sA-Za-z0-9]+[\r\n]*|\s+\Z|\s*[\r\n]|\s+(?!\S)|\s",
-    re.ASCII,
+# module's matching, which could run its pattern in Python). On a short prompt that work is
+# some 3 µs, but with another thread waiting for the GIL (the journal's writer, the server's
+# own threads) taking it back cost a request 10 to 40 µs. Short Latin-1 texts (English and
+# the Western European languages) are therefore split here with the standard `re`, which
+# keeps the GIL, by cl100k's pattern written for Latin-1, whose letters, numbers and spaces
+# are spelled out below (Unicode's L and N categories and its White_Space property, stable
+# for these 256 characters); `$` is the end of the text, as in tiktoken's Rust regex, so
+# \Z; the possessive quantifiers, which Python's `re` lacks before 3.11, are plain ones
+# here: what follows each can never match what it would give back (a letter after an
+# optional non-letter, a line break after a run of neither space nor letter nor digit, the
+# end of the text after spaces), so giving back never finds another match. Each piece goes
+# to the tokenizer's single-piece call, which keeps the GIL too: BPE never merges across
+# pieces, so the tokens are tiktoken's (tests/unit/test_tokens_hold_the_gil.py).
+_LETTERS = "A-Za-z\xaa\xb5\xba\xc0-\xd6\xd8-\xf6\xf8-\xff"
+_NUMBERS = "0-9\xb2\xb3\xb9\xbc-\xbe"
+_SPACES = "\t\n\x0b\x0c\r \x85\xa0"
+_LATIN1_PIECES = re.compile(
+    rf"'(?i:[sdmt]|ll|ve|re)|[^\r\n{_LETTERS}{_NUMBERS}]?[{_LETTERS}]+|[{_NUMBERS}]{{1,3}}"
+    rf"| ?[^{_SPACES}{_LETTERS}{_NUMBERS}]+[\r\n]*|[{_SPACES}]+\Z|[{_SPACES}]*[\r\n]"
+    rf"|[{_SPACES}]+(?![^{_SPACES}])|[{_SPACES}]"
 )
 # Longer texts go to tiktoken whole: one hand-off of the GIL is small beside their work.
 _SPLIT_HERE_CHARS = 4096
@@ -126,18 +130,26 @@ _CACHED_PIECE = 32
 
 
 def encode_ordinary(text: str) -> Sequence[int]:
-    """tiktoken's ``encode_ordinary``, without letting go of the GIL for a short ASCII text."""
-    if len(text) > _SPLIT_HERE_CHARS or not text.isascii():
+    """tiktoken's ``encode_ordinary``, without letting go of the GIL for a short Latin-1 text."""
+    if len(text) > _SPLIT_HERE_CHARS or not (text.isascii() or _is_latin1(text)):
         tokens: list[int] = encoding().encode_ordinary(text)
         return tokens
     encoded: list[int] = []
-    for piece in _ASCII_PIECES.findall(text):
+    for piece in _LATIN1_PIECES.findall(text):
         encoded += _piece_tokens(piece) if len(piece) <= _CACHED_PIECE else _bpe(piece)
     return encoded
 
 
+def _is_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _bpe(piece: str) -> list[int]:
-    tokens: list[int] = encoding()._core_bpe.encode_single_piece(piece.encode("ascii"))
+    tokens: list[int] = encoding()._core_bpe.encode_single_piece(piece.encode("utf-8"))
     return tokens
 
 

@@ -1,10 +1,10 @@
-"""Short ASCII texts are tokenized without letting go of the GIL, and exactly as tiktoken does.
+"""Short Latin-1 texts are tokenized without letting go of the GIL, exactly as tiktoken does.
 
 tiktoken's ``encode_ordinary`` (and the ``regex`` module's matching) release the GIL around
 their work. On a short prompt that work is 3 µs, but handing the GIL back and taking it
 again, with another thread waiting for it (the journal's writer, the server's own threads),
 cost the request 10 to 40 µs in the varied-traffic benchmark. ``engine.tokens`` splits short
-ASCII texts with the standard ``re`` (which keeps the GIL) and encodes each piece with the
+Latin-1 texts with the standard ``re`` (which keeps the GIL) and encodes each piece with the
 tokenizer's single-piece call (which keeps it too). These tests hold the tokens to
 tiktoken's own, and check that no other thread runs while a prompt is counted.
 """
@@ -27,9 +27,12 @@ def tiktoken_tokens(text: str) -> list[int]:
     return list(encoding().encode_ordinary(text))
 
 
-ASCII_PIECES = st.lists(
+LATIN1 = "".join(map(chr, range(256)))
+LATIN1_PIECES = st.lists(
     st.one_of(
         st.text(alphabet=string.printable + "\x00\x1c\x1d\x1e\x1f\x7f", max_size=12),
+        st.text(alphabet=LATIN1, max_size=12),
+        st.text(alphabet=" \t\n\r\x85\xa0\xb2\xb9\xbd\xaa\xb5\xd7\xf7éÀß1'sS", max_size=12),
         st.sampled_from(
             [
                 "'s",
@@ -57,6 +60,11 @@ ASCII_PIECES = st.lists(
                 " Word",
                 "__init__",
                 "x=1;",
+                "Résumé",
+                " naïve",
+                "\xa0€",
+                "n°42",
+                "½",
             ]
         ),
     ),
@@ -64,16 +72,18 @@ ASCII_PIECES = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=500, deadline=None)
-@given(ASCII_PIECES)
-def test_ascii_texts_encode_as_tiktoken_encodes_them(text: str) -> None:
+@settings(max_examples=1000, deadline=None)
+@given(LATIN1_PIECES)
+def test_latin1_texts_encode_as_tiktoken_encodes_them(text: str) -> None:
     assert list(tokens.encode_ordinary(text)) == tiktoken_tokens(text)
 
 
 def test_texts_past_the_fast_paths_limits_still_encode_exactly() -> None:
     for text in (
         "word " * 2000,  # longer than the split done in Python
-        "Résumé, naïve café: ça va? " * 3,  # not ASCII
+        "Résumé, naïve café: ça va? " * 3,  # Latin-1
+        "注文42の状況は? 🎉 Ωμέγα",  # neither
+        "lone \ud800 surrogate",
         "a" * 5000,
         "x\n" * 10,
         "trailing spaces   ",
@@ -105,6 +115,7 @@ def test_counting_a_short_prompt_lets_no_other_thread_run() -> None:
         before = spins[0]
         for number in range(20):
             tokens.count_tokens(f"What is the status of order {number}{time.time_ns()} now?")
+            tokens.count_tokens(f"Où en est la commande n°{number}{time.time_ns()}, merci?")
         after = spins[0]
     finally:
         sys.setswitchinterval(interval)
