@@ -45,6 +45,7 @@ from mockserver import fork_guard, process_exit
 from mockserver.config import DEFAULT_JOURNAL_BODY_MAX_BYTES, DEFAULT_JOURNAL_MAX_BYTES
 from mockserver.db import Database, SharedTally, StateFull
 from mockserver.journal_capture import (
+    MAX_BODY_CREDENTIALS,
     BoundedChunks,
     RenderedJson,
     body_credentials,
@@ -71,6 +72,8 @@ log = logging.getLogger(__name__)
 __all__ = ["MAX_ENTRIES", "TABLES"]  # kept where they were (see mockserver.journal_store)
 
 TRUNCATED = "…(truncated)"
+# What an entry keeps of the bodies of a request with too many credentials in its tools.
+_WITHHELD = f"(not kept: the tools carried more than {MAX_BODY_CREDENTIALS} credentials)"
 # Entries written in one transaction at most.
 _BATCH_MAX = 500
 # The least time between two of a writer's transactions. A transaction costs some 80 µs of
@@ -524,9 +527,13 @@ class Journal:
     def _row(self, entry: JournalEntry) -> JournalRow:
         entry.settle(self.body_max_bytes)
         shown = _shown(entry)
+        searched = entry.credentials and len(entry.credentials) <= MAX_BODY_CREDENTIALS
+        if entry.credentials and not searched:
+            # Too many credentials to search the entry for: its bodies are not kept.
+            shown["body"] = shown["response_body"] = _WITHHELD
         text, size = _entry_json(shown)
-        if entry.credentials:
-            text = without_credentials(text, entry.credentials)
+        if searched:
+            text = without_credentials(text, entry.credentials, TRUNCATED)
             size = len(text.encode("utf-8"))
         model = entry.model
         return JournalRow(

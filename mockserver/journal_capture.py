@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -148,11 +149,18 @@ def masked_request_headers(environ_items: Iterable[tuple[str, Any]]) -> dict[str
     return shown
 
 
+# The most credentials an entry's text is searched for (two a tool at the live API's cap of
+# 128 tools); a body that carries more is not kept, nor its answer (see journal_response):
+# each credential is a pass over the entry's text.
+MAX_BODY_CREDENTIALS = 256
+
+
 def body_credentials(body: Any) -> frozenset[str]:
     """The credentials a request body carries where the API takes them: a tool's
     ``authorization`` (a Responses ``mcp`` tool's OAuth token) and its ``headers`` under
     secret names (``Authorization: Bearer ...``: the token after its scheme, else the value),
     those that look like credentials (the cassettes' rule: a word or a short flag is left).
+    At most ``MAX_BODY_CREDENTIALS + 1``: one more says there are too many to search for.
 
     Only the tools are read: nothing else in a request's schema holds a credential, and a
     walk of the whole body (as the cassette scrub walks what it records) would cost every
@@ -167,27 +175,65 @@ def body_credentials(body: Any) -> frozenset[str]:
         # first: an agent's 16 tools cost 6 µs a request through isinstance and get).
         if type(tool) is not dict or ("authorization" not in tool and "headers" not in tool):
             continue
-        authorization = tool.get("authorization")
-        if isinstance(authorization, str):
-            found.add(authorization)
+        values = [tool.get("authorization")]
         headers = tool.get("headers")
         if isinstance(headers, Mapping):
             for name, value in headers.items():
                 if isinstance(value, str) and is_secret_name(str(name)):
                     # "Bearer <token>" keeps its scheme, as the masked headers do.
                     scheme, _, rest = value.strip().partition(" ")
-                    found.add(rest if scheme.lower() in CREDENTIAL_SCHEMES else value)
-    return frozenset(item.strip() for item in found if looks_like_credential(item))
+                    values.append(rest if scheme.lower() in CREDENTIAL_SCHEMES else value)
+        for value in values:
+            if isinstance(value, str) and looks_like_credential(value):
+                found.add(value.strip())
+        if len(found) > MAX_BODY_CREDENTIALS:
+            break
+    return frozenset(found)
 
 
-def without_credentials(text: str, credentials: Iterable[str]) -> str:
-    """``text`` (an entry's JSON) with each credential replaced by the mask, where it is a
-    string of its own and where it sits in a string within a string (a stream's events)."""
-    for credential in sorted(credentials, key=len, reverse=True):
-        once = json.dumps(credential)[1:-1]
-        for written in (once, json.dumps(once)[1:-1]):
-            text = text.replace(written, REDACTED)
+def without_credentials(text: str, credentials: Iterable[str], truncated_marker: str) -> str:
+    """``text`` (an entry's JSON) with each credential replaced by the mask.
+
+    Found as orjson writes it and as the standard library does (non-ASCII escaped), as a
+    string of its own and within a string within a string (a stream's events), but never
+    just after an escaping backslash (``\\n`` then the rest of a value is no credential, and
+    masking it would break the JSON). Where a kept body was cut inside a credential (just
+    before ``truncated_marker``), the start of it is masked too.
+    """
+    forms: set[str] = set()
+    for credential in credentials:
+        for once in (_json_string(credential, ascii=False), _json_string(credential, ascii=True)):
+            forms.update((once, _json_string(once, ascii=False)))
+    ordered = sorted(forms, key=len, reverse=True)
+    for form in ordered:
+        if form in text:
+            text = re.sub(_UNESCAPED + re.escape(form), _KEEP_BACKSLASHES, text)
+    for marker in {_json_string(truncated_marker, ascii=a) for a in (False, True)}:
+        if marker in text:
+            text = marker.join(_cut_credential(part, ordered) for part in text.split(marker))
     return text
+
+
+# Preceded by an even number of backslashes (none, or escaped ones): not itself escaped.
+_UNESCAPED = r"(?<!\\)((?:\\\\)*)"
+_KEEP_BACKSLASHES = r"\g<1>" + REDACTED.replace("\\", "\\\\")
+# A credential's start, cut by a body's truncation, counts from this many characters.
+_MIN_CUT_START = 4
+
+
+def _cut_credential(part: str, forms: Iterable[str]) -> str:
+    """``part`` (text before a truncation mark) without the start of a credential it ends in."""
+    for form in forms:
+        for length in range(len(form) - 1, _MIN_CUT_START - 1, -1):
+            if part.endswith(form[:length]):
+                return part[:-length] + REDACTED
+    return part
+
+
+def _json_string(text: str, *, ascii: bool) -> str:
+    """``text`` as it is written inside a JSON string (without the quotes)."""
+    written = json.dumps(text, ensure_ascii=ascii)
+    return written[1:-1]
 
 
 class RenderedJson(Response):

@@ -77,3 +77,68 @@ def test_bodies_without_credentials_are_kept_as_sent(tmp_path: Path) -> None:
         assert entry["body"] == body
     finally:
         close_app(app)
+
+
+def _journaled(tmp_path: Path, body: dict[str, Any], **config: Any) -> dict[str, Any]:
+    """The one entry the journal keeps of ``body``, sent as ``json.dumps`` writes it (the
+    answer's status checked by callers)."""
+    app = create_app(MockConfig(state_path=tmp_path / "state.sqlite3", **config))
+    try:
+        client = app.test_client()
+        raw = json.dumps(body)
+        client.post("/v1/responses", data=raw, content_type="application/json", headers=AUTH)
+        answer = client.get("/_mock/requests")
+        assert answer.status_code == 200, answer.text  # every entry still parses
+        [entry] = answer.get_json()["data"]
+        return entry  # type: ignore[no-any-return]
+    finally:
+        close_app(app)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_credential_with_other_than_ascii_letters_is_masked(tmp_path: Path, stream: bool) -> None:
+    """The entry is written by orjson, which keeps "ö" as it is; the standard library's
+    form (``\\u00f6``) alone was searched for, and such a credential was kept whole."""
+    body = _mcp_request(stream)
+    body["tools"][0]["authorization"] = "tökén-Qw12Er34Ty56"
+    kept = json.dumps(_journaled(tmp_path, body), ensure_ascii=False)
+    assert "tökén-Qw12Er34Ty56" not in kept and "***" in kept
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_credential_cut_by_the_journals_limit_leaves_no_start_behind(
+    tmp_path: Path, stream: bool
+) -> None:
+    body = _mcp_request(stream)
+    raw = json.dumps(body)
+    cut = raw.index(TOKEN) + 8  # the journal keeps the body up to the middle of the token
+    entry = _journaled(tmp_path, body, journal_body_max_bytes=cut)
+    assert entry["body_truncated"] is True
+    kept = json.dumps(entry)
+    assert TOKEN[:6] not in kept and OAUTH[:6] not in kept
+
+
+def test_an_escaped_character_before_a_credentials_letters_is_left_alone(tmp_path: Path) -> None:
+    """In ``"x\\nabc..."`` the ``n`` belongs to the escape: masking from it broke the entry's
+    JSON (the read of the whole journal failed)."""
+    body = _mcp_request(stream=False)
+    body["tools"][0]["authorization"] = "nabc123456789xyz"
+    body["input"] = "x\nabc123456789xyz"
+    entry = _journaled(tmp_path, body)
+    assert entry["body"]["input"] == "x\nabc123456789xyz"
+    assert entry["body"]["tools"][0]["authorization"] == "***"
+
+
+def test_a_body_with_more_credentials_than_searched_keeps_neither_body(tmp_path: Path) -> None:
+    """Each credential is a pass over the entry's text: past MAX_BODY_CREDENTIALS the
+    bodies are not kept (300,000 such tools took 15 s to journal)."""
+    from mockserver.journal_capture import MAX_BODY_CREDENTIALS
+
+    tools = [
+        {"type": "mcp", "server_label": f"s{n}", "authorization": f"a{n:011d}x"}
+        for n in range(MAX_BODY_CREDENTIALS + 1)
+    ]
+    entry = _journaled(tmp_path, {"model": "gpt-4", "input": "Hi", "tools": tools})
+    assert entry["status"] == 400  # past the live API's 128 tools
+    kept = json.dumps(entry)
+    assert "a00000000001x" not in kept and "not kept" in entry["body"]
