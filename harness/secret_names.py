@@ -88,3 +88,14 @@ def looks_like_credential(value: str) -> bool:
         and any(char.isalpha() for char in value)
         and any(char.isdigit() for char in value)
     )
+
+
+def split_scheme(value: str) -> tuple[str, str]:
+    """``(scheme, credential)`` of an Authorization-like value: ``("Bearer", "<token>")``;
+    ``("", value)`` when it starts with none of :data:`CREDENTIAL_SCHEMES`.
+
+    >>> split_scheme(" Bearer sk-abc "), split_scheme("sk-abc")
+    (('Bearer', 'sk-abc'), ('', 'sk-abc'))
+    """
+    scheme, _, rest = value.strip().partition(" ")
+    return (scheme, rest) if scheme.lower() in CREDENTIAL_SCHEMES else ("", value)

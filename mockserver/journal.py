@@ -527,12 +527,11 @@ class Journal:
     def _row(self, entry: JournalEntry) -> JournalRow:
         entry.settle(self.body_max_bytes)
         shown = _shown(entry)
-        searched = entry.credentials and len(entry.credentials) <= MAX_BODY_CREDENTIALS
-        if entry.credentials and not searched:
-            # Too many credentials to search the entry for: its bodies are not kept.
+        too_many = len(entry.credentials) > MAX_BODY_CREDENTIALS
+        if too_many:  # too many to search the entry for: its bodies are not kept
             shown["body"] = shown["response_body"] = _WITHHELD
         text, size = _entry_json(shown)
-        if searched:
+        if entry.credentials and not too_many:
             text = without_credentials(text, entry.credentials, TRUNCATED)
             size = len(text.encode("utf-8"))
         model = entry.model

@@ -20,10 +20,10 @@ import orjson
 from werkzeug.wrappers import Response
 
 from harness.secret_names import (
-    CREDENTIAL_SCHEMES,
     REDACTED,
     is_secret_name,
     looks_like_credential,
+    split_scheme,
 )
 
 # The fields of an entry the dashboard lists (an entry's summary, stored beside it).
@@ -40,8 +40,6 @@ SUMMARY_FIELDS = (
     "request_id",
     "time",
 )
-# Schemes whose word is kept in a masked value ("Bearer ***"): it tells what was sent.
-_SCHEMES = ("bearer", "basic", "token")
 
 
 @functools.lru_cache(maxsize=512)
@@ -52,8 +50,9 @@ def _secret(name: str) -> bool:
 
 
 def _masked(value: str) -> str:
-    scheme = value.strip().partition(" ")[0]
-    return f"{scheme} {REDACTED}" if scheme.lower() in _SCHEMES else REDACTED
+    # The scheme's word is kept ("Bearer ***"): it tells what was sent.
+    scheme, _ = split_scheme(value)
+    return f"{scheme} {REDACTED}" if scheme else REDACTED
 
 
 def masked_headers(items: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -181,8 +180,7 @@ def body_credentials(body: Any) -> frozenset[str]:
             for name, value in headers.items():
                 if isinstance(value, str) and is_secret_name(str(name)):
                     # "Bearer <token>" keeps its scheme, as the masked headers do.
-                    scheme, _, rest = value.strip().partition(" ")
-                    values.append(rest if scheme.lower() in CREDENTIAL_SCHEMES else value)
+                    values.append(split_scheme(value)[1])
         for value in values:
             if isinstance(value, str) and looks_like_credential(value):
                 found.add(value.strip())

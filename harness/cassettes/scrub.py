@@ -43,10 +43,10 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 from harness.cassettes.cassette import RecordedRequest, RecordedResponse, header_value
 from harness.secret_names import (  # shared with the mock's journal
-    CREDENTIAL_SCHEMES,
     REDACTED,
     is_secret_name,
     looks_like_credential,
+    split_scheme,
 )
 
 # Headers whose value is a URI: its query is scrubbed as the request URI's is.
@@ -233,8 +233,8 @@ def _credentials_under(name: str, value: str) -> set[str]:
     """What one value of a secret-named header (or JSON key) ``name`` teaches."""
     lowered = name.lower()
     learned = {value}
-    scheme, _, rest = value.strip().partition(" ")
-    if scheme.lower() in CREDENTIAL_SCHEMES:
+    scheme, rest = split_scheme(value)
+    if scheme:
         learned.add(rest)
         if scheme.lower() == "basic":
             learned.update(_basic_credentials(rest))
