@@ -15,7 +15,7 @@ from mockserver.config import MockConfig
 from mockserver.cors import CorsMiddleware
 from mockserver.dashboard import dashboard
 from mockserver.db import TemporaryState
-from mockserver.engine.tokens import encoding
+from mockserver.engine.tokens import load_tokenizer
 from mockserver.errors import install_error_handlers
 from mockserver.journal import Journal
 from mockserver.sqlite_state import SqliteState
@@ -38,7 +38,7 @@ def create_app(config: MockConfig | None = None) -> Flask:
     specs = load_specs(config.specs_dir)
     # Compile validators and load the tokenizer now, so no request pays for them.
     specs.compile_all()
-    encoding()
+    load_tokenizer()
     db = open_state(config)
     try:
         return _app_on(config, specs, db)

@@ -14,11 +14,13 @@ import gzip
 import importlib.util
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import regex  # type: ignore[import-untyped]  # no type information is installed
 import tiktoken
 
 ENCODING_NAME = "cl100k_base"
@@ -65,6 +67,13 @@ def encoding() -> tiktoken.Encoding:
     return loaded
 
 
+def load_tokenizer() -> None:
+    """Load the encoding and make the splitter of texts beyond Latin-1, so that no request
+    pays for either."""
+    encoding()
+    _unicode_splitter()
+
+
 def ranks_path() -> Path:
     """Where the installed ``bpe-openai`` keeps the cl100k_base ranks (found, not imported)."""
     spec = importlib.util.find_spec(RANKS_PACKAGE)
@@ -101,20 +110,22 @@ def encode(text: str) -> Sequence[int]:
     return sliced
 
 
-# tiktoken's encode_ordinary lets go of the GIL around its work (so does the `regex`
-# module's matching, which could run its pattern in Python). On a short prompt that work is
-# some 3 µs, but with another thread waiting for the GIL (the journal's writer, the server's
-# own threads) taking it back cost a request 10 to 40 µs. Short Latin-1 texts (English and
-# the Western European languages) are therefore split here with the standard `re`, which
-# keeps the GIL, by cl100k's pattern written for Latin-1, whose letters, numbers and spaces
-# are spelled out below (Unicode's L and N categories and its White_Space property, stable
-# for these 256 characters); `$` is the end of the text, as in tiktoken's Rust regex, so
-# \Z; the possessive quantifiers, which Python's `re` lacks before 3.11, are plain ones
-# here: what follows each can never match what it would give back (a letter after an
-# optional non-letter, a line break after a run of neither space nor letter nor digit, the
-# end of the text after spaces), so giving back never finds another match. Each piece goes
-# to the tokenizer's single-piece call, which keeps the GIL too: BPE never merges across
-# pieces, so the tokens are tiktoken's (tests/unit/test_tokens_hold_the_gil.py).
+# tiktoken's encode_ordinary lets go of the GIL around its work. On a short prompt that work
+# is some 3 µs, but with another thread waiting for the GIL (the journal's writer, the
+# server's own threads) taking it back cost a request 10 to 40 µs. Short texts are therefore
+# split here, by cl100k's pattern, on this thread, and each piece goes to the tokenizer's
+# single-piece call, which keeps the GIL: BPE never merges across pieces, so the tokens are
+# tiktoken's (tests/unit/test_tokens_hold_the_gil.py).
+#
+# Latin-1 texts (English and the Western European languages) are split with the standard
+# `re`, twice as fast as the `regex` module on them, by the pattern written for Latin-1:
+# its letters, numbers and spaces are spelled out below (Unicode's L and N categories and
+# its White_Space property, stable for these 256 characters); `$` is the end of the text,
+# as in tiktoken's Rust regex, so \Z; the possessive quantifiers, which Python's `re` lacks
+# before 3.11, are plain ones here: what follows each can never match what it would give
+# back (a letter after an optional non-letter, a line break after a run of neither space
+# nor letter nor digit, the end of the text after spaces), so giving back never finds
+# another match.
 _LETTERS = "A-Za-z\xaa\xb5\xba\xc0-\xd6\xd8-\xf6\xf8-\xff"
 _NUMBERS = "0-9\xb2\xb3\xb9\xbc-\xbe"
 _SPACES = "\t\n\x0b\x0c\r \x85\xa0"
@@ -123,6 +134,20 @@ _LATIN1_PIECES = re.compile(
     rf"| ?[^{_SPACES}{_LETTERS}{_NUMBERS}]+[\r\n]*|[{_SPACES}]+\Z|[{_SPACES}]*[\r\n]"
     rf"|[{_SPACES}]+(?![^{_SPACES}])|[{_SPACES}]"
 )
+# Other texts (curly quotes and dashes, Greek, Cyrillic, CJK, emoji) are split by the
+# pattern itself with the `regex` module (tiktoken's own dependency, and ours), which
+# keeps the GIL when told to (concurrent=False). Its Unicode tables are newer than those
+# tiktoken's Rust regex was built with: on characters assigned since (some 17,000, all of
+# which this Python's Unicode 14.0 calls unassigned) the two split differently. So a text
+# holding a character unassigned in this Python's Unicode, or a lone surrogate (no UTF-8
+# for the single-piece call), goes to tiktoken whole; and this path is taken only on the
+# Unicode versions checked against tiktoken code point by code point
+# (tests/unit/test_tokens_hold_the_gil.py, run on Pythons 3.11, 3.12 and 3.13).
+_CHECKED_UNICODE = frozenset({"14.0.0", "15.0.0", "15.1.0"})
+# Characters past the Basic Multilingual Plane (emoji, rare CJK), each looked up on its own:
+# a character class of their unassigned ranges would be scanned range by range at every
+# character of every text, where the BMP's class is one lookup in a table.
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # Longer texts go to tiktoken whole: one hand-off of the GIL is small beside their work.
 _SPLIT_HERE_CHARS = 4096
 # Pieces are words, numbers of up to 3 digits, punctuation runs: a few thousand recur.
@@ -130,14 +155,21 @@ _CACHED_PIECE = 32
 
 
 def encode_ordinary(text: str) -> Sequence[int]:
-    """tiktoken's ``encode_ordinary``, without letting go of the GIL for a short Latin-1 text."""
-    if len(text) > _SPLIT_HERE_CHARS or not (text.isascii() or _is_latin1(text)):
-        tokens: list[int] = encoding().encode_ordinary(text)
-        return tokens
-    encoded: list[int] = []
-    for piece in _LATIN1_PIECES.findall(text):
-        encoded += _piece_tokens(piece) if len(piece) <= _CACHED_PIECE else _bpe(piece)
-    return encoded
+    """tiktoken's ``encode_ordinary``, without letting go of the GIL for a short text."""
+    if len(text) <= _SPLIT_HERE_CHARS:
+        if text.isascii() or _is_latin1(text):
+            pieces = _LATIN1_PIECES.findall(text)
+        elif (split := _unicode_splitter()) is not None and split.splits(text):
+            pieces = split.pattern.findall(text, concurrent=False)
+        else:
+            pieces = None
+        if pieces is not None:
+            encoded: list[int] = []
+            for piece in pieces:
+                encoded += _piece_tokens(piece) if len(piece) <= _CACHED_PIECE else _bpe(piece)
+            return encoded
+    tokens: list[int] = encoding().encode_ordinary(text)
+    return tokens
 
 
 def _is_latin1(text: str) -> bool:
@@ -146,6 +178,37 @@ def _is_latin1(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+class _UnicodeSplitter(NamedTuple):
+    pattern: Any  # cl100k's pattern, compiled by the `regex` module
+    unassigned_in_bmp: Any  # re.Pattern: the BMP's unassigned code points and surrogates
+
+    def splits(self, text: str) -> bool:
+        """Whether every character of ``text`` is one this path splits as tiktoken does."""
+        if self.unassigned_in_bmp.search(text) is not None:
+            return False
+        return all(unicodedata.category(char) != "Cn" for char in _ASTRAL.findall(text))
+
+
+@lru_cache(maxsize=1)
+def _unicode_splitter() -> _UnicodeSplitter | None:
+    """The splitter of texts beyond Latin-1; ``None`` on a Unicode version not checked.
+
+    Made once per process (some 10 ms, a pass over the BMP), when the tokenizer is loaded.
+    """
+    if unicodedata.unidata_version not in _CHECKED_UNICODE:
+        return None
+    ranges: list[str] = []
+    start = None
+    for code in range(0x10001):
+        outside = code < 0x10000 and unicodedata.category(chr(code)) in ("Cn", "Cs")
+        if outside and start is None:
+            start = code
+        elif not outside and start is not None:
+            ranges.append(f"\\u{start:04x}-\\u{code - 1:04x}")
+            start = None
+    return _UnicodeSplitter(regex.compile(CL100K_PATTERN), re.compile(f"[{''.join(ranges)}]"))
 
 
 def _bpe(piece: str) -> list[int]:

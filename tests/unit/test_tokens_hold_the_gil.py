@@ -1,12 +1,13 @@
-"""Short Latin-1 texts are tokenized without letting go of the GIL, exactly as tiktoken does.
+"""Short texts are tokenized without letting go of the GIL, exactly as tiktoken does.
 
-tiktoken's ``encode_ordinary`` (and the ``regex`` module's matching) release the GIL around
-their work. On a short prompt that work is 3 µs, but handing the GIL back and taking it
-again, with another thread waiting for it (the journal's writer, the server's own threads),
-cost the request 10 to 40 µs in the varied-traffic benchmark. ``engine.tokens`` splits short
-Latin-1 texts with the standard ``re`` (which keeps the GIL) and encodes each piece with the
-tokenizer's single-piece call (which keeps it too). These tests hold the tokens to
-tiktoken's own, and check that no other thread runs while a prompt is counted.
+tiktoken's ``encode_ordinary`` releases the GIL around its work. On a short prompt that work
+is 3 µs, but handing the GIL back and taking it again, with another thread waiting for it
+(the journal's writer, the server's own threads), cost the request 10 to 40 µs in the
+varied-traffic benchmark. ``engine.tokens`` splits short Latin-1 texts with the standard
+``re``, other short texts with the ``regex`` module told to keep the GIL, and encodes each
+piece with the tokenizer's single-piece call (which keeps it too). These tests hold the
+tokens to tiktoken's own, character by character, and check that no other thread runs while
+a prompt is counted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import string
 import sys
 import threading
 import time
+import unicodedata
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,12 +81,61 @@ def test_latin1_texts_encode_as_tiktoken_encodes_them(text: str) -> None:
     assert list(tokens.encode_ordinary(text)) == tiktoken_tokens(text)
 
 
+# Beyond Latin-1: the punctuation of English prose, other scripts, emoji, and characters
+# that the `regex` module knows and this Python's Unicode does not.
+WIDER = "’‘“”—–…•€™αβΩжЯ東京の首都は한국어ไทยعربيहिन्दी😀🎉👍🏽\u200b\u2028\u3000\u0cf3\U00011f04"
+WIDER_PIECES = st.lists(
+    st.one_of(
+        st.text(max_size=8),  # any code point hypothesis draws
+        st.text(alphabet=WIDER + " 's1\n", max_size=12),
+        st.sampled_from([" “quoted”", "’s", "’S", " — ", "…", "2024年", "١٢٣", " 😀😀", "ſ'ſ"]),
+    ),
+    max_size=20,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(WIDER_PIECES)
+def test_texts_beyond_latin1_encode_as_tiktoken_encodes_them(text: str) -> None:
+    assert list(tokens.encode_ordinary(text)) == tiktoken_tokens(text)
+
+
+def every_code_point_in_contexts(start: int, stop: int) -> str:
+    return "".join(
+        f"x{c}y {c}7{c}'s{c}\n{c} {c}{c}  {c}"
+        for c in map(chr, range(start, stop))
+        if not 0xD800 <= ord(c) <= 0xDFFF
+    )
+
+
+@pytest.mark.skipif(
+    unicodedata.unidata_version not in tokens._CHECKED_UNICODE,
+    reason="texts beyond Latin-1 go to tiktoken whole on this Unicode version",
+)
+def test_every_code_point_splits_as_tiktoken_splits_it() -> None:
+    """Each of the 1,112,064 code points, in contexts that put it next to letters, digits,
+    a contraction, spaces and line breaks, gives tiktoken's tokens (some 10 s): the check
+    behind the Unicode versions the `regex` path is taken on."""
+    step = 150  # texts within the split-here limit
+    for start in range(0, 0x110000, step):
+        text = every_code_point_in_contexts(start, min(start + step, 0x110000))
+        if list(tokens.encode_ordinary(text)) != tiktoken_tokens(text):
+            wrong = [
+                hex(code)
+                for code in range(start, min(start + step, 0x110000))
+                if (one := every_code_point_in_contexts(code, code + 1))
+                and list(tokens.encode_ordinary(one)) != tiktoken_tokens(one)
+            ]
+            raise AssertionError(f"split differently from tiktoken: {wrong}")
+
+
 def test_texts_past_the_fast_paths_limits_still_encode_exactly() -> None:
     for text in (
         "word " * 2000,  # longer than the split done in Python
         "Résumé, naïve café: ça va? " * 3,  # Latin-1
-        "注文42の状況は? 🎉 Ωμέγα",  # neither
+        "注文42の状況は? 🎉 Ωμέγα",  # beyond Latin-1
         "lone \ud800 surrogate",
+        "assigned after Unicode 14: \u0cf3 \U00011f04",
         "a" * 5000,
         "x\n" * 10,
         "trailing spaces   ",
@@ -116,6 +168,8 @@ def test_counting_a_short_prompt_lets_no_other_thread_run() -> None:
         for number in range(20):
             tokens.count_tokens(f"What is the status of order {number}{time.time_ns()} now?")
             tokens.count_tokens(f"Où en est la commande n°{number}{time.time_ns()}, merci?")
+            tokens.count_tokens(f"What’s “order {number}{time.time_ns()}” — shipped?")
+            tokens.count_tokens(f"注文{number}{time.time_ns()}の状況は? 🎉 Ωμέγα")
         after = spins[0]
     finally:
         sys.setswitchinterval(interval)
