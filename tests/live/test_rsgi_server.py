@@ -24,6 +24,7 @@ import httpx
 import pytest
 import requests
 
+from mockserver.rsgi_bridge import THREAD_BODY_BYTES
 from tests.fixtures.admin import Admin
 from tests.fixtures.redis_server import RedisServer, redis_server
 from tests.fixtures.rsgi_short_timeout import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES
@@ -93,6 +94,26 @@ def _paced_stream(server: RunningServer) -> None:
                 break
 
 
+def _paced_stream_of_a_large_body(server: RunningServer) -> None:
+    """A body past THREAD_BODY_BYTES (padded: JSON allows any whitespace) is answered on a
+    thread up to its first byte, then paced on the loop."""
+    body = json.dumps(_chat("Tell me a long story", stream=True)).encode()
+    padded = body[:-1] + b" " * THREAD_BODY_BYTES + b"}"
+    with requests.post(
+        f"{server.base_url}/chat/completions",
+        data=padded,
+        headers={**HEADERS, "Content-Type": "application/json", "X-Mock-Chunk-Delay-Ms": "300"},
+        stream=True,
+        timeout=SLOW_S + 30,
+    ) as answer:
+        answer.raise_for_status()
+        deadline = time.monotonic() + SLOW_S
+        for line in answer.iter_lines():
+            assert not line or line.startswith(b"data: {"), line
+            if time.monotonic() > deadline:
+                break
+
+
 def _stub_latency(server: RunningServer) -> None:
     Admin(server.url).stub(
         match={"last_user_message": "the slow stub"},
@@ -109,8 +130,8 @@ def _stub_latency(server: RunningServer) -> None:
 
 @pytest.mark.parametrize(
     "slow_request",
-    [_latency_header, _held_fault, _paced_stream, _stub_latency],
-    ids=["latency-header", "held-fault", "paced-stream", "stub-latency"],
+    [_latency_header, _held_fault, _paced_stream, _paced_stream_of_a_large_body, _stub_latency],
+    ids=["latency-header", "held-fault", "paced-stream", "large-body-stream", "stub-latency"],
 )
 def test_a_waiting_request_does_not_hold_up_the_others_on_its_worker(
     server: RunningServer, slow_request: Callable[[RunningServer], None]
