@@ -17,7 +17,8 @@ and, when installed (``npm install @stoplight/prism-cli @copilotkit/aimock`` in 
           nodes
   aimock  CopilotKit's aimock with a catch-all text fixture
 Also: chat stream time to first byte (idle, and while 50 slow streams are open, with the
-plain-request rate during those streams), RSS per worker after the load (at once, and
+plain-request rate during those streams), varied chat's rate and p99 alone and beside a 1 MB
+prompt sent every 50 ms or so, RSS per worker after the load (at once, and
 idle 3 s later) and after 1,000 stored responses, and the time from start to the first
 answered request.
 
@@ -134,6 +135,8 @@ def body_for(scenario: str, traffic: str) -> tuple[str, dict[str, Any]]:
 
 
 SLOW_STREAMS = 50
+# The prompt of the large requests sent beside small ones (extras): past the context window.
+LARGE_PROMPT_BYTES = 1_000_000
 # How long the RSS is measured again after the load: long enough for an idle worker to
 # hand its freed memory back (mockserver.idle_memory looks every second).
 IDLE_SETTLE_S = 3.0
@@ -370,6 +373,39 @@ def slow_streams(port: int, count: int = SLOW_STREAMS, delay_ms: int = 200) -> I
             thread.join(timeout=15)
 
 
+@contextmanager
+def large_prompts(
+    port: int, size: int = LARGE_PROMPT_BYTES, gap_s: float = 0.05
+) -> Iterator[list[float]]:
+    """Send a chat request with a ``size``-byte prompt, again and again (``gap_s`` apart),
+    on one connection; yields the list of their latencies (ms), filled as they come. Past the
+    context window, each is answered 400 once its tokens are counted: milliseconds of work."""
+    stop = threading.Event()
+    latencies: list[float] = []
+    words = ("lorem ipsum dolor sit amet " * (size // 27 + 1))[:size]
+    body = json.dumps({"model": "gpt-4", "messages": [{"role": "user", "content": words}]})
+
+    def sender() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            while not stop.is_set():
+                started = time.perf_counter()
+                connection.request("POST", CHAT_PATH, body, HEADERS)
+                connection.getresponse().read()
+                latencies.append((time.perf_counter() - started) * 1000)
+                time.sleep(gap_s)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=sender, daemon=True)
+    thread.start()
+    try:
+        yield latencies
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+
+
 def worker_rss_mb(parent_pid: int) -> list[float]:
     """Resident memory of each child process of the server (its workers), rounded, in MB."""
     sizes = []
@@ -596,6 +632,16 @@ def main() -> None:
             f"first byte p50 {busy[0]:.2f} ms "
             f"(x{busy[0] / idle[0]:.1f} idle), plain chat {during.requests_per_s:.0f} req/s, "
             f"p99 {during.p99_ms:.1f} ms, errors {during.errors}"
+        )
+        alone = load(port, CHAT_PATH, varied_body(CHAT_BODY), min(5.0, args.duration), 16)
+        with large_prompts(port) as latencies:
+            beside = load(port, CHAT_PATH, varied_body(CHAT_BODY), min(5.0, args.duration), 16)
+        notes.append(
+            f"[{server}] varied chat at 16 connections: alone {alone.requests_per_s:.0f} req/s, "
+            f"p99 {alone.p99_ms:.1f} ms; beside a {LARGE_PROMPT_BYTES // 1_000_000} MB prompt "
+            f"every {statistics.median(latencies) + 50:.0f} ms: {beside.requests_per_s:.0f} "
+            f"req/s, p99 {beside.p99_ms:.1f} ms (the large ones: median "
+            f"{statistics.median(latencies):.0f} ms)"
         )
         for index in range(1000):
             post(

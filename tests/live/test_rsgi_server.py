@@ -195,7 +195,9 @@ def test_the_admin_api_and_the_journal_answer_beside_the_api(server: RunningServ
         f"{server.base_url}/chat/completions", json=_chat(text), headers=HEADERS, timeout=10
     ).raise_for_status()
     bodies = [entry["body"] for entry in admin.requests(path="/v1/chat/completions")]
-    assert any(body and body["messages"][0]["content"] == text for body in bodies)
+    # (A body past the journal's cap, as the large-body stream's, is kept as cut text.)
+    parsed = [body for body in bodies if isinstance(body, dict)]
+    assert any(body["messages"][0]["content"] == text for body in parsed)
 
 
 def test_a_streamed_answer_and_an_admin_call_are_logged_once_sent(server: RunningServer) -> None:
