@@ -304,19 +304,22 @@ class Piece(NamedTuple):
 # Replies are made of a few template sentences that recur across requests that differ
 # (tests/unit/test_token_sentences.py checks the equality): their sentences are remembered,
 # where the whole texts, each new, would not be.
-_SENTENCE_CUT = re.compile(r"(?<=[.!?]) (?=[A-Za-z])")
+# Found as the mark itself (a pattern that starts with a character class is searched for
+# that class; one that starts with a look-behind is tried at every position: 1.8 against
+# 5.1 µs for a reply of four sentences, two to three texts a request).
+_SENTENCE_END = re.compile(r"[.!?](?= [A-Za-z])")
 # Sentences remembered are short, so the caches of them stay small: at worst 1 KB of token
 # ids, or 15 KB of pieces, each (some 4 MB and 15 MB per worker), typically a tenth of that.
 _CACHED_PART = 128
 
 
 def _sentences(text: str) -> list[str]:
-    """``text`` cut at the places :data:`_SENTENCE_CUT` finds, each space starting a part."""
+    """``text`` cut after each mark :data:`_SENTENCE_END` finds, each space starting a part."""
     parts = []
     start = 0
-    for cut in _SENTENCE_CUT.finditer(text):
-        parts.append(text[start : cut.start()])
-        start = cut.start()
+    for mark in _SENTENCE_END.finditer(text):
+        parts.append(text[start : mark.end()])
+        start = mark.end()
     parts.append(text[start:])
     return parts
 

@@ -9,12 +9,13 @@ whole text: for the mock's own replies, and for any text with sentence-like punc
 from __future__ import annotations
 
 import random
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mockserver.engine.text import compose_reply
-from mockserver.engine.tokens import encode, encoding, pieces_of, split_pieces
+from mockserver.engine.tokens import _sentences, encode, encoding, pieces_of, split_pieces
 
 QUESTIONS = (
     "What is the status of order {n} in our shop?",
@@ -56,3 +57,12 @@ def test_any_text_encodes_as_its_whole_text(text: str) -> None:
     tokens, pieces = whole(text)
     assert list(encode(text)) == tokens
     assert pieces_of(text) == pieces
+
+
+@settings(max_examples=500, deadline=None)
+@given(SENTENCE_TEXT)
+def test_a_text_is_cut_before_each_space_between_a_mark_and_a_letter(text: str) -> None:
+    """The cut's definition, as a look-behind states it; the code finds the marks instead."""
+    cuts = [cut.start() for cut in re.finditer(r"(?<=[.!?]) (?=[A-Za-z])", text)]
+    expected = [text[start:end] for start, end in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    assert _sentences(text) == expected
