@@ -636,12 +636,13 @@ def main() -> None:
         alone = load(port, CHAT_PATH, varied_body(CHAT_BODY), min(5.0, args.duration), 16)
         with large_prompts(port) as latencies:
             beside = load(port, CHAT_PATH, varied_body(CHAT_BODY), min(5.0, args.duration), 16)
+        large_ms = statistics.median(latencies) if latencies else float("nan")
         notes.append(
             f"[{server}] varied chat at 16 connections: alone {alone.requests_per_s:.0f} req/s, "
-            f"p99 {alone.p99_ms:.1f} ms; beside a {LARGE_PROMPT_BYTES // 1_000_000} MB prompt "
-            f"every {statistics.median(latencies) + 50:.0f} ms: {beside.requests_per_s:.0f} "
-            f"req/s, p99 {beside.p99_ms:.1f} ms (the large ones: median "
-            f"{statistics.median(latencies):.0f} ms)"
+            f"p99 {alone.p99_ms:.1f} ms; beside {len(latencies)} prompts of "
+            f"{LARGE_PROMPT_BYTES // 1_000_000} MB, one every {large_ms + 50:.0f} ms: "
+            f"{beside.requests_per_s:.0f} req/s, p99 {beside.p99_ms:.1f} ms (the large ones: "
+            f"median {large_ms:.0f} ms)"
         )
         for index in range(1000):
             post(

@@ -8,6 +8,12 @@ request runs in a greenlet (:func:`run_pausable`), and :func:`pause` hands the w
 loop as ``asyncio.sleep``, switching back into the request when it is over. Anywhere else
 (a WSGI server's thread, a test) :func:`pause` is ``time.sleep``.
 
+Work that takes milliseconds and lets go of the GIL (the tokenizer on a long prompt: 35 ms
+for 1 MB) must not stop the loop either: :func:`off_loop` runs it on a thread of a small
+pool, awaited by the loop as a pause is, which answers the worker's other requests
+meanwhile (with a 1 MB prompt every 90 ms beside small requests on one worker, theirs had a
+p99 of 60 ms).
+
 By hand on greenlet: the pattern is SQLAlchemy's ``greenlet_spawn``/``await_only``, a
 dozen lines, where SQLAlchemy itself would be a large dependency for them. Unlike it, the
 greenlets are kept and reused: making one costs some 5 µs, a twentieth of a request.
@@ -16,9 +22,13 @@ greenlets are kept and reused: making one costs some 5 µs, a twentieth of a req
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from greenlet import getcurrent, greenlet
@@ -66,8 +76,59 @@ def pause(seconds: float) -> None:
         time.sleep(seconds)
 
 
+def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)``: on a thread, awaited by the event loop, when called from
+    :func:`run_pausable`; here otherwise. For work of milliseconds that lets go of the GIL
+    (a thread's hand-off costs some 50 µs)."""
+    current = getcurrent()
+    if not isinstance(current, _Runner):
+        return function(*args)
+    loop = asyncio.get_running_loop()
+    result: T = current.parent.switch(loop.run_in_executor(_off_loop_pool(), function, *args))
+    return result
+
+
+# The threads that off_loop's calls run on, per process: the loop's own default executor
+# would grow a thread at a time (see started_pool); a few suffice for two cores or so.
+OFF_LOOP_THREADS = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _off_loop_pool() -> ThreadPoolExecutor:
+    return started_pool(OFF_LOOP_THREADS, "off-loop")
+
+
+# A forked worker starts without the parent's threads: its pool is made anew.
+os.register_at_fork(after_in_child=_off_loop_pool.cache_clear)
+
+# The longest a thread pool's start may keep its first call waiting.
+_POOL_START_S = 5.0
+
+
+def started_pool(threads: int, name: str) -> ThreadPoolExecutor:
+    """A pool of ``threads`` threads, all started now.
+
+    A pool that grew with its load, a thread at a time as calls overlapped, kept growing for
+    seconds under occasional calls, which is what a leak of threads looks like to whoever
+    counts them (``benchmarks/soak.py``).
+    """
+    pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
+    # Each waits for all the others: so each submit finds no thread idle, and starts one
+    # more (ThreadPoolExecutor has no way to start them all).
+    everyone = threading.Barrier(threads)
+    for _ in range(threads):
+        pool.submit(_wait_for_all, everyone)
+    return pool
+
+
+def _wait_for_all(barrier: threading.Barrier) -> None:
+    with contextlib.suppress(threading.BrokenBarrierError):
+        barrier.wait(timeout=_POOL_START_S)
+
+
 async def run_pausable(function: Callable[..., T], *args: Any) -> T:
-    """Run ``function(*args)`` on this thread, awaiting each :func:`pause` it makes."""
+    """Run ``function(*args)`` on this thread, awaiting each :func:`pause` it makes (and
+    each :func:`off_loop` call)."""
     idle: list[_Runner] = _idle.__dict__.setdefault("runners", [])
     runner = idle.pop() if idle else _Runner()
     step: Any = runner.switch((function, args))

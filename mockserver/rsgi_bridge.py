@@ -19,12 +19,6 @@ journal read waits for the entries still being written) and every request on a R
 (granian's RSGI path costs more per request than its WSGI one, mostly Rust), streams about
 as many.
 
-The answer to a large body (from :data:`THREAD_BODY_BYTES`) is started on a thread too, up
-to its first byte: counting a long prompt's tokens is milliseconds of work (a 1 MB prompt:
-35 ms), during which the loop would answer no other request of the worker (with a 1 MB
-prompt every 90 ms beside small requests, theirs waited: p99 from 12 to 52 ms); on a thread,
-the tokenizer lets go of the GIL for the loop.
-
 By hand: no library serves a WSGI app on RSGI, let alone inline on the loop (granian's own
 WSGI interface is the threaded one this replaces; a2wsgi bridges WSGI to ASGI on threads).
 """
@@ -32,17 +26,15 @@ WSGI interface is the threaded one this replaces; a2wsgi bridges WSGI to ASGI on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import sys
-import threading
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.openai_errors import INVALID_REQUEST, SERVER_ERROR, ErrorReply
 from harness.sse import dump_json_bytes
-from mockserver.pausing import run_pausable
+from mockserver.pausing import run_pausable, started_pool
 
 # How long a client may take to send a request's body, from its headers to its last byte.
 BODY_READ_TIMEOUT_S = 30.0
@@ -54,14 +46,6 @@ _END = object()
 _SWEEP_EVERY_S = 0.5
 # The threads for the admin API, when the store is local (see RsgiBridge).
 ADMIN_THREADS = 8
-# A request body from this size up is answered, up to its first byte, on a thread of its own
-# pool (see the module's docstring): a 64 KB prompt is some 2 ms of work, past what a thread's
-# hand-off costs many times over. Its own pool, so that the admin API never waits behind
-# them; a few threads, since the work is the tokenizer's on two cores or so.
-THREAD_BODY_BYTES = 64 * 1024
-LARGE_BODY_THREADS = 4
-# The longest a thread pool's start may keep its first call waiting.
-_POOL_START_S = 5.0
 
 
 class _BodyTimedOut(Exception):
@@ -91,7 +75,6 @@ class RsgiBridge:
         self._all_in_threads = all_in_threads
         self._body_read_timeout_s = body_read_timeout_s
         self._pool: ThreadPoolExecutor | None = None  # made in the worker, after the fork
-        self._large_body_pool: ThreadPoolExecutor | None = None  # the same
         # The requests whose bodies are being read, and when each must have arrived; the
         # sweep takes out the ones it cuts off.
         self._reading: dict[asyncio.Task[Any], float] = {}
@@ -102,7 +85,7 @@ class RsgiBridge:
             return
         environ = wsgi_environ(scope)
         try:
-            body = await self._read_body(environ, protocol)
+            environ["wsgi.input"] = io.BytesIO(await self._read_body(environ, protocol))
         except _BodyTimedOut:
             return _answer_error(
                 protocol,
@@ -115,16 +98,16 @@ class RsgiBridge:
             )
         except (RuntimeError, OSError):  # the client went away while sending
             return None
-        environ["wsgi.input"] = io.BytesIO(body)
         if self._all_in_threads or environ["PATH_INFO"].startswith("/_mock/"):
-            in_thread = _in(self._thread_pool())
-            await self._serve(environ, protocol, in_thread, in_thread)
-        elif len(body) >= THREAD_BODY_BYTES:
-            # The answer's first byte on a thread; a stream's later chunks on the loop, so a
-            # paced stream holds no thread.
-            await self._serve(environ, protocol, _in(self._large_bodies_pool()), run_pausable)
+            loop = asyncio.get_running_loop()
+            pool = self._thread_pool()
+
+            def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+                return loop.run_in_executor(pool, function, *args)
+
+            await self._serve(environ, protocol, in_thread)
         else:
-            await self._serve(environ, protocol, run_pausable, run_pausable)
+            await self._serve(environ, protocol, run_pausable)
         return None
 
     async def _read_body(self, environ: dict[str, Any], protocol: Any) -> bytes:
@@ -189,10 +172,9 @@ class RsgiBridge:
                 task.cancel()
         loop.call_later(_SWEEP_EVERY_S, self._cut_off_slow_bodies, loop)
 
-    async def _serve(self, environ: dict[str, Any], protocol: Any, start: Run, run: Run) -> None:
-        """Answer with the app: called by ``start``, its body's chunks read by ``run``."""
+    async def _serve(self, environ: dict[str, Any], protocol: Any, run: Run) -> None:
         try:
-            status, headers, body = await start(_start, self._app, environ)
+            status, headers, body = await run(_start, self._app, environ)
         except Exception:
             _answer_error(protocol, ErrorReply(500, "The server had an error.", SERVER_ERROR))
             raise
@@ -212,47 +194,10 @@ class RsgiBridge:
                 await run(close)
 
     def _thread_pool(self) -> ThreadPoolExecutor:
-        """The pool of the admin API (and of every request, ``all_in_threads``)."""
+        """The pool, its threads all started at its first use (see ``started_pool``)."""
         if self._pool is None:
-            self._pool = _started_pool(self._threads, "rsgi-blocking")
+            self._pool = started_pool(self._threads, "rsgi-blocking")
         return self._pool
-
-    def _large_bodies_pool(self) -> ThreadPoolExecutor:
-        """The pool that starts the answers to large bodies."""
-        if self._large_body_pool is None:
-            self._large_body_pool = _started_pool(LARGE_BODY_THREADS, "rsgi-large-body")
-        return self._large_body_pool
-
-
-def _in(pool: ThreadPoolExecutor) -> Run:
-    """A runner that calls on ``pool``'s threads, awaited on the running loop."""
-    loop = asyncio.get_running_loop()
-
-    def in_thread(function: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-        return loop.run_in_executor(pool, function, *args)
-
-    return in_thread
-
-
-def _started_pool(threads: int, name: str) -> ThreadPoolExecutor:
-    """A pool of ``threads`` threads, all started now.
-
-    A pool that grew with its load, a thread at a time as calls overlapped, kept growing for
-    seconds under the admin API's occasional calls, which is what a leak of threads looks
-    like to whoever counts them (``benchmarks/soak.py``).
-    """
-    pool = ThreadPoolExecutor(threads, thread_name_prefix=name)
-    # Each waits for all the others: so each submit finds no thread idle, and starts one
-    # more (ThreadPoolExecutor has no way to start them all).
-    everyone = threading.Barrier(threads)
-    for _ in range(threads):
-        pool.submit(_wait_for_all, everyone)
-    return pool
-
-
-def _wait_for_all(barrier: threading.Barrier) -> None:
-    with contextlib.suppress(threading.BrokenBarrierError):
-        barrier.wait(timeout=_POOL_START_S)
 
 
 def _start(app: WSGIApp, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], Any]:

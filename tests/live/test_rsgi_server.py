@@ -24,7 +24,7 @@ import httpx
 import pytest
 import requests
 
-from mockserver.rsgi_bridge import THREAD_BODY_BYTES
+from mockserver.engine.tokens import _OFF_LOOP_CHARS as LONG_PROMPT_CHARS
 from tests.fixtures.admin import Admin
 from tests.fixtures.redis_server import RedisServer, redis_server
 from tests.fixtures.rsgi_short_timeout import BODY_READ_TIMEOUT_S, MAX_BODY_BYTES
@@ -94,15 +94,14 @@ def _paced_stream(server: RunningServer) -> None:
                 break
 
 
-def _paced_stream_of_a_large_body(server: RunningServer) -> None:
-    """A body past THREAD_BODY_BYTES (padded: JSON allows any whitespace) is answered on a
-    thread up to its first byte, then paced on the loop."""
-    body = json.dumps(_chat("Tell me a long story", stream=True)).encode()
-    padded = body[:-1] + b" " * THREAD_BODY_BYTES + b"}"
+def _paced_stream_of_a_long_prompt(server: RunningServer) -> None:
+    """A prompt long enough to be tokenized off the loop (mockserver.pausing.off_loop), then
+    its answer paced on the loop."""
+    prompt = "lorem ipsum dolor sit amet " * (LONG_PROMPT_CHARS // 27 + 1)
     with requests.post(
         f"{server.base_url}/chat/completions",
-        data=padded,
-        headers={**HEADERS, "Content-Type": "application/json", "X-Mock-Chunk-Delay-Ms": "300"},
+        json=_chat(prompt, stream=True),
+        headers={**HEADERS, "X-Mock-Chunk-Delay-Ms": "300"},
         stream=True,
         timeout=SLOW_S + 30,
     ) as answer:
@@ -130,8 +129,8 @@ def _stub_latency(server: RunningServer) -> None:
 
 @pytest.mark.parametrize(
     "slow_request",
-    [_latency_header, _held_fault, _paced_stream, _paced_stream_of_a_large_body, _stub_latency],
-    ids=["latency-header", "held-fault", "paced-stream", "large-body-stream", "stub-latency"],
+    [_latency_header, _held_fault, _paced_stream, _paced_stream_of_a_long_prompt, _stub_latency],
+    ids=["latency-header", "held-fault", "paced-stream", "long-prompt-stream", "stub-latency"],
 )
 def test_a_waiting_request_does_not_hold_up_the_others_on_its_worker(
     server: RunningServer, slow_request: Callable[[RunningServer], None]
@@ -195,7 +194,7 @@ def test_the_admin_api_and_the_journal_answer_beside_the_api(server: RunningServ
         f"{server.base_url}/chat/completions", json=_chat(text), headers=HEADERS, timeout=10
     ).raise_for_status()
     bodies = [entry["body"] for entry in admin.requests(path="/v1/chat/completions")]
-    # (A body past the journal's cap, as the large-body stream's, is kept as cut text.)
+    # (A body past the journal's cap, as the long prompt's, is kept as cut text.)
     parsed = [body for body in bodies if isinstance(body, dict)]
     assert any(body["messages"][0]["content"] == text for body in parsed)
 

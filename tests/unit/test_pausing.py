@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mockserver.pausing import pause, run_pausable
+from mockserver.pausing import off_loop, pause, run_pausable
 
 
 def _paused(seconds: float, value: int) -> int:
@@ -93,3 +93,34 @@ def test_outside_run_pausable_a_pause_sleeps_the_thread() -> None:
     thread.start()
     thread.join(5)
     assert result and result[0] >= 0.19
+
+
+def test_off_loop_work_runs_on_a_thread_while_the_loop_serves_others() -> None:
+    """The off-loop call waits, on its thread, for an event only the loop sets: on the loop
+    itself it would wait out its timeout (and say so)."""
+    loop_set = threading.Event()
+
+    def waits_for_the_loop() -> str:
+        return "off the loop" if loop_set.wait(timeout=2) else "held the loop"
+
+    async def main() -> str:
+        call = asyncio.ensure_future(run_pausable(off_loop, waits_for_the_loop))
+        await asyncio.sleep(0.05)  # the call is running
+        loop_set.set()  # this coroutine runs only if the loop is free
+        return await call
+
+    assert asyncio.run(main()) == "off the loop"
+
+
+def test_an_off_loop_error_reaches_the_call_and_outside_run_pausable_it_runs_here() -> None:
+    def fails() -> None:
+        raise ValueError("on the thread")
+
+    def calls_off_loop() -> str:
+        with pytest.raises(ValueError, match="on the thread"):
+            off_loop(fails)
+        return "the call went on"
+
+    assert asyncio.run(run_pausable(calls_off_loop)) == "the call went on"
+    here = threading.get_ident()
+    assert off_loop(threading.get_ident) == here

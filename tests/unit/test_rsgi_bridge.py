@@ -5,18 +5,11 @@ Served for real in tests/live/test_rsgi_server.py (and every suite run against e
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-from mockserver.rsgi_bridge import (
-    ADMIN_THREADS,
-    THREAD_BODY_BYTES,
-    RsgiBridge,
-    _start,
-    wsgi_environ,
-)
+from mockserver.rsgi_bridge import ADMIN_THREADS, RsgiBridge, _start, wsgi_environ
 
 
 class _Headers:
@@ -119,77 +112,3 @@ def test_the_pool_starts_all_its_threads_at_its_first_use() -> None:
         assert pool.submit(lambda: 7).result(timeout=10) == 7
         assert threading.active_count() - before == expected
         pool.shutdown()
-
-
-class _Protocol:
-    """An RSGI protocol with a body already arrived; keeps what is answered."""
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.answered: list[tuple[int, bytes]] = []
-
-    async def __call__(self) -> bytes:
-        return self.body
-
-    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.answered.append((status, body))
-
-
-class _SizedScope(_Scope):
-    def __init__(self, size: int) -> None:
-        self.headers = _Headers(
-            [("content-type", "application/json"), ("content-length", str(size))]
-        )
-
-
-def test_a_large_body_is_answered_on_a_thread_while_the_loop_answers_others() -> None:
-    """The answer to a large body waits, on its thread, for a small request's answer: the
-    loop answers it meanwhile. Inline on the loop, the small one would wait for the large
-    one's end, and the large one would give up waiting (it answers 504 then)."""
-    small_answered = threading.Event()
-    loop_thread: list[int] = []
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        size = len(environ["wsgi.input"].read())
-        if size >= THREAD_BODY_BYTES:
-            on_loop = threading.get_ident() in loop_thread
-            waited = small_answered.wait(timeout=2)
-            start_response("200 OK" if waited and not on_loop else "504 Gateway Timeout", [])
-            return [b"large"]
-        start_response("200 OK", [])
-        small_answered.set()
-        return [b"small"]
-
-    bridge = RsgiBridge(app, max_body_bytes=2 * THREAD_BODY_BYTES, threads=4)
-    large = _Protocol(b"x" * THREAD_BODY_BYTES)
-    small = _Protocol(b"{}")
-
-    async def both() -> None:
-        loop_thread.append(threading.get_ident())
-        first = asyncio.ensure_future(bridge.__rsgi__(_SizedScope(len(large.body)), large))
-        await asyncio.sleep(0.05)  # the large body's answer has started
-        await bridge.__rsgi__(_SizedScope(len(small.body)), small)
-        await first
-
-    asyncio.run(both())
-    assert small.answered == [(200, b"small")]
-    assert large.answered == [(200, b"large")]
-
-
-def test_a_body_under_the_size_is_answered_on_the_loop() -> None:
-    threads: list[int] = []
-
-    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        threads.append(threading.get_ident())
-        start_response("200 OK", [])
-        return [b"ok"]
-
-    bridge = RsgiBridge(app, max_body_bytes=2 * THREAD_BODY_BYTES, threads=4)
-    protocol = _Protocol(b"x" * (THREAD_BODY_BYTES - 1))
-
-    async def one() -> int:
-        await bridge.__rsgi__(_SizedScope(len(protocol.body)), protocol)
-        return threading.get_ident()
-
-    assert asyncio.run(one()) == threads[0]
-    assert protocol.answered == [(200, b"ok")]

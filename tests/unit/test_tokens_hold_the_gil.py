@@ -12,11 +12,13 @@ a prompt is counted.
 
 from __future__ import annotations
 
+import asyncio
 import string
 import sys
 import threading
 import time
 import unicodedata
+from collections.abc import Iterable
 
 import pytest
 from hypothesis import given, settings
@@ -24,6 +26,7 @@ from hypothesis import strategies as st
 
 from mockserver.engine import tokens
 from mockserver.engine.tokens import encode, encoding
+from mockserver.pausing import run_pausable
 
 
 def tiktoken_tokens(text: str) -> list[int]:
@@ -100,33 +103,51 @@ def test_texts_beyond_latin1_encode_as_tiktoken_encodes_them(text: str) -> None:
     assert list(tokens.encode_ordinary(text)) == tiktoken_tokens(text)
 
 
-def every_code_point_in_contexts(start: int, stop: int) -> str:
-    return "".join(
-        f"x{c}y {c}7{c}'s{c}\n{c} {c}{c}  {c}"
-        for c in map(chr, range(start, stop))
-        if not 0xD800 <= ord(c) <= 0xDFFF
-    )
+def in_contexts(codes: Iterable[int]) -> str:
+    return "".join(f"x{c}y {c}7{c}'s{c}\n{c} {c}{c}  {c}" for c in map(chr, codes))
+
+
+def assigned(code: int) -> bool:
+    return unicodedata.category(chr(code)) not in ("Cn", "Cs")
 
 
 @pytest.mark.skipif(
     unicodedata.unidata_version not in tokens._CHECKED_UNICODE,
     reason="texts beyond Latin-1 go to tiktoken whole on this Unicode version",
 )
-def test_every_code_point_splits_as_tiktoken_splits_it() -> None:
-    """Each of the 1,112,064 code points, in contexts that put it next to letters, digits,
-    a contraction, spaces and line breaks, gives tiktoken's tokens (some 10 s): the check
-    behind the Unicode versions the `regex` path is taken on."""
+def test_every_assigned_code_point_splits_as_tiktoken_splits_it() -> None:
+    """Each code point this Python's Unicode assigns, in contexts that put it next to
+    letters, digits, a contraction, spaces and line breaks, is split on this module's own
+    path (never handed to tiktoken) and gives tiktoken's tokens (some 10 s): the check
+    behind the Unicode versions that path is taken on. The others are handed to tiktoken."""
+    splitter = tokens._unicode_splitter()
+    assert splitter is not None
     step = 150  # texts within the split-here limit
     for start in range(0, 0x110000, step):
-        text = every_code_point_in_contexts(start, min(start + step, 0x110000))
+        codes = [code for code in range(start, min(start + step, 0x110000)) if assigned(code)]
+        if not codes:
+            continue
+        text = in_contexts(codes)
+        assert text.isascii() or tokens._is_latin1(text) or splitter.splits(text), hex(start)
         if list(tokens.encode_ordinary(text)) != tiktoken_tokens(text):
             wrong = [
                 hex(code)
-                for code in range(start, min(start + step, 0x110000))
-                if (one := every_code_point_in_contexts(code, code + 1))
-                and list(tokens.encode_ordinary(one)) != tiktoken_tokens(one)
+                for code in codes
+                if list(tokens.encode_ordinary(in_contexts([code])))
+                != tiktoken_tokens(in_contexts([code]))
             ]
             raise AssertionError(f"split differently from tiktoken: {wrong}")
+
+
+def test_unassigned_code_points_and_lone_surrogates_go_to_tiktoken() -> None:
+    splitter = tokens._unicode_splitter()
+    if splitter is None:
+        return  # every text beyond Latin-1 does, on this Unicode version
+    for block in (range(0x40000), range(0xE0000, 0xF0000)):
+        for code in block:
+            if not assigned(code):
+                assert not splitter.splits(f"a{chr(code)}b"), hex(code)
+    assert not splitter.splits("\U00050000 past the planes in use")
 
 
 def test_texts_past_the_fast_paths_limits_still_encode_exactly() -> None:
@@ -176,3 +197,54 @@ def test_counting_a_short_prompt_lets_no_other_thread_run() -> None:
         stop.set()
         spinner.join()
     assert after == before
+
+
+def test_a_long_text_is_tokenized_off_the_event_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From _OFF_LOOP_CHARS, inside run_pausable (a request under the RSGI bridge), the
+    tokenizer runs on another thread; shorter texts, and any text outside run_pausable,
+    here. The tokens are the same."""
+    threads: list[int] = []
+    real = encoding()
+
+    class Recording:
+        def encode_ordinary(self, text: str) -> list[int]:
+            threads.append(threading.get_ident())
+            return list(real.encode_ordinary(text))
+
+    monkeypatch.setattr(tokens, "encoding", Recording)
+    long_text = "tokens " * (tokens._OFF_LOOP_CHARS // 7 + 1)
+
+    def count() -> tuple[int, int]:
+        return tokens.count_tokens(long_text + "a"), threading.get_ident()
+
+    counted, loop_thread = asyncio.run(run_pausable(count))
+    assert counted == len(real.encode_ordinary(long_text + "a"))
+    assert threads and loop_thread not in threads
+    threads.clear()
+    assert tokens.count_tokens(long_text + "b") == len(real.encode_ordinary(long_text + "b"))
+    assert threads == [threading.get_ident()]
+
+
+def test_a_tokenizer_that_splits_the_newest_letters_otherwise_gets_every_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An older tiktoken (or regex) than the one the check above ran with may not know the
+    newest letters of this Python's Unicode: then the splitter is not used at all."""
+    real = encoding()
+
+    class Older:
+        _core_bpe = real._core_bpe
+
+        def encode_ordinary(self, text: str) -> list[int]:
+            return [*real.encode_ordinary(text), 0]  # anything else than the split gives
+
+    if tokens._unicode_splitter() is None:
+        pytest.skip("texts beyond Latin-1 go to tiktoken whole on this Unicode version")
+    monkeypatch.setattr(tokens, "encoding", Older)
+    tokens._unicode_splitter.cache_clear()
+    try:
+        assert tokens._unicode_splitter() is None
+    finally:
+        monkeypatch.undo()
+        tokens._unicode_splitter.cache_clear()
+    assert tokens._unicode_splitter() is not None
