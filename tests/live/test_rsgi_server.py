@@ -96,7 +96,8 @@ def _paced_stream(server: RunningServer) -> None:
 
 def _paced_stream_of_a_long_prompt(server: RunningServer) -> None:
     """A prompt long enough to be tokenized off the loop (mockserver.pausing.off_loop), then
-    its answer paced on the loop."""
+    its answer paced on the loop: the path works under the real server (that the loop is
+    free meanwhile is shown in tests/unit/test_pausing.py, where it can be made to wait)."""
     prompt = "lorem ipsum dolor sit amet " * (LONG_PROMPT_CHARS // 27 + 1)
     with requests.post(
         f"{server.base_url}/chat/completions",

@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable
 
 import pytest
+import regex  # type: ignore[import-untyped]  # no type information is installed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -221,6 +222,16 @@ def test_a_long_text_is_tokenized_off_the_event_loop(monkeypatch: pytest.MonkeyP
     assert counted == len(real.encode_ordinary(long_text + "a"))
     assert threads and loop_thread not in threads
     threads.clear()
+    sliced = long_text * 5  # past the slices' length: encoded slice by slice, in one call
+    assert len(sliced) > tokens._SLICE_CHARS
+
+    def count_sliced() -> tuple[int, int]:
+        return tokens.count_tokens(sliced), threading.get_ident()
+
+    counted, loop_thread = asyncio.run(run_pausable(count_sliced))
+    assert counted == len(real.encode_ordinary(sliced))
+    assert len(threads) >= 2 and loop_thread not in threads
+    threads.clear()
     assert tokens.count_tokens(long_text + "b") == len(real.encode_ordinary(long_text + "b"))
     assert threads == [threading.get_ident()]
 
@@ -229,17 +240,27 @@ def test_a_tokenizer_that_splits_the_newest_letters_otherwise_gets_every_text(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An older tiktoken (or regex) than the one the check above ran with may not know the
-    newest letters of this Python's Unicode: then the splitter is not used at all."""
+    newest letters of this Python's Unicode: then the splitter is not used at all. The older
+    one is played by cl100k's pattern with those letters taken out of \\p{L}."""
     real = encoding()
+    older = regex.compile(
+        tokens.CL100K_PATTERN.replace(r"\p{L}", rf"[\p{{L}}--[{tokens._NEWEST_LETTERS}]]"),
+        flags=regex.V1,
+    )
 
     class Older:
         _core_bpe = real._core_bpe
 
         def encode_ordinary(self, text: str) -> list[int]:
-            return [*real.encode_ordinary(text), 0]  # anything else than the split gives
+            return [
+                token
+                for piece in older.findall(text)
+                for token in real._core_bpe.encode_single_piece(piece.encode("utf-8"))
+            ]
 
     if tokens._unicode_splitter() is None:
         pytest.skip("texts beyond Latin-1 go to tiktoken whole on this Unicode version")
+    assert Older().encode_ordinary("a'sb 12") == real.encode_ordinary("a'sb 12")
     monkeypatch.setattr(tokens, "encoding", Older)
     tokens._unicode_splitter.cache_clear()
     try:
