@@ -182,10 +182,7 @@ def encode_ordinary(text: str) -> Sequence[int]:
         else:
             pieces = None
         if pieces is not None:
-            encoded: list[int] = []
-            for piece in pieces:
-                encoded += _piece_tokens(piece) if len(piece) <= _CACHED_PIECE else _bpe(piece)
-            return encoded
+            return _pieces_tokens(pieces)
     if len(text) >= _OFF_LOOP_CHARS:
         off_loop_tokens: list[int] = off_loop(encoding().encode_ordinary, text)
         return off_loop_tokens
@@ -236,11 +233,17 @@ def _unicode_splitter() -> _UnicodeSplitter | None:
         text = f"x{letter}y {letter}'s {letter}7 {letter}{letter}"
         if splitter.splits(text):
             pieces = splitter.pattern.findall(text, concurrent=False)
-            if [token for piece in pieces for token in _bpe(piece)] != list(
-                encoding().encode_ordinary(text)
-            ):
+            if _pieces_tokens(pieces) != list(encoding().encode_ordinary(text)):
                 return None
     return splitter
+
+
+def _pieces_tokens(pieces: Iterable[str]) -> list[int]:
+    """The tokens of pre-tokenized pieces, end to end (BPE never merges across pieces)."""
+    encoded: list[int] = []
+    for piece in pieces:
+        encoded += _piece_tokens(piece) if len(piece) <= _CACHED_PIECE else _bpe(piece)
+    return encoded
 
 
 def _bpe(piece: str) -> list[int]:

@@ -79,26 +79,8 @@ def _held_fault(server: RunningServer) -> None:
         )
 
 
-def _paced_stream(server: RunningServer) -> None:
-    with requests.post(
-        f"{server.base_url}/chat/completions",
-        json=_chat("Tell me a long story", stream=True),
-        headers={**HEADERS, "X-Mock-Chunk-Delay-Ms": "300"},
-        stream=True,
-        timeout=SLOW_S + 30,
-    ) as answer:
-        answer.raise_for_status()
-        deadline = time.monotonic() + SLOW_S
-        for _ in answer.iter_lines():
-            if time.monotonic() > deadline:  # paced long enough: the rest is not needed
-                break
-
-
-def _paced_stream_of_a_long_prompt(server: RunningServer) -> None:
-    """A prompt long enough to be tokenized off the loop (mockserver.pausing.off_loop), then
-    its answer paced on the loop: the path works under the real server (that the loop is
-    free meanwhile is shown in tests/unit/test_pausing.py, where it can be made to wait)."""
-    prompt = "lorem ipsum dolor sit amet " * (LONG_PROMPT_CHARS // 27 + 1)
+def _read_paced_stream(server: RunningServer, prompt: str) -> None:
+    """Stream an answer to ``prompt`` paced at 300 ms a frame, read for SLOW_S."""
     with requests.post(
         f"{server.base_url}/chat/completions",
         json=_chat(prompt, stream=True),
@@ -110,8 +92,19 @@ def _paced_stream_of_a_long_prompt(server: RunningServer) -> None:
         deadline = time.monotonic() + SLOW_S
         for line in answer.iter_lines():
             assert not line or line.startswith(b"data: {"), line
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline:  # paced long enough: the rest is not needed
                 break
+
+
+def _paced_stream(server: RunningServer) -> None:
+    _read_paced_stream(server, "Tell me a long story")
+
+
+def _paced_stream_of_a_long_prompt(server: RunningServer) -> None:
+    """A prompt long enough to be tokenized off the loop (mockserver.pausing.off_loop), then
+    its answer paced on the loop: the path works under the real server (that the loop is
+    free meanwhile is shown in tests/unit/test_pausing.py, where it can be made to wait)."""
+    _read_paced_stream(server, "lorem ipsum dolor sit amet " * (LONG_PROMPT_CHARS // 27 + 1))
 
 
 def _stub_latency(server: RunningServer) -> None:

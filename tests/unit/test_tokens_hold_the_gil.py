@@ -217,20 +217,19 @@ def test_a_long_text_is_tokenized_off_the_event_loop(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(tokens, "encoding", Recording)
     long_text = "tokens " * (tokens._OFF_LOOP_CHARS // 7 + 1)
 
-    def count() -> tuple[int, int]:
-        return tokens.count_tokens(long_text + "a"), threading.get_ident()
+    def count_on_the_loop(text: str) -> tuple[int, int]:
+        def count() -> tuple[int, int]:
+            return tokens.count_tokens(text), threading.get_ident()
 
-    counted, loop_thread = asyncio.run(run_pausable(count))
+        return asyncio.run(run_pausable(count))
+
+    counted, loop_thread = count_on_the_loop(long_text + "a")
     assert counted == len(real.encode_ordinary(long_text + "a"))
     assert threads and loop_thread not in threads
     threads.clear()
     sliced = long_text * 5  # past the slices' length: encoded slice by slice, in one call
     assert len(sliced) > tokens._SLICE_CHARS
-
-    def count_sliced() -> tuple[int, int]:
-        return tokens.count_tokens(sliced), threading.get_ident()
-
-    counted, loop_thread = asyncio.run(run_pausable(count_sliced))
+    counted, loop_thread = count_on_the_loop(sliced)
     assert counted == len(real.encode_ordinary(sliced))
     assert len(threads) >= 2 and loop_thread not in threads
     threads.clear()
