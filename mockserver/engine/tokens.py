@@ -119,6 +119,29 @@ def _encode_sliced(text: str) -> list[int]:
     return sliced
 
 
+def count_tokens_up_to(text: str, limit: int) -> int:
+    """The text's token count if it is at most ``limit``; past it, a count over ``limit``
+    and no larger than the text's: counting stops at the first slice that goes past.
+
+    What a prompt past the context window needs (a refusal that says "at least"): a 1 MB
+    prompt was tokenized whole, 16 slices, to learn it was past the window after the first.
+    """
+    if len(text) <= _SLICE_CHARS:
+        return count_tokens(text)
+    counted: int = off_loop(_count_sliced_up_to, text, limit)
+    return counted
+
+
+def _count_sliced_up_to(text: str, limit: int) -> int:
+    # Slices are cut where the pattern cuts, so their counts add up to the text's.
+    total = 0
+    for part in _slices(text):
+        total += len(encoding().encode_ordinary(part))
+        if total > limit:
+            break
+    return total
+
+
 # tiktoken's encode_ordinary lets go of the GIL around its work. On a short prompt that work
 # is some 3 µs, but with another thread waiting for the GIL (the journal's writer, the
 # server's own threads) taking it back cost a request 10 to 40 µs. Short texts are therefore
@@ -465,10 +488,13 @@ _MAX_CHARACTER_TOKENS = 4
 
 def limit_text(text: str, limit: int | None) -> tuple[str, int, bool]:
     """At most ``limit`` tokens of ``text``: (kept text, its token count, whether it was cut)."""
-    count = count_tokens(text)
+    # A text past the slices' length is remembered by no cache: its tokens, once made, are
+    # both its count and what is cut (it was tokenized twice).
+    known = encode(text) if len(text) > _SLICE_CHARS else None
+    count = count_tokens(text) if known is None else len(known)
     if limit is None or count <= limit:
         return text, count, False
-    tokens = encode(text)
+    tokens = encode(text) if known is None else known
     # Only the tokens kept are split (a short limit on a long text): a piece ending within
     # the limit is the same whatever follows, and one still open at the cut (a character
     # split across tokens) ends past the limit and is dropped anyway.
