@@ -8,8 +8,9 @@ request runs in a greenlet (:func:`run_pausable`), and :func:`pause` hands the w
 loop as ``asyncio.sleep``, switching back into the request when it is over. Anywhere else
 (a WSGI server's thread, a test) :func:`pause` is ``time.sleep``.
 
-Work that takes milliseconds and lets go of the GIL (the tokenizer on a long prompt: 35 ms
-for 1 MB) must not stop the loop either: :func:`off_loop` runs it on a thread of a small
+Work that takes milliseconds and lets go of the GIL (the tokenizer on a long text: 35 ms
+for 1 MB of words; a prompt past the context window is counted only that far) must not stop
+the loop either: :func:`off_loop` runs it on a thread of a small
 pool, awaited by the loop as a pause is, which answers the worker's other requests
 meanwhile (with a 1 MB prompt every 90 ms beside small requests on one worker, theirs had a
 p99 of 60 ms).

@@ -39,15 +39,18 @@ def test_a_long_prompt_past_the_window_is_counted_one_slice_at_most(tokenized: l
         [{"role": "user", "content": words}], [], WINDOW, body_bytes=len(words) + 60
     )
     assert not size.exact
-    assert WINDOW < size.tokens <= len(encoding().encode_ordinary(words))
+    framing = tokens.TOKENS_PER_MESSAGE + 1 + tokens.REPLY_PRIMING_TOKENS  # 1: "user"
+    assert WINDOW < size.tokens <= len(encoding().encode_ordinary(words)) + framing
     assert sum(tokenized) <= tokens._SLICE_CHARS
 
 
 def test_a_later_message_is_counted_only_up_to_what_the_window_has_left(
     tokenized: list[int],
 ) -> None:
-    first = "first " * 6_000  # about 6,000 tokens: inside the window, counted exactly
-    second = "second " * 100_000  # past what is left after the first
+    first = "first " * 6_000  # 6,000 tokens: inside the window, counted exactly
+    # About 2,048 tokens a slice (runs of spaces merge): the 2,185 or so the window has
+    # left are past after two slices, the whole window's 8,192 only after five.
+    second = ("a" + " " * 63) * (6 * tokens._SLICE_CHARS // 64)
     size = context.prompt_size(
         [{"role": "user", "content": first}, {"role": "user", "content": second}],
         [],
@@ -55,25 +58,40 @@ def test_a_later_message_is_counted_only_up_to_what_the_window_has_left(
         body_bytes=len(first) + len(second),
     )
     assert not size.exact and size.tokens > WINDOW
-    assert sum(tokenized) <= len(first) + tokens._SLICE_CHARS
+    assert sum(tokenized) <= len(first) + 2 * tokens._SLICE_CHARS
 
 
-@pytest.mark.parametrize("limit", [0, 100, 8192, 10**9])
-def test_counting_up_to_a_limit_is_exact_below_it_and_a_lower_bound_past_it(limit: int) -> None:
-    text = "Several words, then a number 12345. " * 5_000  # 180 K characters: three slices
-    assert len(text) > 2 * tokens._SLICE_CHARS
-    exact = len(encoding().encode_ordinary(text))
-    counted = tokens.count_tokens_up_to(text, limit)
+TEXT = "Several words, then a number 12345. " * 5_000  # 180 K characters: three slices
+# The count after each slice: a limit equal to one must go on to the next slice.
+AT_SLICES = [
+    sum(len(encoding().encode_ordinary(part)) for part in list(tokens._slices(TEXT))[:end])
+    for end in (1, 2, 3)
+]
+
+
+@pytest.mark.parametrize(
+    "limit", [-5, 0, 100, 8192, *AT_SLICES, AT_SLICES[0] - 1, AT_SLICES[1] + 1, 10**9]
+)
+def test_counting_up_to_a_limit_is_exact_below_it_and_a_lower_bound_past_it(
+    tokenized: list[int], limit: int
+) -> None:
+    assert len(TEXT) > 2 * tokens._SLICE_CHARS
+    exact = len(encoding().encode_ordinary(TEXT))
+    tokenized.clear()
+    counted = tokens.count_tokens_up_to(TEXT, limit)
     if exact <= limit:
         assert counted == exact
     else:
         assert limit < counted <= exact
-    short = text[:1000]
+        # Counting stopped at the first slice whose total went past the limit.
+        slices = next(end for end, total in enumerate(AT_SLICES, 1) if total > limit)
+        assert len(tokenized) == slices
+    short = TEXT[:1000]
     assert tokens.count_tokens_up_to(short, limit) == len(encoding().encode_ordinary(short))
 
 
 def test_a_long_prompt_inside_the_window_is_counted_exactly() -> None:
-    # 100 K characters, past one slice, yet about 1,600 tokens (runs of spaces merge).
+    # 100 K characters, past one slice, yet 3,200 tokens (runs of spaces merge).
     text = ("a" + " " * 63) * 1_600
     exact = len(encoding().encode_ordinary(text))
     size = context.prompt_size([{"role": "user", "content": text}], [], WINDOW, len(text) + 60)
