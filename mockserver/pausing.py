@@ -10,10 +10,9 @@ loop as ``asyncio.sleep``, switching back into the request when it is over. Anyw
 
 Work that takes milliseconds and lets go of the GIL (the tokenizer on a long text: 35 ms
 for 1 MB of words; a prompt past the context window is counted only that far) must not stop
-the loop either: :func:`off_loop` runs it on a thread of a small
-pool, awaited by the loop as a pause is, which answers the worker's other requests
-meanwhile (with a 1 MB prompt every 90 ms beside small requests on one worker, theirs had a
-p99 of 60 ms).
+the loop either: :func:`off_loop` runs it on a thread of a small pool, awaited by the loop
+as a pause is, which answers the worker's other requests meanwhile (with a 1 MB prompt
+every 90 ms beside small requests on one worker, theirs had a p99 of 60 ms).
 
 By hand on greenlet: the pattern is SQLAlchemy's ``greenlet_spawn``/``await_only``, a
 dozen lines, where SQLAlchemy itself would be a large dependency for them. Unlike it, the

@@ -9,7 +9,7 @@ cl100k token is at most 128 bytes, so a text of more than ``128 * window`` bytes
 and is not counted either. Between the two, texts are counted one by one, a long one slice by
 slice (``tokens.count_tokens_up_to``), and counting stops as soon as the window is exceeded:
 at most the window's worth of text and one slice more (64 K characters) is ever tokenized.
-A 1 MB prompt of words went from 35 ms of tokenizing to about 2.
+A 1 MB prompt of words went from 35 ms of tokenizing to 2.6 (one slice).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import base64
 import gzip
 import importlib.util
 import json
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -112,10 +113,14 @@ def encode(text: str) -> Sequence[int]:
     return off_loop(_encode_sliced, text)
 
 
-def _encode_sliced(text: str) -> list[int]:
+def _encode_sliced(text: str, limit: float = math.inf) -> list[int]:
+    """The text's tokens, slice by slice; only its first slices' once past ``limit`` tokens
+    (slices are cut where the pattern cuts, so their tokens are the text's, end to end)."""
     sliced: list[int] = []
     for part in _slices(text):
         sliced.extend(encoding().encode_ordinary(part))
+        if len(sliced) > limit:
+            break
     return sliced
 
 
@@ -128,18 +133,7 @@ def count_tokens_up_to(text: str, limit: int) -> int:
     """
     if len(text) <= _SLICE_CHARS:
         return count_tokens(text)
-    counted: int = off_loop(_count_sliced_up_to, text, limit)
-    return counted
-
-
-def _count_sliced_up_to(text: str, limit: int) -> int:
-    # Slices are cut where the pattern cuts, so their counts add up to the text's.
-    total = 0
-    for part in _slices(text):
-        total += len(encoding().encode_ordinary(part))
-        if total > limit:
-            break
-    return total
+    return len(off_loop(_encode_sliced, text, limit))
 
 
 # tiktoken's encode_ordinary lets go of the GIL around its work. On a short prompt that work
@@ -488,13 +482,14 @@ _MAX_CHARACTER_TOKENS = 4
 
 def limit_text(text: str, limit: int | None) -> tuple[str, int, bool]:
     """At most ``limit`` tokens of ``text``: (kept text, its token count, whether it was cut)."""
-    # A text past the slices' length is remembered by no cache: its tokens, once made, are
-    # both its count and what is cut (it was tokenized twice).
-    known = encode(text) if len(text) > _SLICE_CHARS else None
-    count = count_tokens(text) if known is None else len(known)
+    # Past the slices' length no cache remembers a text's tokens: made once, they give both
+    # its count and its cut (it was tokenized twice).
+    tokens = encode(text) if len(text) > _SLICE_CHARS else None
+    count = count_tokens(text) if tokens is None else len(tokens)
     if limit is None or count <= limit:
         return text, count, False
-    tokens = encode(text) if known is None else known
+    if tokens is None:
+        tokens = encode(text)
     # Only the tokens kept are split (a short limit on a long text): a piece ending within
     # the limit is the same whatever follows, and one still open at the cut (a character
     # split across tokens) ends past the limit and is dropped anyway.
