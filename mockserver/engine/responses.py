@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -398,6 +399,8 @@ def _echoed_tool_choice(choice: Any) -> Any:
 
 
 def _echoed_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
+    if tool.get("type") == "mcp":
+        return _echoed_mcp_tool(tool)
     if tool.get("type") != "function":
         return tool
     strict = tool.get("strict")
@@ -412,6 +415,39 @@ def _echoed_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
         # wire, overlay R7): Responses defaults function tools to strict mode.
         "strict": DEFAULT_FUNCTION_STRICT if strict is None else strict,
     }
+
+
+def _echoed_mcp_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An ``mcp`` tool as the Response shows it: without what authenticates to its server.
+
+    OpenAI's remote MCP guide: the values of ``headers`` "will also not be visible in the
+    Response object created", and "we also discard the path portion of the server_url in
+    our responses (i.e. example.com/mcp becomes example.com)", since some servers put a
+    credential in their URL. The same holds for a connector's ``authorization`` token.
+    Otherwise a stored response, a stream's snapshots and every log of them would keep
+    the secrets the request sent (the journal masks them: journal_capture.body_credentials).
+    """
+    echoed = {name: value for name, value in tool.items() if name != "authorization"}
+    if tool.get("headers") is not None:
+        echoed["headers"] = None
+    url = tool.get("server_url")
+    if isinstance(url, str):
+        echoed["server_url"] = _url_without_path(url)
+    return echoed
+
+
+def _url_without_path(url: str) -> str:
+    """``url``'s scheme and host (and port): no user info, path, query or fragment.
+
+    Cut by hand, not with ``urllib.parse.urlsplit``: that raises on text the request schema
+    lets through (``https://[::1/mcp``), and a URL that cannot be parsed must not be echoed
+    whole either.
+    """
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    return f"{scheme}://{authority}" if separator else authority
 
 
 # --------------------------------------------------------------------------- the reply

@@ -239,7 +239,7 @@ def test_a_key_inside_the_request_body_is_not_recorded_and_the_cassette_still_re
     live_server: RunningServer, tmp_path: Path
 ) -> None:
     """The official SDK sends a Responses MCP tool with its server's bearer key in the body
-    (and the answer echoes the tool): the cassette holds neither copy, and it replays for the
+    (which an upstream may echo): the cassette holds neither copy, and it replays for the
     same call with plain vcrpy and with `harness serve --replay`, fallback to the mock on."""
     folder, logs = tmp_path / "cassettes", tmp_path / "logs"
     logs.mkdir()

@@ -241,7 +241,7 @@ def test_a_body_stays_json_when_the_key_looks_like_a_number(record: Recorder) ->
 
 def test_credentials_inside_a_json_request_body_are_scrubbed(record: Recorder) -> None:
     """A Responses MCP tool carries its server's credentials in the body (`headers`,
-    `authorization`), and the answer echoes the tool back: neither may reach the cassette.
+    `authorization`), and an upstream may echo the tool back: neither may reach the cassette.
     Values under secret-looking names that are not credentials stay as sent."""
     body = {
         "model": "gpt-4",

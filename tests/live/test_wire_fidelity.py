@@ -255,6 +255,31 @@ def test_an_mcp_tool_is_accepted_and_never_called(http: httpx.Client) -> None:
     assert [item["type"] for item in response.json()["output"]] == ["message"]
 
 
+def test_an_mcp_tools_credentials_and_url_path_are_not_echoed(
+    http: httpx.Client, client: OpenAI
+) -> None:
+    # The live API shows neither the headers' values nor the server_url's path (OpenAI's
+    # remote MCP guide); the SDK reads the echo into its McpTool model.
+    token = "mcp-wire-Tk12Ab34Cd56"
+    tool = {
+        "type": "mcp",
+        "server_label": "docs",
+        "server_url": "https://example.invalid/mcp?key=zz",
+        "headers": {"Authorization": f"Bearer {token}"},
+        "require_approval": "never",
+    }
+    body = {"model": "gpt-4", "input": "Hello", "tools": [tool]}
+    raw = http.post("/responses", json=body)
+    assert raw.status_code == 200 and token not in raw.text and "key=zz" not in raw.text
+    echoed = client.responses.create(**body).tools[0]  # type: ignore[call-overload]
+    assert echoed.type == "mcp" and echoed.server_label == "docs"
+    assert echoed.server_url == "https://example.invalid" and echoed.headers is None
+    with client.responses.stream(**body) as events:  # type: ignore[call-overload]
+        final = events.get_final_response()
+    assert final.tools[0].server_url == "https://example.invalid"
+    assert final.tools[0].headers is None  # type: ignore[union-attr]
+
+
 def test_a_raw_json_client_finds_the_text_where_the_live_api_puts_it(
     http: httpx.Client, client: OpenAI
 ) -> None:

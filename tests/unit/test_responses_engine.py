@@ -346,6 +346,59 @@ def test_echoed_settings() -> None:
     assert body["tools"] == [{**TIME_TOOL, "description": None}]
 
 
+MCP_TOKEN = "mcp-Tk12Ab34Cd56"
+MCP_OAUTH = "oauth-Ef78Gh90Ij12"
+
+
+@pytest.mark.parametrize(
+    ("sent_url", "echoed_url"),
+    [
+        ("https://mcp.stripe.com/v1/abc?key=zz#top", "https://mcp.stripe.com"),
+        ("https://user:pw@Example.COM:8443/mcp", "https://Example.COM:8443"),
+        ("https://example.com", "https://example.com"),
+        ("example.com/mcp", "example.com"),  # the guide's own example, schemeless
+        ("https://[::1/mcp", "https://[::1"),  # what urlsplit refuses is cut all the same
+        ("", ""),
+    ],
+)
+def test_an_mcp_tool_is_echoed_without_its_credentials_or_its_urls_path(
+    sent_url: str, echoed_url: str
+) -> None:
+    # OpenAI's remote MCP guide: the `headers` values "will also not be visible in the
+    # Response object created", and the path of `server_url` is discarded in responses
+    # ("example.com/mcp becomes example.com"), since some servers put a credential there.
+    tool = {
+        "type": "mcp",
+        "server_label": "docs",
+        "server_url": sent_url,
+        "headers": {"Authorization": f"Bearer {MCP_TOKEN}"},
+        "authorization": MCP_OAUTH,
+        "require_approval": "never",
+        "allowed_tools": ["search"],
+    }
+    planned = plan(input="Hello", tools=[tool], store=True)
+    echoed = {
+        "type": "mcp",
+        "server_label": "docs",
+        "server_url": echoed_url,
+        "headers": None,
+        "require_approval": "never",
+        "allowed_tools": ["search"],
+    }
+    assert response_body(planned)["tools"] == [echoed]
+    events = list(response_events(planned))
+    snapshots = [event["response"]["tools"] for event in events if "response" in event]
+    assert len(snapshots) >= 2 and all(tools == [echoed] for tools in snapshots)
+    frames = b"".join(sse_frames(events, done_marker=False, typed=True)).decode()
+    assert MCP_TOKEN not in frames and MCP_OAUTH not in frames and "/v1/abc" not in frames
+    assert tool["headers"] == {"Authorization": f"Bearer {MCP_TOKEN}"}  # the body is untouched
+
+
+def test_an_mcp_tool_sent_without_headers_is_echoed_as_sent() -> None:
+    tool = {"type": "mcp", "server_label": "docs", "server_url": "https://example.com"}
+    assert response_body(plan(input="Hello", tools=[tool]))["tools"] == [tool]
+
+
 def test_reply_override_scripts_the_answer() -> None:
     scripted = plan_response({"model": MODEL, "input": "Hi"}, reply_override={"text": "Scripted."})
     assert scripted.output_text == "Scripted."
