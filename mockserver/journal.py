@@ -545,7 +545,7 @@ class Journal:
             size,
             entry.valid,
             entry.fault,
-            summary_json(shown | {"model": model}),
+            summary_json(shown, model),
         )
 
     def read(self, filters: Mapping[str, str] | None = None, limit: int | None = None) -> Query:

