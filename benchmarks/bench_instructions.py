@@ -4,15 +4,16 @@ On a shared machine the time a request takes drifts by 10 to 30 % from one minut
 next, so a change worth 2 or 3 % cannot be told from noise by timing it (bench_serve.py and
 bench_scaling.py measure time, which is what users get). This counts the machine
 instructions the mock executes per request instead, with ``valgrind --tool=callgrind``:
-the same code on the same inputs gives the same count within about 0.1 %, whatever else
-the machine is doing. Instructions are not time (a cache miss costs more than an add), so
+the same code on the same inputs gives the same count within 0.3 % without the journal,
+whatever else the machine is doing (with it, within 1 to 3 %: the writer thread's polls and
+its hand-offs of the GIL land on the request thread as the threads happen to interleave). Instructions are not time (a cache miss costs more than an add), so
 use it to compare two builds, and the timed benchmarks for what a change is worth.
 
 In process, as bench_scaling.py drives the app (no server, no network): the app is built
 and warmed up outside the count, then ``--requests`` varied requests (a new number in the
 user message, so no memo answers) are counted. The request thread's count and the other
-threads' (the journal writer) are shown apart: the writer's depends on how the threads
-were scheduled, the request thread's does not.
+threads' (the journal writer) are shown apart: the writer's depends on how its batches
+fell, the request thread's much less.
 
 Run by hand (valgrind from Debian's package; about 15 s a row):
     python benchmarks/bench_instructions.py [--scenarios chat,responses] [--journal on,off]
@@ -93,6 +94,8 @@ def child(scenario: str, journal: bool, requests: int) -> None:
     sys.stdin.readline()
     for number in range(requests):
         send(number)
+    if journal:  # the writer's batches, counted too (its polls add a little to this thread)
+        app.extensions["mockserver"].journal.wait_for_pending(timeout_s=120)
     print("done", flush=True)
     sys.stdin.readline()
     close_app(app)
@@ -117,7 +120,9 @@ def count(root: Path, scenario: str, journal: bool, requests: int) -> Count:
             "--requests",
             str(requests),
         ]
-        env = {**os.environ, "PYTHONPATH": str(root)}
+        # A fixed hash seed: dict and set layouts (and so their probes) differ from one
+        # process to the next otherwise, about 1 % of the count.
+        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0"}
         process = subprocess.Popen(
             command,
             cwd=root,
