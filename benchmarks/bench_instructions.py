@@ -6,8 +6,9 @@ bench_scaling.py measure time, which is what users get). This counts the machine
 instructions the mock executes per request instead, with ``valgrind --tool=callgrind``:
 the same code on the same inputs gives the same count within 0.3 % without the journal,
 whatever else the machine is doing (with it, within 1 to 3 %: the writer thread's polls and
-its hand-offs of the GIL land on the request thread as the threads happen to interleave). Instructions are not time (a cache miss costs more than an add), so
-use it to compare two builds, and the timed benchmarks for what a change is worth.
+its hand-offs of the GIL land on the request thread as the threads happen to interleave).
+Instructions are not time (a cache miss costs more than an add), so use it to compare two
+builds, and the timed benchmarks for what a change is worth.
 
 In process, as bench_scaling.py drives the app (no server, no network): the app is built
 and warmed up outside the count, then ``--requests`` varied requests (a new number in the

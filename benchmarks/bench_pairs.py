@@ -72,7 +72,10 @@ def start(root: Path, args: str) -> Server:
     children = subprocess.run(
         ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
     ).stdout.split()
-    return Server(process, port, int(children[0]) if children else process.pid)
+    if len(children) != 1:  # one worker, forked by granian's master: its CPU is what counts
+        process.kill()
+        raise SystemExit(f"harness serve {args!r}: {len(children)} child processes, not one")
+    return Server(process, port, int(children[0]))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -83,13 +86,16 @@ def cpu_seconds(pid: int) -> float:
 def load(server: Server, script: str, path: str, seconds: int, connections: int) -> Slice:
     url = f"http://127.0.0.1:{server.port}{path}"
     before = cpu_seconds(server.worker)
-    output = subprocess.run(
+    run = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", script, url],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=seconds + 60,
-    ).stdout
+    )
+    if run.returncode != 0:
+        raise SystemExit(f"wrk failed ({run.returncode}): {run.stderr or run.stdout}")
+    output = run.stdout
     used = cpu_seconds(server.worker) - before
     found = re.search(r"(\d+) requests in", output)
     requests = int(found.group(1)) if found else 0

@@ -202,7 +202,7 @@ def body_secrets(body: bytes) -> set[str]:
 
     Clients put credentials in request bodies: a Responses ``mcp`` tool takes its server's
     ``headers`` (``{"Authorization": "Bearer ..."}``) and ``authorization`` (an OAuth token),
-    and the answer echoes the tool back. Only credential-shaped strings count
+    and an upstream may echo the tool back. Only credential-shaped strings count
     (:func:`looks_like_credential`), whatever the name: a word in a conversation's body is
     replaced all through the recorded answer once learned, so ``"max_output_tokens": 64``,
     ``"session": "assistant"`` or ``"prompt_cache_key": "docs-cache"`` are left as sent. A

@@ -55,8 +55,8 @@ def stamp_request_id(response: Response) -> Response:
     Every answer of the mock gets it here: the API routes' and the admin routes' (a Flask
     ``after_request`` hook, see ``mockserver.app``).
     """
-    # get, then add: werkzeug's setdefault scans the headers three times (and raises and
-    # catches a KeyError for a name that is missing, as here on almost every answer).
+    # get, then add: werkzeug's setdefault scans the headers three times where this scans
+    # them once.
     headers = response.headers
     if headers.get(REQUEST_ID_HEADER) is None:
         headers.add(REQUEST_ID_HEADER, new_id("req_", 32))

@@ -423,9 +423,10 @@ def _echoed_mcp_tool(tool: Mapping[str, Any]) -> Mapping[str, Any]:
     OpenAI's remote MCP guide: the values of ``headers`` "will also not be visible in the
     Response object created", and "we also discard the path portion of the server_url in
     our responses (i.e. example.com/mcp becomes example.com)", since some servers put a
-    credential in their URL. The same holds for a connector's ``authorization`` token.
-    Otherwise a stored response, a stream's snapshots and every log of them would keep
-    the secrets the request sent (the journal masks them: journal_capture.body_credentials).
+    credential in their URL. The guide says nothing of a connector's ``authorization``
+    token, a credential too: it is left out, as the headers' values are hidden (inferred,
+    as is keeping the URL's scheme and port: specs/README.md). Otherwise every answer, each
+    stream snapshot and a stored response would hand back the secrets the request sent.
     """
     echoed = {name: value for name, value in tool.items() if name != "authorization"}
     if tool.get("headers") is not None:
@@ -441,12 +442,14 @@ def _url_without_path(url: str) -> str:
 
     Cut by hand, not with ``urllib.parse.urlsplit``: that raises on text the request schema
     lets through (``https://[::1/mcp``), and a URL that cannot be parsed must not be echoed
-    whole either.
+    whole either. What follows the last ``@`` is taken first, so that a password holding a
+    ``/`` (``https://user:p/w@host``) is never echoed in part; a path holding an ``@`` then
+    leaves an odd host, and nothing of the rest.
     """
     scheme, separator, rest = url.partition("://")
     if not separator:
         scheme, rest = "", url
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    authority = re.split(r"[/?#\\]", rest.rpartition("@")[2], maxsplit=1)[0]
     return f"{scheme}://{authority}" if separator else authority
 
 

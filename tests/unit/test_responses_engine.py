@@ -358,6 +358,11 @@ MCP_OAUTH = "oauth-Ef78Gh90Ij12"
         ("https://example.com", "https://example.com"),
         ("example.com/mcp", "example.com"),  # the guide's own example, schemeless
         ("https://[::1/mcp", "https://[::1"),  # what urlsplit refuses is cut all the same
+        ("https://host?key=zz", "https://host"),
+        ("https://host#key=zz", "https://host"),
+        ("https://host\\key?zz", "https://host"),
+        ("https://user:p/w?d@host/mcp", "https://host"),  # no part of a password
+        ("https://host/users/@me", "https://me"),  # an odd host, and nothing of the path
         ("", ""),
     ],
 )
@@ -397,6 +402,12 @@ def test_an_mcp_tool_is_echoed_without_its_credentials_or_its_urls_path(
 def test_an_mcp_tool_sent_without_headers_is_echoed_as_sent() -> None:
     tool = {"type": "mcp", "server_label": "docs", "server_url": "https://example.com"}
     assert response_body(plan(input="Hello", tools=[tool]))["tools"] == [tool]
+
+
+def test_a_connectors_oauth_token_is_not_echoed_without_headers_either() -> None:
+    tool = {"type": "mcp", "server_label": "drive", "server_url": "https://example.com"}
+    echoed = response_body(plan(input="Hello", tools=[{**tool, "authorization": MCP_OAUTH}]))
+    assert echoed["tools"] == [tool]
 
 
 def test_reply_override_scripts_the_answer() -> None:
