@@ -26,7 +26,6 @@ counted on the same rows, and the ratio of the two.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import shutil
@@ -50,43 +49,23 @@ def child(scenario: str, journal: bool, requests: int) -> None:
     """Build the app, warm it up, then run ``requests`` requests when the parent says so."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     # Imported in the child only: the parent runs without the app.
+    from bench_scaling import Client
     from bench_serve import COUNTER, body_for
 
     from mockserver.app import close_app, create_app
     from mockserver.config import MockConfig
 
     app = create_app(MockConfig(journal=journal))
+    client = Client(app)
     path, body = body_for(scenario, "varied")
     head, tail = json.dumps(body).encode().split(COUNTER.encode())
 
     def send(number: int) -> None:
-        # The environ a server builds, and the body's bytes made by a join: the count is
-        # the app's, with as little of the driver's own work as can be.
-        data = head + str(number).encode() + tail
-        environ = {
-            "REQUEST_METHOD": "POST",
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "CONTENT_TYPE": "application/json",
-            "CONTENT_LENGTH": str(len(data)),
-            "wsgi.input": io.BytesIO(data),
-            "wsgi.errors": sys.stderr,
-            "HTTP_AUTHORIZATION": "Bearer bench",
-            "HTTP_HOST": "127.0.0.1",
-        }
-        statuses: list[str] = []
-        answer = app(environ, lambda status, headers, exc=None: statuses.append(status))
-        try:
-            for _ in answer:
-                pass
-        finally:
-            getattr(answer, "close", lambda: None)()
-        if not statuses[0].startswith("200"):
-            raise SystemExit(f"{scenario}: {statuses[0]}")
+        # The body's bytes made by a join, not by json.dumps: the count is the app's, with
+        # as little of the driver's own work as can be.
+        status, _ = client.send("POST", path, head + str(number).encode() + tail)
+        if status != 200:
+            raise SystemExit(f"{scenario}: status {status}")
 
     for number in range(WARM_UP_REQUESTS):
         send(10**9 + number)

@@ -20,25 +20,22 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shlex
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 from typing import NamedTuple
 
-from bench_serve import SCENARIOS, body_for, free_port, wrk_script
+from bench_serve import SCENARIOS, body_for, free_port, mock_command, running, wrk_script
+
+from harness.cli.serve import DEFAULT_SERVER, DEFAULT_THREADS
 
 ROOT = Path(__file__).resolve().parents[1]
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Server(NamedTuple):
-    process: subprocess.Popen[bytes]
     port: int
     worker: int  # the pid whose CPU is read
 
@@ -48,34 +45,18 @@ class Slice(NamedTuple):
     rate: float  # requests a second
 
 
-def start(root: Path, args: str) -> Server:
-    """``harness serve`` from ``root``, one worker, its access log as a user runs it."""
+def start(stack: ExitStack, root: Path, options: str) -> Server:
+    """``harness serve`` from ``root`` (stopped with ``stack``), one worker, its default
+    server and threads, and its access log as a user runs it."""
     port = free_port()
-    command = [sys.executable, "-m", "harness", "serve", "--port", str(port), "--workers", "1"]
-    process = subprocess.Popen(
-        command + shlex.split(args),
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/_mock/health", timeout=1)
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                raise SystemExit(f"harness serve {args!r} from {root} did not start") from None
-            time.sleep(0.1)
+    command = mock_command(DEFAULT_SERVER, port, 1, DEFAULT_THREADS, extra=options)
+    started = stack.enter_context(running(command, port, env={"PYTHONPATH": str(root)}, cwd=root))
     children = subprocess.run(
-        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=False
+        ["pgrep", "-P", str(started.pid)], capture_output=True, text=True, check=False
     ).stdout.split()
     if len(children) != 1:  # one worker, forked by granian's master: its CPU is what counts
-        process.kill()
-        raise SystemExit(f"harness serve {args!r}: {len(children)} child processes, not one")
-    return Server(process, port, int(children[0]))
+        raise SystemExit(f"harness serve {options!r}: {len(children)} child processes, not one")
+    return Server(port, int(children[0]))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -124,10 +105,7 @@ def main() -> None:
         script.write_text(wrk_script(body))
         servers = []
         for root, options in ((args.baseline or ROOT, args.a_args), (ROOT, args.b_args)):
-            server = start(Path(root).resolve(), options)
-            stack.callback(server.process.wait, 30)
-            stack.callback(server.process.terminate)
-            servers.append(server)
+            servers.append(start(stack, Path(root).resolve(), options))
         for server in servers:  # warm-up, not counted
             load(server, str(script), path, 2, args.connections)
         slices: list[list[Slice]] = [[], []]

@@ -61,6 +61,10 @@ class Client:
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, bytes]:
         data = json.dumps(body).encode() if body is not None else b""
+        return self.send(method, path, data)
+
+    def send(self, method: str, path: str, data: bytes) -> tuple[int, bytes]:
+        """``data`` as the request's body, as it is."""
         path, _, query = path.partition("?")
         environ = {
             "REQUEST_METHOD": method,
