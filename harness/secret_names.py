@@ -13,6 +13,7 @@ processes do not load.
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_plus
 
 SECRET_HEADERS = frozenset(
     {
@@ -56,6 +57,13 @@ MIN_CREDENTIAL_LENGTH = 12
 # Words before the credential in an Authorization-like value ("Bearer <token>").
 CREDENTIAL_SCHEMES = ("bearer", "basic", "token")
 _WORD_BREAK = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+# JSON keys whose value is the URL of a server the API calls for the client (a Responses
+# ``mcp`` tool's): read by :func:`url_credentials`, whatever the key's name says.
+SERVER_URL_KEYS = frozenset({"server_url"})
+# Where a URL's host ends, and what separates the pieces after it (a backslash counts, as
+# the mock's echo of such a URL cuts at one: see mockserver.engine.responses).
+_HOST_END = re.compile(r"[/?#\\]")
+_URL_PIECE_BREAK = re.compile(r"[/?#&=;\\]")
 
 
 def is_secret_name(name: str) -> bool:
@@ -99,3 +107,28 @@ def split_scheme(value: str) -> tuple[str, str]:
     """
     scheme, _, rest = value.strip().partition(" ")
     return (scheme, rest) if scheme.lower() in CREDENTIAL_SCHEMES else ("", value)
+
+
+def url_credentials(url: str) -> set[str]:
+    """The credential-shaped parts (:func:`looks_like_credential`) of the URL of a server
+    called for the client (an ``mcp`` tool's ``server_url``): its user info and password,
+    and any path segment, query value or fragment, each also as it reads percent-decoded.
+
+    MCP servers take their key in any of these (Zapier's ``/s/<key>/mcp``, ``?api_key=``),
+    which is why the live API echoes such a URL as its host alone. The host is not read
+    (``mcp2.example.com`` has letters and digits), and a path's short words are no
+    credential's shape. The user
+    info runs to the last ``@``, so a password holding a ``/`` is learned whole. Split by
+    hand: ``urlsplit`` raises on text the schema allows (``http://[x``).
+
+    >>> sorted(url_credentials("https://u:pw-Lm34Nb56Vc78@mcp2.example.com/s/zap9Kq27Lm35/mcp"))
+    ['pw-Lm34Nb56Vc78', 'u:pw-Lm34Nb56Vc78', 'zap9Kq27Lm35']
+    """
+    after_scheme = url.partition("://")[2] or url
+    user_info, at, after_user_info = after_scheme.rpartition("@")
+    host_end = _HOST_END.search(after_user_info)
+    pieces = set(_URL_PIECE_BREAK.split(after_user_info[host_end.start() :])) if host_end else set()
+    if at:
+        pieces.update((user_info, user_info.partition(":")[2]))
+    pieces |= {unquote_plus(piece) for piece in pieces}
+    return {piece for piece in pieces if looks_like_credential(piece)}

@@ -25,6 +25,7 @@ from harness.secret_names import (
     is_secret_name,
     looks_like_credential,
     split_scheme,
+    url_credentials,
 )
 
 # The fields of an entry the dashboard lists (an entry's summary, stored beside it).
@@ -157,9 +158,10 @@ MAX_BODY_CREDENTIALS = 256
 
 def body_credentials(body: Any) -> frozenset[str]:
     """The credentials a request body carries where the API takes them: a tool's
-    ``authorization`` (a Responses ``mcp`` tool's OAuth token) and its ``headers`` under
-    secret names (``Authorization: Bearer ...``: the token after its scheme, else the value),
-    those that look like credentials (the cassettes' rule: a word or a short flag is left).
+    ``authorization`` (a Responses ``mcp`` tool's OAuth token), its ``headers`` under
+    secret names (``Authorization: Bearer ...``: the token after its scheme, else the value)
+    and the keys in its ``server_url`` (user info, path, query: ``url_credentials``), those
+    that look like credentials (the cassettes' rule: a word or a short flag is left).
     At most ``MAX_BODY_CREDENTIALS + 1``: one more says there are too many to search for.
 
     Only the tools are read: nothing else in a request's schema holds a credential, and a
@@ -173,9 +175,14 @@ def body_credentials(body: Any) -> frozenset[str]:
     for tool in tools:
         # A parsed body's objects are dicts; a function tool has neither field (checked
         # first: an agent's 16 tools cost 6 µs a request through isinstance and get).
-        if type(tool) is not dict or ("authorization" not in tool and "headers" not in tool):
+        if type(tool) is not dict or (
+            "authorization" not in tool and "headers" not in tool and "server_url" not in tool
+        ):
             continue
         values = [tool.get("authorization")]
+        server_url = tool.get("server_url")
+        if isinstance(server_url, str):
+            values.extend(url_credentials(server_url))
         headers = tool.get("headers")
         if isinstance(headers, Mapping):
             for name, value in headers.items():

@@ -19,8 +19,9 @@ Each step first *learns* the secrets an interaction carries, then *scrubs*:
    The rest of a query is kept exactly as it was written.
 3. A JSON request body's own credentials are learned too (:func:`body_secrets`): strings
    under secret-named keys that look like a credential (a Responses ``mcp`` tool's
-   ``headers`` and ``authorization``). Replay compares a received body with them redacted
-   (:func:`body_as_recorded`).
+   ``headers`` and ``authorization``), and the credential-shaped parts of a server's URL
+   (its ``server_url``: user info, path segments, query values). Replay compares a
+   received body with them redacted (:func:`body_as_recorded`).
 4. Every learned secret is replaced by :data:`REDACTED` wherever else it appears (the URI, other
    header values, both bodies), in each form it can take on the wire: as is and in any letter
    case, URL-encoded (``%2F`` or ``%2f``, ``+`` for a space), JSON-escaped (``\\/``, ``\\"``)
@@ -44,9 +45,11 @@ from urllib.parse import quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 from harness.cassettes.cassette import RecordedRequest, RecordedResponse, header_value
 from harness.secret_names import (  # shared with the mock's journal
     REDACTED,
+    SERVER_URL_KEYS,
     is_secret_name,
     looks_like_credential,
     split_scheme,
+    url_credentials,
 )
 
 # Headers whose value is a URI: its query is scrubbed as the request URI's is.
@@ -202,7 +205,8 @@ def body_secrets(body: bytes) -> set[str]:
 
     Clients put credentials in request bodies: a Responses ``mcp`` tool takes its server's
     ``headers`` (``{"Authorization": "Bearer ..."}``) and ``authorization`` (an OAuth token),
-    and an upstream may echo the tool back. Only credential-shaped strings count
+    and an upstream may echo the tool back; a key in its ``server_url`` (user info, path,
+    query: :func:`url_credentials`) is learned too. Only credential-shaped strings count
     (:func:`looks_like_credential`), whatever the name: a word in a conversation's body is
     replaced all through the recorded answer once learned, so ``"max_output_tokens": 64``,
     ``"session": "assistant"`` or ``"prompt_cache_key": "docs-cache"`` are left as sent. A
@@ -222,6 +226,8 @@ def body_secrets(body: bytes) -> set[str]:
                 if isinstance(item, str):
                     if is_secret_name(name):
                         found |= set(filter(looks_like_credential, _credentials_under(name, item)))
+                    elif name in SERVER_URL_KEYS:
+                        found |= url_credentials(item)
                 else:
                     waiting.append(item)
         elif isinstance(value, list):

@@ -67,3 +67,37 @@ def test_replay_compares_a_received_body_as_the_recorder_stored_it() -> None:
     assert json.loads(body_as_recorded(sent))["tools"][0]["headers"]["Authorization"] == "***"
     plain = _body({"model": "gpt-4", "messages": [{"role": "user", "content": "Hi"}]})
     assert body_as_recorded(plain) == plain
+
+
+# A server URL as MCP servers hand them out: a key in the user info, in the path (Zapier's
+# /s/<key>/mcp), and in the query, beside parts that are no credential.
+URL_PASSWORD = "pw-Lm34Nb56Vc78"
+URL_PATH_KEY = "zap9Kq27Lm35Wp41"
+URL_QUERY_KEY = "key-Ab12Cd34Ef56"
+KEYED_URL = (
+    f"https://robot:{URL_PASSWORD}@mcp2.example.com:8443/api/s/{URL_PATH_KEY}/mcp"
+    f"?api_key={URL_QUERY_KEY}&version=2024-11-05&k=tok%2FQw12Er34Ty"
+)
+
+
+def test_the_keys_in_an_mcp_server_url_are_learned_and_its_host_is_not() -> None:
+    """The live API echoes an mcp tool's ``server_url`` as its host alone, since a URL's
+    path and query are where MCP servers take a key; the scrub kept the URL as sent."""
+    learned = body_secrets(_body({"tools": [{"type": "mcp", "server_url": KEYED_URL}]}))
+    assert {URL_PASSWORD, URL_PATH_KEY, URL_QUERY_KEY, "tok/Qw12Er34Ty"} <= learned
+    assert not {piece for piece in learned if "example.com" in piece or "2024" in piece}
+    recorded = json.loads(body_as_recorded(_body({"tools": [{"server_url": KEYED_URL}]})))
+    assert recorded["tools"][0]["server_url"] == (
+        "https://***@mcp2.example.com:8443/api/s/***/mcp?api_key=***&version=2024-11-05&k=***"
+    )
+
+
+def test_a_server_url_without_a_key_teaches_nothing() -> None:
+    for url in (
+        "https://mcp.example.com/sse",
+        "http://[::1]:8000/mcp",
+        "https://user@example.com/v1beta2/mcp?version=2024-11-05",
+        "not a url at all",
+        "",
+    ):
+        assert body_secrets(_body({"tools": [{"server_url": url}]})) == set(), url

@@ -290,3 +290,20 @@ def test_the_recorder_keeps_no_cookie_jar(
     httpx.post(f"{recorder_url}/v1/echo", json={}, headers={"Cookie": "mine=1"}, timeout=10)
     httpx.post(f"{recorder_url}/v1/echo", json={}, timeout=10)
     assert fake.cookies_seen[-2:] == ["mine=1", None]
+
+
+def test_the_keys_in_an_mcp_server_url_are_scrubbed(record: Recorder) -> None:
+    """A key in an MCP server's URL (its path, its query) reached the cassette as sent, in
+    the request body and wherever the upstream echoed it; the host stays."""
+    path_key, query_key = "zap9Kq27Lm35Wp41", "key-Ab12Cd34Ef56"
+    url = f"https://mcp.example.com/api/s/{path_key}/mcp?api_key={query_key}&version=2024-11-05"
+    body = {"model": "gpt-4", "input": "Hi", "tools": [{"type": "mcp", "server_url": url}]}
+    options = {"params": {"say": path_key}, "headers": BEARER, "json": body}
+    cassette = record("/v1/echo", options)
+    assert_not_stored(cassette, path_key, query_key)
+    (interaction,) = read_cassette(cassette).interactions
+    stored = json.loads(interaction.request.body)
+    assert stored["tools"][0]["server_url"] == (
+        "https://mcp.example.com/api/s/***/mcp?api_key=***&version=2024-11-05"
+    )
+    assert "***" in json.loads(interaction.response.body)["echo"]

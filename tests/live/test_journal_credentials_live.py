@@ -1,5 +1,6 @@
-"""An mcp tool's credentials, sent by the official SDK to `harness serve` with a state file
-on disk, are masked in the journal it serves and never written to that file."""
+"""An mcp tool's credentials (its headers, its token, a key in its server's URL), sent by
+the official SDK to `harness serve` with a state file on disk, are masked in the journal it
+serves and never written to that file."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.fixtures.servers import API_KEY, RunningServer, start_server
 
 TOKEN = "mcp-live-Tk12Ab34Cd56"
 OAUTH = "oauth-live-Ef78Gh90Ij12"
+URL_KEY = "zap-live-Kl34Mn56Op78"  # in the server's URL, as Zapier's MCP URLs carry one
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def test_the_sdks_mcp_credentials_stay_out_of_the_journal_and_the_state_file(
     tool = {
         "type": "mcp",
         "server_label": "docs",
-        "server_url": "https://example.invalid/mcp",
+        "server_url": f"https://example.invalid/s/{URL_KEY}/mcp",
         "headers": {"Authorization": f"Bearer {TOKEN}"},
         "authorization": OAUTH,
         "require_approval": "never",
@@ -59,8 +61,9 @@ def test_the_sdks_mcp_credentials_stay_out_of_the_journal_and_the_state_file(
     )
     assert journal.status_code == 200
     assert "mcp" in journal.text and "Bearer ***" in journal.text
-    assert TOKEN not in journal.text and OAUTH not in journal.text
+    assert TOKEN not in journal.text and OAUTH not in journal.text and URL_KEY not in journal.text
     server.stop()  # the workers write what they hold before they exit
     stored = b"".join(path.read_bytes() for path in state.parent.glob(state.name + "*"))
     assert b"Bearer ***" in stored
     assert TOKEN.encode() not in stored and OAUTH.encode() not in stored
+    assert URL_KEY.encode() not in stored

@@ -146,3 +146,24 @@ def test_a_body_with_more_credentials_than_searched_keeps_neither_body(tmp_path:
     assert entry["status"] == 400  # past the live API's 128 tools
     kept = json.dumps(entry)
     assert "a00000000001x" not in kept and "not kept" in entry["body"]
+
+
+def test_the_keys_in_an_mcp_server_url_stay_out_of_the_journal_and_its_file(
+    tmp_path: Path,
+) -> None:
+    """A key in the URL of an MCP server (its user info, path or query) was kept as sent:
+    in the admin API, the dashboard and the state file. The live API echoes only the host."""
+    password, path_key, query_key = "pw-Lm34Nb56Vc78", "zap9Kq27Lm35Wp41", "key-Ab12Cd34Ef56"
+    body = _mcp_request(stream=False)
+    body["tools"][0]["server_url"] = (
+        f"https://robot:{password}@mcp.example.com/api/s/{path_key}/mcp"
+        f"?api_key={query_key}&version=2024-11-05"
+    )
+    entry = _journaled(tmp_path, body)
+    kept = json.dumps(entry)
+    for secret in (password, path_key, query_key):
+        assert secret not in kept
+        assert secret.encode() not in _state_bytes(tmp_path / "state.sqlite3")
+    assert entry["body"]["tools"][0]["server_url"] == (
+        "https://***@mcp.example.com/api/s/***/mcp?api_key=***&version=2024-11-05"
+    )
